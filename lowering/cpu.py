@@ -1,0 +1,327 @@
+"""CPU renderer: Python source for Numba loop nests over ``prange``.
+
+A kernel is rendered from a :class:`KernelSpec`, a purely structural description
+(ops, dtypes, rank, which dims are reduced, which operand dims are broadcast).
+Sizes are arguments, so one source serves every size.  Each module holds two
+functions: ``parallel`` (``@njit(parallel=True)``) and ``serial`` for small work.
+Loop indices are unsigned so LLVM drops the negative-index wraparound and emits
+contiguous vector loads instead of gathers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .interpret import accumulator_dtype
+from .ir import Op
+
+REDUCE_FASTMATH = "{'reassoc', 'contract'}"   # vectorises reductions; keeps NaN/inf semantics
+COLUMN_BLOCK = 256
+
+
+def _t(dt):
+    return "np.bool_" if dt == np.bool_ else f"np.{np.dtype(dt).name}"
+
+
+def _fl(dt):
+    return np.dtype(dt).kind in "fc"
+
+
+def _unary(op, dt, a):
+    """Expression for a unary op on input dtype ``a``; result dtype ``dt``."""
+    x = "{0}"
+    table = {
+        Op.NEG: "-{0}", Op.ABS: "abs({0})", Op.SQRT: "np.sqrt({0})",
+        Op.SQUARE: "{0} * {0}", Op.RECIPROCAL: f"{_t(dt)}(1) / {{0}}",
+        Op.EXP: "np.exp({0})", Op.EXPM1: "np.expm1({0})", Op.LOG: "np.log({0})",
+        Op.LOG1P: "np.log1p({0})", Op.LOG2: "np.log2({0})", Op.LOG10: "np.log10({0})",
+        Op.SIN: "np.sin({0})", Op.COS: "np.cos({0})", Op.TAN: "np.tan({0})",
+        Op.ASIN: "np.arcsin({0})", Op.ACOS: "np.arccos({0})", Op.ATAN: "np.arctan({0})",
+        Op.SINH: "np.sinh({0})", Op.COSH: "np.cosh({0})", Op.TANH: "np.tanh({0})",
+        Op.ASINH: "np.arcsinh({0})", Op.ACOSH: "np.arccosh({0})", Op.ATANH: "np.arctanh({0})",
+        Op.FLOOR: "np.floor({0})" if _fl(a) else x, Op.CEIL: "np.ceil({0})" if _fl(a) else x,
+        Op.TRUNC: "np.trunc({0})" if _fl(a) else x, Op.ROUND: "np.rint({0})" if _fl(a) else x,
+        Op.SIGN: ("sc.sign_complex({0})" if a.kind == "c" else
+                  "sc.sign_float({0})" if a.kind == "f" else "sc.sign_int({0})"),
+        Op.ISNAN: "np.isnan({0})", Op.ISINF: "np.isinf({0})", Op.ISFINITE: "np.isfinite({0})",
+        Op.SIGNBIT: "sc.signbit({0})", Op.LOGICAL_NOT: "not {0}",
+        Op.INVERT: "not {0}" if a == np.bool_ else "~{0}",
+        Op.CONJ: "np.conj({0})", Op.REAL: "{0}.real", Op.IMAG: "{0}.imag",
+    }
+    if op is Op.CAST:
+        if dt == np.bool_:
+            return "{0} != 0"
+        if a.kind == "c" and dt.kind != "c":
+            return "{0}.real"
+        return x
+    return table[op]
+
+
+def _binary(op, dt, a):
+    bits = a.itemsize * 8
+    fl = a.kind in "fc"
+    if a == np.bool_ and op in (Op.LOGICAL_AND, Op.BITWISE_AND, Op.MUL):
+        return "{0} & {1}"
+    table = {
+        Op.ADD: "{0} + {1}", Op.SUB: "{0} - {1}", Op.MUL: "{0} * {1}", Op.DIV: "{0} / {1}",
+        Op.FLOORDIV: "sc.floordiv_float({0}, {1})" if fl else "{0} // {1}",
+        Op.REMAINDER: "sc.remainder_float({0}, {1})" if fl else "{0} % {1}",
+        Op.POW: "{0} ** {1}",
+        Op.MAXIMUM: "sc.maximum({0}, {1})" if fl else "sc.int_max({0}, {1})",
+        Op.MINIMUM: "sc.minimum({0}, {1})" if fl else "sc.int_min({0}, {1})",
+        Op.ATAN2: "np.arctan2({0}, {1})", Op.HYPOT: "np.hypot({0}, {1})",
+        Op.COPYSIGN: "np.copysign({0}, {1})", Op.LOGADDEXP: "sc.logaddexp({0}, {1})",
+        Op.NEXTAFTER: "np.nextafter({0}, {1})",
+        Op.EQ: "{0} == {1}", Op.NE: "{0} != {1}", Op.LT: "{0} < {1}", Op.LE: "{0} <= {1}",
+        Op.GT: "{0} > {1}", Op.GE: "{0} >= {1}",
+        Op.LOGICAL_AND: "{0} & {1}", Op.LOGICAL_OR: "{0} | {1}", Op.LOGICAL_XOR: "{0} != {1}",
+        Op.BITWISE_AND: "{0} & {1}", Op.BITWISE_OR: "{0} | {1}", Op.BITWISE_XOR: "{0} ^ {1}",
+        Op.LSHIFT: f"sc.lshift({{0}}, {{1}}, {bits})", Op.RSHIFT: f"sc.rshift({{0}}, {{1}}, {bits})",
+    }
+    return table[op]
+
+
+def expression(op, dt, in_dtypes, args):
+    """The Numba expression of one elementwise op, cast back to its dtype (so ints wrap)."""
+    dt = np.dtype(dt)
+    if op is Op.WHERE:
+        expr = "{1} if {0} else {2}"
+    elif op.kind.value == "unary":
+        expr = _unary(op, dt, np.dtype(in_dtypes[0]))
+    else:
+        expr = _binary(op, dt, np.dtype(in_dtypes[0]))
+    return f"{_t(dt)}({expr.format(*args)})"
+
+
+_INIT = {Op.SUM: "0", Op.PROD: "1"}
+
+
+def _reduce_parts(op, acc):
+    """(initial value, combine template) of a reduction in accumulator dtype ``acc``."""
+    acc = np.dtype(acc)
+    if op in _INIT:
+        return f"{_t(acc)}({_INIT[op]})", ("{0} + {1}" if op is Op.SUM else "{0} * {1}")
+    big = op is Op.MAX
+    if acc == np.bool_:
+        return ("False" if big else "True"), ("{0} | {1}" if big else "{0} & {1}")
+    if acc.kind == "f":
+        return (f"{_t(acc)}({'-' if big else ''}np.inf)",
+                "sc.nan_max({0}, {1})" if big else "sc.nan_min({0}, {1})")
+    info = np.iinfo(acc)
+    return (f"{_t(acc)}({info.min if big else info.max})",
+            "sc.int_max({0}, {1})" if big else "sc.int_min({0}, {1})")
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """Everything the renderer needs; hashable, size-free: the kernel cache key."""
+    kind: str                 # "elementwise" | "reduce"
+    rank: int
+    reduced: tuple            # per dim: reduced? (all False for elementwise)
+    pre_masks: tuple          # per pre load: per dim broadcast?
+    post_masks: tuple         # per post load (reduce epilogue)
+    const_dtypes: tuple
+    body: tuple               # (op, dtype, in_dtypes, arg refs); refs: ("l",k) ("p",k) ("c",k) ("v",j) ("r",0)
+    reduce: tuple | None      # (op, dtype, input ref)
+    post: tuple               # like body, in output space
+    root: tuple               # ref of the value stored in out
+    out_dtype: str
+
+    @property
+    def strategy(self):
+        if self.kind == "elementwise":
+            return "map"
+        if all(self.reduced):
+            return "full"
+        return "row" if self.reduced[-1] else "column"
+
+
+def _ref(ref):
+    kind, k = ref
+    return {"l": f"l{k}", "p": f"p{k}", "c": f"c{k}", "v": f"v{k}", "r": "red"}[kind] \
+        if kind in "lpcr" else f"v{k}"
+
+
+def _index(mask, r):
+    if r == 0:
+        return "0"
+    return ", ".join("0" if m else f"i{d}" for d, m in enumerate(mask))
+
+
+class _Writer:
+    def __init__(self):
+        self.lines = []
+        self.depth = 1
+
+    def __call__(self, line):
+        self.lines.append("    " * self.depth + line)
+
+    def indent(self):
+        self.depth += 1
+
+    def dedent(self):
+        self.depth -= 1
+
+
+def _value(spec, ref):
+    """Expression of a value reference at the current loop indices."""
+    kind, k = ref
+    if kind in ("l", "p"):
+        mask = (spec.pre_masks if kind == "l" else spec.post_masks)[k]
+        if kind == "p":      # output space: reduced dims are index 0
+            mask = tuple(m or red for m, red in zip(mask, spec.reduced))
+        return f"{kind}{k}[{_index(mask, spec.rank)}]"
+    return _ref(ref)
+
+
+def _emit_values(w, entries, spec):
+    for j, (op, dt, in_dts, refs) in entries:
+        w(f"v{j} = {expression(op, dt, in_dts, [_value(spec, ref) for ref in refs])}")
+
+
+def _unravel(w, dims, flat, extra_div=None):
+    """Emit index variables for ``dims`` (row-major) from unsigned flat index ``flat``."""
+    w(f"g = U({flat})")
+    if extra_div is not None:
+        w(f"blk = g % {extra_div}")
+        w(f"g = g // {extra_div}")
+    for d in reversed(dims[1:]):
+        w(f"i{d} = g % n{d}")
+        w(f"g = g // n{d}")
+    if dims:
+        w(f"i{dims[0]} = g")
+
+
+def render(spec: KernelSpec, name_prefix="k") -> str:
+    """Python source for the module of one kernel (functions ``parallel`` and ``serial``)."""
+    r = spec.rank
+    body = list(enumerate(spec.body))          # value j is named v{j}; post continues the numbering
+    post = [(len(spec.body) + j, e) for j, e in enumerate(spec.post)]
+    args = ["out", "scratch", "shp"] + [f"l{k}" for k in range(len(spec.pre_masks))] \
+        + [f"p{k}" for k in range(len(spec.post_masks))] + [f"c{k}" for k in range(len(spec.const_dtypes))]
+    out_t = _t(spec.out_dtype)
+    funcs = []
+    for variant, rng, par in (("parallel", "prange", True), ("serial", "range", False)):
+        w = _Writer()
+        for d in range(r):
+            w(f"n{d} = U(shp[{d}])")
+        strategy = spec.strategy
+        allidx = _index((False,) * r, r)
+        outidx = _index(spec.reduced, r) if r else "0"
+        if strategy == "map":
+            if r == 1:
+                w(f"for i0 in {rng}(n0):")
+                w.indent()
+            else:
+                outer = " * ".join(f"n{d}" for d in range(r - 1))
+                w(f"for f in {rng}({outer}):")
+                w.indent()
+                _unravel(w, list(range(r - 1)), "f")
+                w(f"for i{r-1} in range(n{r-1}):")
+                w.indent()
+            _emit_values(w, body, spec)
+            w(f"out[{allidx}] = {out_t}({_value(spec, spec.root)})")
+        else:
+            rop, rdt, _ = spec.reduce
+            acc = accumulator_dtype(rop, np.dtype(rdt))
+            init, comb = _reduce_parts(rop, acc)
+            pre_val = f"{_t(acc)}({_value(spec, spec.reduce[2])})"
+            kept = [d for d in range(r) if not spec.reduced[d]]
+            red = [d for d in range(r) if spec.reduced[d]]
+
+            def inner_body():
+                _emit_values(w, body, spec)
+
+            def epilogue():
+                w(f"red = {_t(rdt)}(acc)")
+                _emit_values(w, post, spec)
+                w(f"out[{outidx}] = {out_t}({_value(spec, spec.root)})")
+
+            if strategy == "full":
+                if r == 1:
+                    w("N = n0")
+                    w("nch = max(U(1), min(U(256), N // U(4096)))")
+                else:
+                    w("N = " + " * ".join(f"n{d}" for d in range(r - 1)))
+                    w("nch = max(U(1), min(U(256), N))")
+                w(f"part = np.empty(nch, {_t(acc)})")
+                w(f"for c in {rng}(nch):")
+                w.indent()
+                w("lo = U(c) * N // nch")
+                w("hi = (U(c) + U(1)) * N // nch")
+                w(f"acc = {init}")
+                if r == 1:
+                    w("for i0 in range(lo, hi):")
+                    w.indent()
+                else:
+                    w("for f in range(lo, hi):")
+                    w.indent()
+                    _unravel(w, list(range(r - 1)), "f")
+                    w(f"for i{r-1} in range(n{r-1}):")
+                    w.indent()
+                inner_body()
+                w("acc = " + comb.format("acc", pre_val))
+                w.depth = 2
+                w("part[c] = acc")
+                w.depth = 1
+                w(f"acc = {init}")
+                w("for c in range(nch):")
+                w.indent()
+                w("acc = " + comb.format("acc", "part[c]"))
+                w.dedent()
+                for d in range(r):
+                    w(f"i{d} = U(0)")
+                epilogue()
+            elif strategy == "row":
+                nk = " * ".join(f"n{d}" for d in kept)
+                w(f"for f in {rng}({nk}):")
+                w.indent()
+                _unravel(w, kept, "f")
+                w(f"acc = {init}")
+                for d in red:
+                    w(f"for i{d} in range(n{d}):")
+                    w.indent()
+                inner_body()
+                w("acc = " + comb.format("acc", pre_val))
+                w.depth = 2
+                for d in red:
+                    w(f"i{d} = U(0)")
+                epilogue()
+            else:   # column: blocks of the contiguous kept last dim, accumulators in scratch
+                last = r - 1
+                head = kept[:-1]
+                w(f"nb = (n{last} + U({COLUMN_BLOCK - 1})) // U({COLUMN_BLOCK})")
+                total = " * ".join([f"n{d}" for d in head] + ["nb"])
+                w(f"for f in {rng}({total}):")
+                w.indent()
+                _unravel(w, head, "f", extra_div="nb")
+                w(f"lo = blk * U({COLUMN_BLOCK})")
+                w(f"hi = min(lo + U({COLUMN_BLOCK}), n{last})")
+                for d in red:
+                    w(f"i{d} = U(0)")
+                w(f"for i{last} in range(lo, hi):")
+                w(f"    scratch[{outidx}] = {init}")
+                for d in red:
+                    w(f"for i{d} in range(n{d}):")
+                    w.indent()
+                w(f"for i{last} in range(lo, hi):")
+                w.indent()
+                inner_body()
+                w(f"scratch[{outidx}] = " + comb.format(f"scratch[{outidx}]", pre_val))
+                w.depth = 2
+                for d in red:
+                    w(f"i{d} = U(0)")
+                w(f"for i{last} in range(lo, hi):")
+                w.indent()
+                w(f"acc = scratch[{outidx}]")
+                epilogue()
+        fm = f", fastmath={REDUCE_FASTMATH}" if spec.kind == "reduce" else ""
+        header = (f"@njit(parallel={par}, cache=True, error_model='numpy', boundscheck=False, "
+                  f"nogil=True{fm})\ndef {variant}({', '.join(args)}):\n")
+        funcs.append(header + "\n".join(w.lines) + "\n")
+    head = ("# Generated by arrayforge's lowering.cpu; do not edit.\n"
+            f"# spec: {spec!r}\n"
+            "import numpy as np\nfrom numba import njit, prange\nimport lowering.scalar as sc\n"
+            "U = np.uint64\n\n\n")
+    return head + "\n\n".join(funcs)

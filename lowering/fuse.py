@@ -1,0 +1,177 @@
+"""Fusion: group a graph into kernels.
+
+Every node is addressed by its position in the canonical post-order of the graph
+(see ``schedule.graph_key``), so a fused plan is independent of sizes and leaf data
+and is reused for every graph of the same structure.
+
+Rules:
+* an elementwise region (unary/binary/ternary ops, constants, loads through views
+  of materialized values) is one kernel;
+* a reduction ends a kernel: the region below it is its prologue and a single-use
+  reduction feeding an elementwise region (through reshapes that only add or drop
+  unit dims, as ``keepdims=False`` records) is fused with that region as epilogue;
+* views are index maps applied to materialized buffers (free NumPy views); a view of
+  an unmaterialized value makes that value a kernel output;
+* EXTERN nodes are barriers: their inputs are materialized, they run alone.
+Elementwise nodes shared by two kernels are recomputed in each, never stored.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .ir import Op, OpKind
+
+ELEMENTWISE = (OpKind.UNARY, OpKind.BINARY, OpKind.TERNARY)
+
+
+@dataclass(frozen=True)
+class Load:
+    """An operand array: ``base`` (a leaf or kernel output) seen through ``views`` (bottom to top)."""
+    top: int
+    base: int
+    views: tuple
+
+
+@dataclass
+class Kernel:
+    kind: str                      # "elementwise" | "reduce" | "view" | "extern"
+    root: int                      # the node this kernel materializes
+    loads: list = field(default_factory=list)       # Load, in the iteration space of ``body``
+    post_loads: list = field(default_factory=list)  # Load, in the output space (reduce epilogue)
+    consts: list = field(default_factory=list)      # CONST node positions (scalar arguments)
+    body: list = field(default_factory=list)        # elementwise positions, iteration space
+    reduce: int | None = None
+    post: list = field(default_factory=list)        # epilogue positions, output space
+    sources: set = field(default_factory=set)       # kernel roots this one reads
+    alias: dict = field(default_factory=dict)       # view-of-CONST position -> CONST position
+
+    def ops(self, nodes):
+        seq = self.body + ([self.reduce] if self.reduce is not None else []) + self.post
+        if not seq and nodes[self.root].op is not Op.CONST:
+            seq = [self.root]
+        return [nodes[p].op.name for p in seq]
+
+
+def _unit_reshape(node, src):
+    """A reshape that only inserts or removes size-1 dims (flat order and dims unchanged)."""
+    return [s for s in node.shape if s != 1] == [s for s in src.shape if s != 1]
+
+
+def fuse(nodes, outputs, users):
+    """Group ``nodes`` (canonical post-order) into kernels computing ``outputs`` (positions)."""
+    pos = {id(n): i for i, n in enumerate(nodes)}
+    roots = {p for p in outputs if not _is_leaf(nodes[p])}
+    kernels = {}
+    pending = sorted(roots, reverse=True)
+
+    def is_leaf(p):
+        return _is_leaf(nodes[p])
+
+    def materialize(p):
+        if p not in roots:
+            roots.add(p)
+            pending.append(p)
+            pending.sort(reverse=True)
+
+    def resolve(p, kernel):
+        """Follow views down to a base; return a Load (materializing the base if computed)."""
+        views = []
+        while nodes[p].op.kind is OpKind.VIEW and nodes[p].buffer is None and p not in roots:
+            views.append(p)
+            p = pos[id(nodes[p].inputs[0])]
+        if not is_leaf(p):
+            materialize(p)
+            kernel.sources.add(p)
+        return Load(views[0] if views else p, p, tuple(reversed(views)))
+
+    def region(start, kernel, level, allow_reduce):
+        """Collect the elementwise region above leaves/loads; returns positions in order."""
+        body, seen, loads = [], set(), (kernel.loads if level == "pre" else kernel.post_loads)
+        stack = [start]
+        while stack:
+            p = stack.pop()
+            if p in seen:
+                continue
+            seen.add(p)
+            n = nodes[p]
+            if n.op is Op.CONST and n.buffer is None:
+                if p not in kernel.consts:
+                    kernel.consts.append(p)
+                continue
+            if (p in roots and p != kernel.root) or is_leaf(p):
+                loads.append(Load(p, p, ()))
+                if not is_leaf(p):
+                    kernel.sources.add(p)
+                continue
+            kind = n.op.kind
+            if kind in ELEMENTWISE:
+                body.append(p)
+                shared = users[p] > 1 and p != kernel.root
+                for inp in n.inputs:
+                    stack.append(pos[id(inp)])
+                if shared:
+                    allow_reduce = False
+                continue
+            if kind is OpKind.VIEW or kind is OpKind.REDUCE:
+                # a reduce fused as epilogue source: directly or through unit reshapes
+                chain, q = [], p
+                while nodes[q].op is Op.RESHAPE and nodes[q].buffer is None and q not in roots \
+                        and users[q] == 1 and _unit_reshape(nodes[q], nodes[q].inputs[0]):
+                    chain.append(q)
+                    q = pos[id(nodes[q].inputs[0])]
+                rq = nodes[q]
+                if (level == "post" and allow_reduce and kernel.reduce is None and rq.buffer is None
+                        and rq.op.kind is OpKind.REDUCE and q not in roots and users[q] == 1):
+                    kernel.reduce = q
+                    kernel.body = region(pos[id(rq.inputs[0])], kernel, "pre", False)
+                    continue
+                if kind is OpKind.REDUCE:
+                    materialize(p)
+                    kernel.sources.add(p)
+                    loads.append(Load(p, p, ()))
+                    continue
+                load = resolve(p, kernel)
+                if nodes[load.base].op is Op.CONST and nodes[load.base].buffer is None:
+                    if load.base not in kernel.consts:
+                        kernel.consts.append(load.base)
+                    kernel.alias[p] = load.base     # a view of a constant is the same scalar
+                    continue
+                loads.append(load)
+                continue
+            # EXTERN or anything else: a barrier
+            materialize(p)
+            kernel.sources.add(p)
+            loads.append(Load(p, p, ()))
+        return sorted(body)
+
+    while pending:
+        r = pending.pop(0)
+        if r in kernels:
+            continue
+        n = nodes[r]
+        kind = n.op.kind
+        if kind is OpKind.EXTERN:
+            k = Kernel("extern", r)
+            for inp in n.inputs:
+                k.loads.append(resolve(pos[id(inp)], k))
+        elif kind is OpKind.VIEW:
+            k = Kernel("view", r)
+            inner = pos[id(n.inputs[0])]
+            base_load = resolve(inner, k)
+            k.loads.append(Load(r, base_load.base, base_load.views + (r,)))
+        elif kind is OpKind.REDUCE:
+            k = Kernel("reduce", r, reduce=r)
+            k.body = region(pos[id(n.inputs[0])], k, "pre", False)
+        else:   # elementwise or CONST root
+            k = Kernel("elementwise", r)
+            k.post = region(r, k, "post", True)
+            if k.reduce is not None:
+                k.kind = "reduce"
+            else:
+                k.body, k.post, k.loads, k.post_loads = k.post, [], k.post_loads, []
+        kernels[r] = k
+    return [kernels[r] for r in sorted(kernels)]
+
+
+def _is_leaf(n):
+    return n.buffer is not None or n.op is Op.BUFFER

@@ -1,0 +1,108 @@
+"""The NumPy executor: runs a kernel's ops one by one with NumPy, no compile.
+
+It is the interpreter tier for small or cold work and the oracle the compiled
+kernels are tested against: every rule here (dtype of each step, NaN, wrapping)
+is what the generated code must reproduce.
+"""
+import numpy as np
+
+from .ir import Op
+
+
+def _float_kind(dt):
+    return dt.kind in "fc"
+
+
+def _floor(x):
+    return np.floor(x) if _float_kind(x.dtype) else x
+
+
+def _shift(fn):
+    def run(a, b):
+        bits = a.dtype.itemsize * 8
+        ok = (b >= 0) & (b < bits)
+        out = fn(a, np.where(ok, b, 0).astype(b.dtype, copy=False))
+        fill = (a * 0 - (a < 0).astype(a.dtype)) if fn is np.right_shift else a * 0
+        return np.where(ok, out, fill)
+    return run
+
+
+def _sign(x):
+    if x.dtype.kind == "c":
+        a = np.abs(x)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(a == 0, x * 0, x / np.where(a == 0, 1, a))
+    return np.sign(x)
+
+
+UNARY = {
+    Op.NEG: np.negative, Op.ABS: np.abs, Op.SQRT: np.sqrt, Op.SQUARE: np.square,
+    Op.RECIPROCAL: np.reciprocal, Op.EXP: np.exp, Op.EXPM1: np.expm1, Op.LOG: np.log,
+    Op.LOG1P: np.log1p, Op.LOG2: np.log2, Op.LOG10: np.log10, Op.SIN: np.sin, Op.COS: np.cos,
+    Op.TAN: np.tan, Op.ASIN: np.arcsin, Op.ACOS: np.arccos, Op.ATAN: np.arctan, Op.SINH: np.sinh,
+    Op.COSH: np.cosh, Op.TANH: np.tanh, Op.ASINH: np.arcsinh, Op.ACOSH: np.arccosh,
+    Op.ATANH: np.arctanh, Op.FLOOR: _floor, Op.CEIL: np.ceil, Op.TRUNC: np.trunc, Op.ROUND: np.rint,
+    Op.SIGN: _sign, Op.ISNAN: np.isnan, Op.ISINF: np.isinf, Op.ISFINITE: np.isfinite,
+    Op.SIGNBIT: np.signbit, Op.LOGICAL_NOT: np.logical_not, Op.INVERT: np.invert,
+    Op.CONJ: np.conj, Op.REAL: np.real, Op.IMAG: np.imag,
+}
+
+BINARY = {
+    Op.ADD: np.add, Op.SUB: np.subtract, Op.MUL: np.multiply, Op.DIV: np.divide,
+    Op.FLOORDIV: np.floor_divide, Op.REMAINDER: np.remainder, Op.POW: np.power,
+    Op.MAXIMUM: np.maximum, Op.MINIMUM: np.minimum, Op.ATAN2: np.arctan2, Op.HYPOT: np.hypot,
+    Op.COPYSIGN: np.copysign, Op.LOGADDEXP: np.logaddexp, Op.NEXTAFTER: np.nextafter,
+    Op.EQ: np.equal, Op.NE: np.not_equal, Op.LT: np.less, Op.LE: np.less_equal,
+    Op.GT: np.greater, Op.GE: np.greater_equal, Op.LOGICAL_AND: np.logical_and,
+    Op.LOGICAL_OR: np.logical_or, Op.LOGICAL_XOR: np.logical_xor, Op.BITWISE_AND: np.bitwise_and,
+    Op.BITWISE_OR: np.bitwise_or, Op.BITWISE_XOR: np.bitwise_xor,
+    Op.LSHIFT: _shift(np.left_shift), Op.RSHIFT: _shift(np.right_shift),
+}
+
+REDUCE = {Op.SUM: np.sum, Op.PROD: np.prod, Op.MAX: np.max, Op.MIN: np.min}
+
+
+def accumulator_dtype(op, dtype):
+    """Sums and products of float32/complex64 accumulate in double precision."""
+    if op in (Op.SUM, Op.PROD) and dtype in (np.dtype("float32"), np.dtype("complex64")):
+        return np.dtype("float64") if dtype.kind == "f" else np.dtype("complex128")
+    return dtype
+
+
+def apply_view(node, array):
+    """Apply one VIEW node to a NumPy array; a view, except a reshape NumPy must copy."""
+    op, arg = node.op, node.arg
+    if op is Op.RESHAPE:
+        return array.reshape(arg)
+    if op is Op.PERMUTE:
+        return array.transpose(arg)
+    if op is Op.EXPAND:
+        return np.broadcast_to(array, arg)
+    if op is Op.SLICE:
+        return array[tuple(slice(*s) for s in arg)]
+    raise AssertionError(op)
+
+
+def evaluate(node, args):
+    """Evaluate one non-leaf, non-view node on NumPy arrays (or scalars) ``args``."""
+    op, dt = node.op, node.dtype
+    with np.errstate(all="ignore"):
+        if op is Op.CAST:
+            x = args[0]
+            if np.asarray(x).dtype.kind == "c" and dt.kind != "c":
+                x = x.real if dt != np.bool_ else x
+            out = np.asarray(x).astype(dt)
+        elif op in UNARY:
+            out = UNARY[op](args[0])
+        elif op in BINARY:
+            out = BINARY[op](args[0], args[1])
+        elif op is Op.WHERE:
+            out = np.where(args[0], args[1], args[2])
+        elif op in REDUCE:
+            x = args[0]
+            acc = accumulator_dtype(op, dt)
+            kw = {"dtype": acc} if op in (Op.SUM, Op.PROD) else {}
+            out = REDUCE[op](x, axis=node.arg, keepdims=True, **kw)
+        else:
+            raise AssertionError(op)
+    return np.asarray(out).astype(dt, copy=False)

@@ -1,0 +1,219 @@
+"""The IR: one enum of primitive ops, grouped by kind, and interned immutable nodes.
+
+A node is ``(op, dtype, shape, inputs, arg)``.  Nodes are hash-consed: recording the
+same operation on the same inputs twice returns the same object, so identical
+subexpressions are one node.  The only mutable slot is ``buffer``: once a node is
+realized it holds its NumPy result, forgets its inputs, and acts as a leaf.
+"""
+from __future__ import annotations
+
+import enum
+import threading
+import weakref
+
+import numpy as np
+
+
+class OpKind(enum.Enum):
+    LEAF = "leaf"          # BUFFER, CONST: data enters the graph
+    UNARY = "unary"        # elementwise, one input
+    BINARY = "binary"      # elementwise, two inputs of one dtype
+    TERNARY = "ternary"    # elementwise select
+    REDUCE = "reduce"      # reduces axes (arg), keeps them as size-1 dims
+    VIEW = "view"          # reshape / permute / expand / slice: an index map, never a copy
+    EXTERN = "extern"      # a NumPy function run as its own kernel (a fusion barrier)
+
+
+class Op(enum.Enum):
+    # leaves
+    BUFFER = (OpKind.LEAF, 0)
+    CONST = (OpKind.LEAF, 0)
+    # unary
+    CAST = (OpKind.UNARY, 1)
+    NEG = (OpKind.UNARY, 1)
+    ABS = (OpKind.UNARY, 1)
+    SQRT = (OpKind.UNARY, 1)
+    SQUARE = (OpKind.UNARY, 1)
+    RECIPROCAL = (OpKind.UNARY, 1)
+    EXP = (OpKind.UNARY, 1)
+    EXPM1 = (OpKind.UNARY, 1)
+    LOG = (OpKind.UNARY, 1)
+    LOG1P = (OpKind.UNARY, 1)
+    LOG2 = (OpKind.UNARY, 1)
+    LOG10 = (OpKind.UNARY, 1)
+    SIN = (OpKind.UNARY, 1)
+    COS = (OpKind.UNARY, 1)
+    TAN = (OpKind.UNARY, 1)
+    ASIN = (OpKind.UNARY, 1)
+    ACOS = (OpKind.UNARY, 1)
+    ATAN = (OpKind.UNARY, 1)
+    SINH = (OpKind.UNARY, 1)
+    COSH = (OpKind.UNARY, 1)
+    TANH = (OpKind.UNARY, 1)
+    ASINH = (OpKind.UNARY, 1)
+    ACOSH = (OpKind.UNARY, 1)
+    ATANH = (OpKind.UNARY, 1)
+    FLOOR = (OpKind.UNARY, 1)
+    CEIL = (OpKind.UNARY, 1)
+    TRUNC = (OpKind.UNARY, 1)
+    ROUND = (OpKind.UNARY, 1)
+    SIGN = (OpKind.UNARY, 1)
+    ISNAN = (OpKind.UNARY, 1)
+    ISINF = (OpKind.UNARY, 1)
+    ISFINITE = (OpKind.UNARY, 1)
+    SIGNBIT = (OpKind.UNARY, 1)
+    LOGICAL_NOT = (OpKind.UNARY, 1)
+    INVERT = (OpKind.UNARY, 1)
+    CONJ = (OpKind.UNARY, 1)
+    REAL = (OpKind.UNARY, 1)
+    IMAG = (OpKind.UNARY, 1)
+    # binary
+    ADD = (OpKind.BINARY, 2)
+    SUB = (OpKind.BINARY, 2)
+    MUL = (OpKind.BINARY, 2)
+    DIV = (OpKind.BINARY, 2)
+    FLOORDIV = (OpKind.BINARY, 2)
+    REMAINDER = (OpKind.BINARY, 2)
+    POW = (OpKind.BINARY, 2)
+    MAXIMUM = (OpKind.BINARY, 2)
+    MINIMUM = (OpKind.BINARY, 2)
+    ATAN2 = (OpKind.BINARY, 2)
+    HYPOT = (OpKind.BINARY, 2)
+    COPYSIGN = (OpKind.BINARY, 2)
+    LOGADDEXP = (OpKind.BINARY, 2)
+    NEXTAFTER = (OpKind.BINARY, 2)
+    EQ = (OpKind.BINARY, 2)
+    NE = (OpKind.BINARY, 2)
+    LT = (OpKind.BINARY, 2)
+    LE = (OpKind.BINARY, 2)
+    GT = (OpKind.BINARY, 2)
+    GE = (OpKind.BINARY, 2)
+    LOGICAL_AND = (OpKind.BINARY, 2)
+    LOGICAL_OR = (OpKind.BINARY, 2)
+    LOGICAL_XOR = (OpKind.BINARY, 2)
+    BITWISE_AND = (OpKind.BINARY, 2)
+    BITWISE_OR = (OpKind.BINARY, 2)
+    BITWISE_XOR = (OpKind.BINARY, 2)
+    LSHIFT = (OpKind.BINARY, 2)
+    RSHIFT = (OpKind.BINARY, 2)
+    # ternary
+    WHERE = (OpKind.TERNARY, 3)
+    # reductions: arg = tuple of reduced axes; output keeps them as size-1 dims
+    SUM = (OpKind.REDUCE, 1)
+    PROD = (OpKind.REDUCE, 1)
+    MAX = (OpKind.REDUCE, 1)
+    MIN = (OpKind.REDUCE, 1)
+    # views: arg = new shape / permutation / target shape / ((start, step), ...) per dim
+    RESHAPE = (OpKind.VIEW, 1)
+    PERMUTE = (OpKind.VIEW, 1)
+    EXPAND = (OpKind.VIEW, 1)
+    SLICE = (OpKind.VIEW, 1)
+    # barrier: arg = (picklable function, params); runs fn(*input_arrays, *params)
+    EXTERN = (OpKind.EXTERN, -1)
+
+    def __new__(cls, kind, arity):
+        member = object.__new__(cls)
+        member._value_ = len(cls.__members__)     # unique: equal (kind, arity) must not alias
+        member.kind = kind
+        member.arity = arity
+        return member
+
+    def __repr__(self):
+        return f"Op.{self.name}"
+
+
+_INTERN: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
+_INTERN_LOCK = threading.Lock()
+
+
+class Node:
+    """One interned IR node.  Build with :func:`make_node`, never directly."""
+    __slots__ = ("op", "dtype", "shape", "inputs", "arg", "buffer", "depth", "_key", "__weakref__")
+
+    def __repr__(self):
+        state = "realized" if self.buffer is not None else f"{len(self.inputs)} inputs"
+        return f"Node({self.op.name}, {self.dtype}, {self.shape}, {state})"
+
+    @property
+    def size(self):
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    def realize_as(self, array):
+        """Attach the computed buffer; the node becomes a leaf and releases its inputs."""
+        array.flags.writeable = False
+        self.buffer = array
+        self.inputs = ()
+        with _INTERN_LOCK:
+            if _INTERN.get(self._key) is self:
+                del _INTERN[self._key]
+
+
+def _arg_key(op, arg):
+    if op is Op.CONST:      # 0.0 and -0.0 are equal but must stay two nodes; nan != nan
+        return (type(arg).__name__, repr(arg))
+    if op is Op.EXTERN:
+        return (id(arg[0]), arg[1])
+    return arg
+
+
+def make_node(op, dtype, shape, inputs=(), arg=None):
+    """Return the unique node for ``(op, dtype, shape, inputs, arg)``."""
+    dtype = np.dtype(dtype)
+    shape = tuple(shape)
+    inputs = tuple(inputs)
+    key = (op, dtype, shape, inputs, _arg_key(op, arg))
+    try:
+        hash(key)
+    except TypeError:           # unhashable extern params: never shared
+        key = (op, object())
+    with _INTERN_LOCK:
+        node = _INTERN.get(key)
+        if node is not None:
+            return node
+        node = Node()
+        node.op, node.dtype, node.shape, node.inputs, node.arg = op, dtype, shape, inputs, arg
+        node.buffer = None
+        node.depth = 1 + max((i.depth for i in inputs), default=0)
+        node._key = key
+        _INTERN[key] = node
+        return node
+
+
+def buffer_node(array):
+    """A leaf holding an existing NumPy array (never shared with another leaf)."""
+    node = Node()
+    node.op, node.dtype, node.shape, node.inputs, node.arg = Op.BUFFER, array.dtype, array.shape, (), None
+    node.depth = 0
+    node._key = None
+    array.flags.writeable = False
+    node.buffer = array
+    return node
+
+
+def const_node(value, dtype, shape=()):
+    """A scalar ``value`` of ``dtype`` broadcast to ``shape`` (no memory)."""
+    dtype = np.dtype(dtype)
+    return make_node(Op.CONST, dtype, shape, (), dtype.type(value).item())
+
+
+def toposort(outputs):
+    """Iterative post-order over the graph below ``outputs``; realized nodes are leaves."""
+    order, seen = [], set()
+    stack = [(n, False) for n in reversed(outputs)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if node.buffer is None:
+            for inp in reversed(node.inputs):
+                if id(inp) not in seen:
+                    stack.append((inp, False))
+    return order

@@ -1,0 +1,277 @@
+"""Runtime: realize outputs by running a (cached) plan on the NumPy or Numba executor.
+
+Policy (``ARRAYFORGE_EXECUTOR=auto``, the default): a kernel runs compiled when its
+work is large (>= ``COMPILE_MIN`` elements), when its plan is hot (run >= ``HOT_RUNS``
+times), or when its compiled form is already loaded; otherwise the NumPy executor
+runs it op by op, so a first call on a tiny array never waits for a compile.
+Compiled kernels run the parallel variant above ``PARALLEL_MIN`` elements, the
+serial one below.  Output buffers are allocated here with NumPy, never in a kernel.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+from . import cache as kcache
+from .cpu import KernelSpec, render
+from .interpret import accumulator_dtype, apply_view, evaluate
+from .ir import Op, OpKind
+from .schedule import build_plan, graph_key
+
+COMPILE_MIN = 1 << 16
+PARALLEL_MIN = 1 << 15
+HOT_RUNS = 32
+
+_plans: dict = {}
+_plans_lock = threading.Lock()
+_launch_lock = threading.Lock()     # Numba's workqueue layer must not be entered by two threads
+_forced = {"executor": None}
+
+
+def set_executor(name):
+    """Force ``"numpy"``, ``"numba"`` or ``"auto"`` (None: follow ARRAYFORGE_EXECUTOR)."""
+    if name not in (None, "numpy", "numba", "auto"):
+        raise ValueError(f"executor must be 'numpy', 'numba' or 'auto', not {name!r}")
+    _forced["executor"] = name
+
+
+def executor_mode():
+    mode = _forced["executor"] or os.environ.get("ARRAYFORGE_EXECUTOR", "auto")
+    if mode not in ("numpy", "numba", "auto"):
+        raise ValueError(f"ARRAYFORGE_EXECUTOR must be numpy, numba or auto, not {mode!r}")
+    return mode
+
+
+def get_plan(outputs):
+    nodes, pos, key = graph_key(outputs)
+    plan = _plans.get(key)
+    if plan is None:
+        with _plans_lock:
+            plan = _plans.get(key)
+            if plan is None:
+                plan = _plans[key] = build_plan(nodes, pos, outputs)
+    return nodes, plan
+
+
+def _size(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _iteration_shape(k, nodes):
+    return nodes[k.reduce].inputs[0].shape if k.reduce is not None else nodes[k.root].shape
+
+
+def choose_executor(k, nodes, plan, mode=None):
+    """``"numpy"`` or ``"numba"`` for kernel ``k`` of ``plan`` on these sizes."""
+    mode = mode or executor_mode()
+    if k.kind in ("view", "extern"):
+        return "numpy"
+    n = _size(_iteration_shape(k, nodes))
+    if n == 0:
+        return "numpy"
+    if mode != "auto":
+        return mode
+    if n >= COMPILE_MIN or plan.runs >= HOT_RUNS:
+        return "numba"
+    return "numpy"
+
+
+def _load(ld, nodes, buffers, skip_expand):
+    base = nodes[ld.base]
+    arr = base.buffer if base.buffer is not None else buffers[ld.base]
+    views = ld.views
+    if skip_expand and views and nodes[views[-1]].op is Op.EXPAND:
+        views = views[:-1]       # broadcast by indexing size-1 dims with 0 instead
+    for v in views:
+        arr = apply_view(nodes[v], arr)
+    return arr
+
+
+def _const(p, nodes):
+    n = nodes[p]
+    return n.dtype.type(n.arg)
+
+
+def _run_numpy(k, nodes, buffers):
+    root = nodes[k.root]
+    if k.kind == "view":
+        return _load(k.loads[0], nodes, buffers, False)
+    if k.kind == "extern":
+        fn, params = root.arg
+        args = [_load(ld, nodes, buffers, False) for ld in k.loads]
+        return np.asarray(fn(*args, *params)).astype(root.dtype, copy=False).reshape(root.shape)
+    env = {}
+    for ld in k.loads + k.post_loads:
+        env[ld.top] = _load(ld, nodes, buffers, False)
+    for p in k.consts:
+        env[p] = _const(p, nodes)
+    for view, c in k.alias.items():
+        env[view] = env[c]
+    posmap = {id(n): i for i, n in enumerate(nodes)}
+
+    def run(positions):
+        for p in positions:
+            n = nodes[p]
+            env[p] = evaluate(n, [env[posmap[id(x)]] for x in n.inputs])
+
+    run(k.body)
+    if k.reduce is not None:
+        rn = nodes[k.reduce]
+        env[k.reduce] = evaluate(rn, [env[posmap[id(rn.inputs[0])]]])
+        for p in k.post:          # unit reshapes between reduce and epilogue
+            for x in nodes[p].inputs:
+                q = posmap[id(x)]
+                if q not in env and nodes[q].op is Op.RESHAPE:
+                    chain = [q]
+                    while posmap[id(nodes[chain[-1]].inputs[0])] not in env:
+                        chain.append(posmap[id(nodes[chain[-1]].inputs[0])])
+                    val = env[posmap[id(nodes[chain[-1]].inputs[0])]]
+                    for c in reversed(chain):
+                        val = np.reshape(val, nodes[c].shape)
+                        env[c] = val
+        run(k.post)
+    out = np.asarray(env[k.root], dtype=root.dtype)
+    if out.shape != root.shape:
+        out = np.broadcast_to(out, root.shape)
+    return np.ascontiguousarray(out)
+
+
+def coalesce(shape, operands, reduced):
+    """Merge adjacent dims that every operand walks contiguously (NumPy's iterator trick).
+
+    Returns the new shape, the reduced flags per new dim, and each operand reshaped to
+    it (always a view).  Size-1 dims of an operand are broadcast dims.
+    """
+    dims = [d for d in range(len(shape)) if shape[d] != 1]
+    groups = []
+    for d in dims:
+        if groups:
+            g = groups[-1]
+            last = g[-1]
+            if reduced[last] == reduced[d] and all(
+                    (a.shape[last] == 1) == (a.shape[d] == 1) and
+                    (a.shape[d] == 1 or a.strides[last] == a.strides[d] * a.shape[d])
+                    for a in operands):
+                g.append(d)
+                continue
+        groups.append([d])
+    if not groups:
+        new_shape, new_red = (1,), (False,)
+        return new_shape, new_red, [a.reshape(1) for a in operands]
+    new_shape = tuple(_size(shape[d] for d in g) for g in groups)
+    new_red = tuple(reduced[g[0]] for g in groups)
+    reshaped = []
+    for a in operands:
+        s = tuple(1 if a.shape[g[0]] == 1 else _size(a.shape[d] for d in g) for g in groups)
+        reshaped.append(a.reshape(s))
+    return new_shape, new_red, reshaped
+
+
+def _run_numba(k, st, nodes, buffers):
+    root = nodes[k.root]
+    if k.reduce is not None:
+        rn = nodes[k.reduce]
+        shape = rn.inputs[0].shape
+        keep = rn.shape
+        reduced = tuple(d in rn.arg for d in range(len(shape)))
+    else:
+        shape = keep = root.shape
+        reduced = (False,) * len(shape)
+    out = np.empty(root.shape, root.dtype)
+    out_k = out.reshape(keep)
+    pre = [_load(ld, nodes, buffers, True) for ld in k.loads]
+    post = []
+    for ld in k.post_loads:
+        a = _load(ld, nodes, buffers, True)
+        if a.shape != keep:
+            a = np.broadcast_to(a, root.shape).reshape(keep)
+        post.append(a)
+    new_shape, new_red, arrays = coalesce(shape, [out_k] + pre + post, reduced)
+    out_c = arrays[0]
+    pre_c = arrays[1:1 + len(pre)]
+    post_c = arrays[1 + len(pre):]
+    spec = KernelSpec(
+        kind="reduce" if k.reduce is not None else "elementwise", rank=len(new_shape), reduced=new_red,
+        pre_masks=tuple(tuple(s == 1 and n != 1 for s, n in zip(a.shape, new_shape)) for a in pre_c),
+        post_masks=tuple(tuple(s == 1 and n != 1 for s, n in zip(a.shape, new_shape)) for a in post_c),
+        const_dtypes=st.const_dtypes, body=st.body, reduce=st.reduce, post=st.post, root=st.root,
+        out_dtype=root.dtype.str)
+    kernel = kcache.get_kernel(spec, lambda: render(spec), st.description)
+    if spec.strategy == "column":
+        scratch = np.empty(out_c.shape, accumulator_dtype(st.reduce[0], np.dtype(st.reduce[1])))
+    else:
+        scratch = out_c
+    consts = [_const(p, nodes) for p in k.consts]
+    args = [out_c, scratch, np.array(new_shape, dtype=np.int64)] + pre_c + post_c + consts
+    if _size(shape) >= PARALLEL_MIN:
+        with _launch_lock:
+            kernel("parallel", *args)
+    else:
+        kernel("serial", *args)
+    return out
+
+
+def realize(outputs):
+    """Compute ``outputs`` (nodes) with one plan; attach and return their buffers."""
+    todo = [o for o in outputs if o.buffer is None]
+    if todo:
+        nodes, plan = get_plan(todo)
+        mode = executor_mode()
+        buffers = {}
+        for i, k in enumerate(plan.kernels):
+            if choose_executor(k, nodes, plan, mode) == "numba":
+                buffers[k.root] = _run_numba(k, plan.structures[i], nodes, buffers)
+            else:
+                buffers[k.root] = _run_numpy(k, nodes, buffers)
+            for p in plan.frees[i]:
+                buffers.pop(p, None)
+        plan.runs += 1
+        posmap = {id(n): i for i, n in enumerate(nodes)}
+        for o in todo:
+            if o.buffer is None:
+                q = posmap[id(o)]
+                o.realize_as(buffers[q] if q in buffers else _const_array(o))
+    return [o.buffer for o in outputs]
+
+
+def _const_array(node):
+    return np.full(node.shape, node.arg, dtype=node.dtype)
+
+
+def explain_plan(outputs):
+    """A list of dicts, one per kernel, describing what ``realize`` would run."""
+    todo = [o for o in outputs if o.buffer is None]
+    if not todo:
+        return []
+    nodes, plan = get_plan(todo)
+    mode = executor_mode()
+    out = []
+    for i, k in enumerate(plan.kernels):
+        root = nodes[k.root]
+        st = plan.structures[i]
+        ex = choose_executor(k, nodes, plan, mode)
+        n = _size(_iteration_shape(k, nodes))
+        out.append({
+            "kind": k.kind, "ops": k.ops(nodes) if st is None else st.ops,
+            "shape": root.shape, "dtype": root.dtype, "executor": ex,
+            "backend": "cpu" if ex == "numba" else "numpy",
+            "variant": ("parallel" if n >= PARALLEL_MIN else "serial") if ex == "numba" else "-",
+            "inputs": len(k.loads) + len(k.post_loads), "iterations": n,
+            "reads": [nodes[ld.base].shape for ld in k.loads + k.post_loads],
+        })
+    return out
+
+
+def cache_info():
+    return dict(kcache.info(), plans=len(_plans))
+
+
+def clear_cache():
+    kcache.clear()
+    with _plans_lock:
+        _plans.clear()

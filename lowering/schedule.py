@@ -1,0 +1,138 @@
+"""Schedule: the canonical form of a graph, its structural key, and the plan.
+
+A plan is the list of fused kernels in dependency order, the buffers each step
+may free afterwards, and per kernel the size-free structure the renderer needs.
+Plans are cached by the graph's structural key (ops, dtypes, ranks, reduce axes,
+sharing), so re-running an expression on new data or a new size skips fusion.
+"""
+from __future__ import annotations
+
+import threading
+
+from .fuse import ELEMENTWISE, Kernel, fuse
+from .ir import Op, OpKind, toposort
+
+
+def _structural_arg(node):
+    op = node.op
+    if op.kind is OpKind.REDUCE:
+        return node.arg
+    if op is Op.RESHAPE:
+        inp = node.inputs[0]
+        return [s for s in node.shape if s != 1] == [s for s in inp.shape if s != 1]
+    if op is Op.EXTERN:
+        fn = node.arg[0]
+        return (getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(fn)))
+    return None
+
+
+def graph_key(outputs):
+    """``(nodes, key)``: the canonical post-order and a hashable, size-free structure key."""
+    nodes = toposort(outputs)
+    pos = {}
+    key = []
+    for i, n in enumerate(nodes):
+        pos[id(n)] = i
+        if n.buffer is not None or n.op is Op.BUFFER:
+            key.append(("L", n.dtype.str, len(n.shape)))
+        elif n.op is Op.CONST:
+            key.append(("C", n.dtype.str, len(n.shape)))
+        else:
+            key.append((n.op, n.dtype.str, len(n.shape), _structural_arg(n),
+                        tuple(pos[id(x)] for x in n.inputs)))
+    key.append(tuple(pos[id(o)] for o in outputs))
+    return nodes, pos, tuple(key)
+
+
+class KernelStructure:
+    """Size-free description of one kernel's body, shared by every run of its plan."""
+    __slots__ = ("body", "post", "reduce", "root", "const_dtypes", "description", "ops")
+
+    def __init__(self, k: Kernel, nodes):
+        pre_ref = {ld.top: ("l", i) for i, ld in enumerate(k.loads)}
+        post_ref = {ld.top: ("p", i) for i, ld in enumerate(k.post_loads)}
+        const_ref = {p: ("c", i) for i, p in enumerate(k.consts)}
+        for view, const in k.alias.items():
+            const_ref[view] = const_ref[const]
+        self.const_dtypes = tuple(nodes[p].dtype.str for p in k.consts)
+        vals = {}
+
+        def ref(p, space):
+            if p in vals:
+                return vals[p]
+            if p in const_ref:
+                return const_ref[p]
+            return (pre_ref if space == "pre" else post_ref)[p]
+
+        def entries(positions, space, offset):
+            out = []
+            for j, p in enumerate(positions):
+                n = nodes[p]
+                out.append((n.op, n.dtype.str, tuple(x.dtype.str for x in n.inputs),
+                            tuple(ref(self_pos(x), space) for x in n.inputs)))
+                vals[p] = ("v", offset + j)
+            return tuple(out)
+
+        posmap = {id(n): i for i, n in enumerate(nodes)}
+
+        def self_pos(x):
+            return posmap[id(x)]
+
+        self.body = entries(k.body, "pre", 0)
+        self.reduce = None
+        if k.reduce is not None:
+            rn = nodes[k.reduce]
+            self.reduce = (rn.op, rn.dtype.str, ref(self_pos(rn.inputs[0]), "pre"))
+            vals[k.reduce] = ("r", 0)
+            # unit reshapes between the reduce and the epilogue read the same value
+            for p in k.post:
+                for x in nodes[p].inputs:
+                    q = self_pos(x)
+                    chain = q
+                    while nodes[chain].op is Op.RESHAPE and nodes[chain].buffer is None:
+                        chain = self_pos(nodes[chain].inputs[0])
+                    if chain == k.reduce:
+                        vals[q] = ("r", 0)
+        self.post = entries(k.post, "post", len(self.body))
+        if k.root == k.reduce:
+            self.root = ("r", 0)
+        else:
+            self.root = ref(k.root, "post" if k.reduce is not None else "pre")
+        self.ops = k.ops(nodes)
+        dts = sorted({nodes[k.root].dtype.name} | {nodes[ld.base].dtype.name for ld in k.loads})
+        self.description = f"{k.kind}: {' '.join(self.ops) or 'fill'} | {','.join(dts)}"
+
+
+class Plan:
+    __slots__ = ("kernels", "structures", "frees", "outputs", "runs", "lock")
+
+    def __init__(self, kernels, structures, frees, outputs):
+        self.kernels = kernels
+        self.structures = structures
+        self.frees = frees
+        self.outputs = outputs
+        self.runs = 0
+        self.lock = threading.Lock()
+
+
+def build_plan(nodes, pos, outputs):
+    """Fuse and order the graph; compute when each intermediate buffer can be freed."""
+    users = [0] * len(nodes)
+    for n in nodes:
+        if n.buffer is None:
+            for x in n.inputs:
+                users[pos[id(x)]] += 1
+    out_pos = [pos[id(o)] for o in outputs]
+    kernels = fuse(nodes, out_pos, users)
+    structures = [KernelStructure(k, nodes) if k.kind in ("elementwise", "reduce") else None
+                  for k in kernels]
+    last_use = {}
+    for i, k in enumerate(kernels):
+        for s in k.sources:
+            last_use[s] = i
+    keep = set(out_pos)
+    frees = [[] for _ in kernels]
+    for s, i in last_use.items():
+        if s not in keep:
+            frees[i].append(s)
+    return Plan(kernels, structures, frees, out_pos)
