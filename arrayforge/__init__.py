@@ -1,0 +1,89 @@
+"""arrayforge: a lazy, fusing, Numba-compiled Array API (2025.12) namespace.
+
+    import arrayforge as xp
+    a = xp.asarray(numpy_array)
+    y = xp.sum((a - 1.0) ** 2)      # recorded, not run
+    float(y)                        # fused into one kernel, compiled (or interpreted), run
+"""
+__version__ = "0.1.0"
+__array_api_version__ = "2025.12"
+
+from lowering import KernelError, realize as _realize
+from lowering import cache_info as _cache_info, clear_cache as _clear_cache, set_executor
+
+from ._dtypes import (bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64,  # noqa: A004
+                      float32, float64, complex64, complex128)
+from ._array import Array, Device
+from .creation import *  # noqa: F401,F403
+from .elementwise import *  # noqa: F401,F403
+from .statistical import *  # noqa: F401,F403
+from .manipulation import *  # noqa: F401,F403
+from .linalg import matmul, tensordot, vecdot
+from ._info import __array_namespace_info__
+from ._plan import explain, Plan
+from . import _dtypes as _dt
+
+e = 2.718281828459045
+inf = float("inf")
+nan = float("nan")
+pi = 3.141592653589793
+newaxis = None
+
+
+def compute(*arrays):
+    """Evaluate several arrays with one schedule (shared work is done once); returns them."""
+    _realize([a._node for a in arrays])
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def cache_info():
+    """Kernel cache statistics: ``compiled`` (this process), ``memory_hits``, ``disk_hits``, ``dir``."""
+    return _cache_info()
+
+
+def clear_cache():
+    """Empty the in-memory and on-disk kernel caches and the plan cache."""
+    _clear_cache()
+
+
+def result_type(*arrays_and_dtypes):
+    """The standard's result dtype (Python scalars allowed, as the 2025.12 standard says)."""
+    import numpy as _np
+    dtypes, scalars = [], []
+    for a in arrays_and_dtypes:
+        if isinstance(a, Array):
+            dtypes.append(a.dtype)
+        elif isinstance(a, (int, float, complex)):
+            scalars.append(a)
+        else:
+            dtypes.append(_dt.check_dtype(a))
+    if not dtypes:
+        raise TypeError("result_type needs at least one array or dtype")
+    out = dtypes[0]
+    for d in dtypes[1:]:
+        out = _dt.promote(out, d)
+    for s in scalars:
+        out = _dt.scalar_dtype_for(s, out)
+    return _np.dtype(out)
+
+
+def isdtype(dtype, kind):
+    if isinstance(kind, tuple):
+        return any(isdtype(dtype, k) for k in kind)
+    if isinstance(kind, str):
+        names = {"bool": "boolean", "signed integer": None, "unsigned integer": None, "integral": "integer",
+                 "real floating": "real floating-point", "complex floating": "complex floating-point",
+                 "numeric": "numeric"}
+        if kind == "signed integer":
+            return dtype in _dt._signed
+        if kind == "unsigned integer":
+            return dtype in _dt._unsigned
+        if kind not in names:
+            raise ValueError(f"unknown dtype kind {kind!r}")
+        return dtype in _dt.CATEGORIES[names[kind]]
+    return dtype == kind
+
+
+for _f in (compute, cache_info, clear_cache, result_type, isdtype):
+    _f.__module__ = "arrayforge"
+del _f

@@ -1,0 +1,353 @@
+"""The Array object: a handle to an IR node.  Operators record; a few methods evaluate.
+
+Evaluation points: ``compute()``, ``__array__``, ``__dlpack__``, ``tolist``, the scalar
+conversions (``bool``, ``int``, ``float``, ``complex``, ``index``) and ``repr``.  A
+realized result is kept.  Values never change once recorded: ``x[...] = v`` and
+``x += v`` rebind ``x`` to a new node, so ``y = x + 1`` recorded earlier keeps its value.
+"""
+import operator
+
+import numpy as np
+
+from lowering import Op, buffer_node, realize
+
+from . import _dtypes as dt
+from . import elementwise as ew
+from ._graph import check_shape, normalize_axis, record, reshape_node
+
+
+class Device:
+    """The one CPU device (the CUDA device arrives with the CUDA back end)."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "arrayforge.Device('cpu')"
+
+    def __eq__(self, other):
+        return isinstance(other, Device) or other == "cpu"
+
+    def __hash__(self):
+        return hash("cpu")
+
+    def __reduce__(self):
+        return (Device, ())
+
+
+CPU = Device()
+
+
+class Array:
+    __slots__ = ("_node", "__weakref__")
+
+    @classmethod
+    def _new(cls, node):
+        self = object.__new__(cls)
+        self._node = node
+        return self
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("create arrays with arrayforge.asarray(), zeros(), ... not Array()")
+
+    # ---- static properties: never evaluate
+    @property
+    def dtype(self):
+        return self._node.dtype
+
+    @property
+    def shape(self):
+        return self._node.shape
+
+    @property
+    def ndim(self):
+        return len(self._node.shape)
+
+    @property
+    def size(self):
+        return self._node.size
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def mT(self):
+        if self.ndim < 2:
+            raise ValueError("mT requires an array of at least 2 dimensions")
+        from .manipulation import permute_dims
+        return permute_dims(self, tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2))
+
+    @property
+    def T(self):
+        if self.ndim != 2:
+            raise ValueError("T is only defined for 2-D arrays; use mT or permute_dims")
+        from .manipulation import permute_dims
+        return permute_dims(self, (1, 0))
+
+    def __array_namespace__(self, /, *, api_version=None):
+        if api_version not in (None, "2021.12", "2022.12", "2023.12", "2024.12", "2025.12"):
+            raise ValueError(f"unsupported api_version {api_version!r}")
+        import arrayforge
+        return arrayforge
+
+    def to_device(self, device, /, *, stream=None):
+        if device != CPU:
+            raise ValueError(f"unsupported device {device!r}; arrayforge has the 'cpu' device")
+        return self
+
+    # ---- evaluation
+    def compute(self):
+        """Evaluate this array now (one fused plan); returns ``self`` for chaining."""
+        realize([self._node])
+        return self
+
+    def _value(self):
+        return realize([self._node])[0]
+
+    def __array__(self, dtype=None, copy=None):
+        buf = self._value()
+        if dtype is not None and np.dtype(dtype) != buf.dtype:
+            if copy is False:
+                raise ValueError("converting to another dtype needs a copy, but copy=False")
+            return buf.astype(dtype)
+        return buf.copy() if copy else buf
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        if dl_device is not None and tuple(dl_device) != (1, 0):
+            raise BufferError("arrayforge arrays live on the CPU (kDLCPU)")
+        buf = self._value()
+        kwargs = {}
+        if max_version is not None:
+            kwargs["max_version"] = max_version
+        if copy is not None:
+            kwargs["copy"] = copy
+        try:
+            return buf.__dlpack__(**kwargs)
+        except BufferError:
+            if copy is False:
+                raise
+            kwargs.pop("copy", None)
+            return np.array(buf).__dlpack__(**kwargs)    # old protocol cannot mark read-only
+
+    def __dlpack_device__(self):
+        return (1, 0)
+
+    def tolist(self):
+        return self._value().tolist()
+
+    def _scalar(self, kind):
+        if self.size != 1:
+            raise TypeError(f"only arrays of size 1 can be converted to Python {kind.__name__}, "
+                            f"this one has shape {self.shape}")
+        return self._value().reshape(()).item()
+
+    def __bool__(self):
+        return bool(self._scalar(bool))
+
+    def __int__(self):
+        if self.dtype.kind == "c":
+            raise TypeError("cannot convert a complex array to int")
+        return int(self._scalar(int))
+
+    def __float__(self):
+        if self.dtype.kind == "c":
+            raise TypeError("cannot convert a complex array to float")
+        return float(self._scalar(float))
+
+    def __complex__(self):
+        return complex(self._scalar(complex))
+
+    def __index__(self):
+        if self.dtype.kind not in "iu":
+            raise TypeError(f"only integer arrays can be used as an index, not {self.dtype}")
+        return int(self._scalar(int))
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __repr__(self):
+        body = np.array2string(self._value(), separator=", ", prefix="Array(")
+        return f"Array({body}, dtype={self.dtype})"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        from .creation import asarray
+        return (asarray, (np.array(self._value()),))
+
+    def __hash__(self):
+        raise TypeError("unhashable type: 'Array'")
+
+    # ---- indexing
+    def __getitem__(self, key):
+        return _getitem(self, key)
+
+    def __setitem__(self, key, value):
+        """Functional update: records a new value and rebinds this array to it."""
+        new = _setitem(self, key, value)
+        self._node = new._node
+
+    # ---- operators are installed below from the element-wise table
+
+
+def _binop(fn, reflected=False):
+    if reflected:
+        def method(self, other):
+            return fn(other, self)
+    else:
+        def method(self, other):
+            return fn(self, other)
+    return method
+
+
+def _inplace(fn):
+    def method(self, other):
+        out = fn(self, other)
+        if out.dtype != self.dtype:
+            raise TypeError(f"in-place operation would change the dtype {self.dtype} to {out.dtype}")
+        if out.shape != self.shape:
+            raise ValueError(f"in-place operation would change the shape {self.shape} to {out.shape}")
+        self._node = out._node
+        return self
+    return method
+
+
+_OPERATORS = {
+    "add": ew.add, "sub": ew.subtract, "mul": ew.multiply, "truediv": ew.divide,
+    "floordiv": ew.floor_divide, "mod": ew.remainder, "pow": ew.pow, "and": ew.bitwise_and,
+    "or": ew.bitwise_or, "xor": ew.bitwise_xor, "lshift": ew.bitwise_left_shift,
+    "rshift": ew.bitwise_right_shift,
+}
+for _name, _fn in _OPERATORS.items():
+    setattr(Array, f"__{_name}__", _binop(_fn))
+    setattr(Array, f"__r{_name}__", _binop(_fn, reflected=True))
+    setattr(Array, f"__i{_name}__", _inplace(_fn))
+for _name, _fn in {"eq": ew.equal, "ne": ew.not_equal, "lt": ew.less, "le": ew.less_equal,
+                   "gt": ew.greater, "ge": ew.greater_equal}.items():
+    setattr(Array, f"__{_name}__", _binop(_fn))
+Array.__neg__ = lambda self: ew.negative(self)
+Array.__pos__ = lambda self: ew.positive(self)
+Array.__abs__ = lambda self: ew.abs(self)
+Array.__invert__ = lambda self: ew.bitwise_invert(self)
+
+
+def _matmul(a, b):
+    from .linalg import matmul
+    return matmul(a, b)
+
+
+Array.__matmul__ = _binop(_matmul)
+Array.__rmatmul__ = _binop(_matmul, reflected=True)
+
+
+def _normalize_key(x, key):
+    """Basic-index key -> (per-dim (start, stop, step), dims to drop, final shape)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(isinstance(k, Array) or isinstance(k, (list, np.ndarray)) for k in key):
+        return None
+    n_ell = sum(k is Ellipsis for k in key)
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = sum(1 for k in key if k is not None and k is not Ellipsis)
+    if consumed > x.ndim:
+        raise IndexError(f"too many indices for array: array is {x.ndim}-dimensional, "
+                         f"but {consumed} were indexed")
+    if n_ell == 0:
+        key = key + (Ellipsis,)
+    slices, shape = [], []
+    dim = 0
+    for k in key:
+        if k is Ellipsis:
+            for _ in range(x.ndim - consumed):
+                n = x.shape[dim]
+                slices.append((0, n, 1))
+                shape.append(n)
+                dim += 1
+            continue
+        if k is None:
+            shape.append(1)
+            continue
+        n = x.shape[dim]
+        if isinstance(k, slice):
+            start, stop, step = k.indices(n)
+            length = len(range(start, stop, step))
+            slices.append((start, stop if stop >= 0 else None, step))
+            shape.append(length)
+        else:
+            if isinstance(k, bool) or isinstance(k, np.bool_):
+                return None
+            try:
+                i = operator.index(k)
+            except TypeError:
+                raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and "
+                                 f"integer or boolean arrays are valid indices, got {k!r}") from None
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for axis {dim} with size {n}")
+            i %= n
+            slices.append((i, i + 1, 1))
+        dim += 1
+    return tuple(slices), tuple(shape)
+
+
+def _getitem(x, key):
+    norm = _normalize_key(x, key)
+    if norm is None:
+        return _advanced_getitem(x, key)
+    slices, shape = norm
+    node = x._node
+    full = tuple((0, n, 1) for n in x.shape)
+    if slices != full:
+        sliced = tuple(len(range(*(s[0], s[1] if s[1] is not None else -1, s[2]))) for s in slices)
+        node = record(Op.SLICE, x.dtype, sliced, (node,), slices)._node
+    return Array._new(reshape_node(node, shape)) if node.shape != shape else Array._new(node)
+
+
+def _advanced_getitem(x, key):
+    # Note: integer-array and boolean-mask indexing have data-dependent or gathered shapes; they
+    # realize their inputs and continue recording from the result (the standard allows this).
+    from .creation import asarray
+    if not isinstance(key, tuple):
+        key = (key,)
+    np_key = tuple(np.asarray(k) if isinstance(k, Array) else k for k in key)
+    return asarray(np.asarray(x)[np_key])
+
+
+def _setitem(x, key, value):
+    from .creation import asarray
+    if isinstance(value, Array):
+        if dt.promote(x.dtype, value.dtype) != x.dtype and value.dtype != x.dtype:
+            raise TypeError(f"cannot assign {value.dtype} values into a {x.dtype} array")
+    elif isinstance(value, (bool, int, float, complex)):
+        dt.scalar_dtype_for(value, x.dtype)
+    else:
+        raise TypeError(f"cannot assign {type(value).__name__} into an arrayforge array")
+    target = x[key] if _normalize_key(x, key) is not None else None
+    vshape = value.shape if isinstance(value, Array) else ()
+    if target is not None:
+        from ._graph import broadcast_shapes
+        if broadcast_shapes(target.shape, vshape) != target.shape:
+            raise ValueError(f"could not broadcast input array from shape {vshape} into shape {target.shape}")
+    vnode = value._node if isinstance(value, Array) else asarray(value, dtype=x.dtype)._node
+    np_key = tuple(np.asarray(k) if isinstance(k, Array) else k for k in (key if isinstance(key, tuple) else (key,)))
+    return record(Op.EXTERN, x.dtype, x.shape, (x._node, vnode), (_set_values, (np_key,)))
+
+
+def _set_values(target, values, key):
+    out = np.array(target)
+    out[key] = values
+    return out
+
+
+def from_numpy(array):
+    """Wrap a NumPy array (taking ownership of a private copy)."""
+    return Array._new(buffer_node(array))
+
+
+del normalize_axis, check_shape

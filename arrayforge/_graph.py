@@ -1,0 +1,140 @@
+"""Recording helpers shared by every chapter: validation, broadcasting, node creation."""
+import operator
+
+import numpy as np
+
+from lowering import Op, const_node, make_node, realize
+
+from . import _dtypes as dt
+
+MAX_NDIM = 64
+MAX_DEPTH = 256       # graphs deeper than this are realized as they are recorded
+
+
+def check_shape(shape, dtype=None):
+    """Validate a shape argument the way NumPy does, before anything is allocated."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        shape = tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"shape must be a sequence of integers, got {shape!r}") from None
+    if len(shape) > MAX_NDIM:
+        raise ValueError(f"maximum supported dimension for an array is {MAX_NDIM}, found {len(shape)}")
+    if any(s < 0 for s in shape):
+        raise ValueError(f"negative dimensions are not allowed: {shape}")
+    size = 1
+    for s in shape:
+        size *= s
+    itemsize = np.dtype(dtype).itemsize if dtype is not None else 1
+    if size * itemsize > np.iinfo(np.intp).max:
+        raise ValueError(f"array is too big: shape {shape} of {np.dtype(dtype or 'u1')} "
+                         f"needs {size * itemsize} bytes, more than the largest possible array")
+    return shape
+
+
+def broadcast_shapes(*shapes):
+    """The broadcast shape of ``shapes``; ValueError naming them if incompatible."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(ndim):
+        size = 1
+        for s in shapes:
+            d = s[len(s) - ndim + i] if len(s) - ndim + i >= 0 else 1
+            if d != 1:
+                if size != 1 and d != size:
+                    raise ValueError("operands could not be broadcast together with shapes "
+                                     + " ".join(str(tuple(x)) for x in shapes))
+                size = d
+        out.append(size)
+    return tuple(out)
+
+
+def record(op, dtype, shape, inputs=(), arg=None):
+    """Record one node and return the Array for it (realizing graphs that grew too deep)."""
+    from ._array import Array
+    node = make_node(op, dtype, shape, inputs, arg)
+    if node.depth > MAX_DEPTH and node.buffer is None:
+        realize([node])
+    return Array._new(node)
+
+
+def node_of(x):
+    return x._node
+
+
+def cast(node, dtype):
+    if node.dtype == dtype:
+        return node
+    if node.op is Op.CONST and node.buffer is None:
+        return const_node(np.asarray(node.arg).astype(dtype).item(), dtype, node.shape)
+    return make_node(Op.CAST, dtype, node.shape, (node,))
+
+
+def expand(node, shape):
+    """Broadcast ``node`` to ``shape``: unit dims prepended by reshape, then EXPAND."""
+    if node.shape == shape:
+        return node
+    if node.op is Op.CONST and node.buffer is None:
+        return const_node(node.arg, node.dtype, shape)
+    if len(node.shape) < len(shape):
+        new = (1,) * (len(shape) - len(node.shape)) + node.shape
+        node = make_node(Op.RESHAPE, node.dtype, new, (node,), new)
+        if new == shape:
+            return node
+    return make_node(Op.EXPAND, node.dtype, shape, (node,), shape)
+
+
+def reshape_node(node, shape):
+    if node.shape == shape:
+        return node
+    if node.op is Op.CONST and node.buffer is None:
+        return const_node(node.arg, node.dtype, shape)
+    return make_node(Op.RESHAPE, node.dtype, shape, (node,), shape)
+
+
+def normalize_axis(axis, ndim, allow_none=True):
+    """Axis argument to a sorted tuple of non-negative axes (AxisError as NumPy)."""
+    if axis is None:
+        if not allow_none:
+            raise TypeError("axis must be an integer")
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) else tuple(axis)
+    out = []
+    for a in axes:
+        a = operator.index(a)
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise np.exceptions.AxisError(f"axis {a} is out of bounds for array of dimension {ndim}")
+        if ndim == 0:
+            raise np.exceptions.AxisError(f"axis {a} is out of bounds for array of dimension 0")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"duplicate value in 'axis': {axis}")
+    return tuple(sorted(out))
+
+
+def as_operands(x1, x2, category, name):
+    """Promote two operands (Arrays or Python scalars) per the standard; returns nodes and dtype."""
+    from ._array import Array
+    a1, a2 = isinstance(x1, Array), isinstance(x2, Array)
+    if not a1 and not a2:
+        raise TypeError(f"{name}: at least one argument must be an array")
+    if a1 and a2:
+        dtype = dt.promote(x1.dtype, x2.dtype)
+        n1, n2 = x1._node, x2._node
+    else:
+        arr, scalar = (x1, x2) if a1 else (x2, x1)
+        if not isinstance(scalar, (bool, int, float, complex)):
+            raise TypeError(f"{name}: unsupported operand type {type(scalar).__name__!r}; "
+                            "use an arrayforge array or a Python scalar")
+        dtype = dt.scalar_dtype_for(scalar, arr.dtype)
+        sn = const_node(scalar, dtype, ())
+        n1, n2 = (arr._node, sn) if a1 else (sn, arr._node)
+    allowed = dt.CATEGORIES[category]
+    for n in (n1, n2):
+        if n.dtype not in allowed and not (n.op is Op.CONST and dtype in allowed):
+            raise TypeError(f"{name} is only defined for {category} dtypes, got {n.dtype}")
+    if dtype not in allowed:
+        raise TypeError(f"{name} is only defined for {category} dtypes, got {dtype}")
+    shape = broadcast_shapes(n1.shape, n2.shape)
+    return expand(cast(n1, dtype), shape), expand(cast(n2, dtype), shape), dtype, shape

@@ -1,0 +1,114 @@
+"""Statistical functions: each is one REDUCE node plus element-wise epilogue ops,
+so ``mean``/``var``/``std`` fuse their scaling into the reduction kernel."""
+import numpy as np
+
+from lowering import Op, const_node
+
+from . import _dtypes as dt
+from ._graph import cast, expand, normalize_axis, record, reshape_node
+
+__all__ = ["sum", "prod", "max", "min", "mean", "var", "std"]
+
+
+def _check(x, name, category):
+    from ._array import Array
+    if not isinstance(x, Array):
+        raise TypeError(f"{name} expects an arrayforge array, got {type(x).__name__}")
+    if x.dtype not in dt.CATEGORIES[category]:
+        raise TypeError(f"{name} is only defined for {category} dtypes, got {x.dtype}")
+
+
+def _reduce(op, x, axis, keepdims, dtype):
+    axes = normalize_axis(axis, x.ndim)
+    node = cast(x._node, dtype)
+    keep = tuple(1 if d in axes else n for d, n in enumerate(x.shape))
+    red = record(op, dtype, keep, (node,), axes)._node if axes else node
+    if not keepdims:
+        red = reshape_node(red, tuple(n for d, n in enumerate(x.shape) if d not in axes))
+    return red, axes
+
+
+def _sum_dtype(x, dtype):
+    if dtype is not None:
+        return dt.check_dtype(dtype)
+    if x.dtype in dt._signed or x.dtype == dt.bool:
+        return dt.int64
+    if x.dtype in dt._unsigned:
+        return dt.uint64
+    return x.dtype
+
+
+def sum(x, /, *, axis=None, dtype=None, keepdims=False):
+    """Sum over ``axis``; integers accumulate in the default integer dtype (standard rule)."""
+    _check(x, "sum", "numeric")
+    from ._array import Array
+    return Array._new(_reduce(Op.SUM, x, axis, keepdims, _sum_dtype(x, dtype))[0])
+
+
+def prod(x, /, *, axis=None, dtype=None, keepdims=False):
+    _check(x, "prod", "numeric")
+    from ._array import Array
+    return Array._new(_reduce(Op.PROD, x, axis, keepdims, _sum_dtype(x, dtype))[0])
+
+
+def _extremum(op, name, x, axis, keepdims):
+    _check(x, name, "real numeric")
+    axes = normalize_axis(axis, x.ndim)
+    if any(x.shape[a] == 0 for a in axes) or (x.size == 0 and not axes):
+        raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
+    from ._array import Array
+    return Array._new(_reduce(op, x, axis, keepdims, x.dtype)[0])
+
+
+def max(x, /, *, axis=None, keepdims=False):
+    """Maximum over ``axis``; NaN propagates; an empty reduction raises ValueError."""
+    return _extremum(Op.MAX, "max", x, axis, keepdims)
+
+
+def min(x, /, *, axis=None, keepdims=False):
+    return _extremum(Op.MIN, "min", x, axis, keepdims)
+
+
+def _count(x, axes):
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return n
+
+
+def mean(x, /, *, axis=None, keepdims=False):
+    """Arithmetic mean (floating-point dtypes): ``sum / n`` fused in one kernel."""
+    _check(x, "mean", "floating-point")
+    red, axes = _reduce(Op.SUM, x, axis, True, x.dtype)
+    n = _count(x, axes)
+    out = record(Op.DIV, x.dtype, red.shape, (red, const_node(n if n else 0.0, x.dtype, red.shape)))
+    return out if keepdims else _drop(out, x, axes)
+
+
+def _drop(a, x, axes):
+    from ._array import Array
+    return Array._new(reshape_node(a._node, tuple(n for d, n in enumerate(x.shape) if d not in axes)))
+
+
+def var(x, /, *, axis=None, correction=0.0, keepdims=False):
+    """Variance: ``sum((x - mean)**2) / (n - correction)`` as two fused kernels."""
+    _check(x, "var", "real floating-point")
+    from ._array import Array
+    m = mean(x, axis=axis, keepdims=True)
+    axes = normalize_axis(axis, x.ndim)
+    d = record(Op.SUB, x.dtype, x.shape, (x._node, expand(m._node, x.shape)))
+    sq = record(Op.MUL, x.dtype, x.shape, (d._node, d._node))
+    red, _ = _reduce(Op.SUM, sq, tuple(axes), True, x.dtype)
+    denom = _count(x, axes) - correction
+    out = record(Op.DIV, x.dtype, red.shape, (red, const_node(float(denom) if denom > 0 else 0.0, x.dtype, red.shape)))
+    return out if keepdims else _drop(out, x, axes)
+
+
+def std(x, /, *, axis=None, correction=0.0, keepdims=False):
+    v = var(x, axis=axis, correction=correction, keepdims=keepdims)
+    return record(Op.SQRT, v.dtype, v.shape, (v._node,))
+
+
+for _name in __all__:
+    globals()[_name].__module__ = "arrayforge"
+del _name, np
