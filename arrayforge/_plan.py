@@ -24,8 +24,9 @@ class KernelInfo:
 class Plan:
     """The fused plan of some arrays: ``.kernels`` lists one :class:`KernelInfo` per kernel."""
 
-    def __init__(self, kernels):
-        self.kernels = kernels
+    def __init__(self, steps):
+        self.steps = steps
+        self.kernels = [k for k in steps if k.kind != "view"]   # views are free NumPy views, not loops
 
     def __len__(self):
         return len(self.kernels)
@@ -35,6 +36,9 @@ class Plan:
             return "Plan: nothing to compute (all inputs are realized)"
         lines = [f"Plan: {len(self.kernels)} kernel(s)"]
         lines += [f"  [{i}] {k}" for i, k in enumerate(self.kernels)]
+        views = len(self.steps) - len(self.kernels)
+        if views:
+            lines.append(f"  (+{views} free view step(s) on kernel outputs)")
         return "\n".join(lines)
 
     __repr__ = __str__

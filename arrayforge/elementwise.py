@@ -56,6 +56,9 @@ _CONST_ON_NON_FLOAT = {Op.ISNAN: False, Op.ISINF: False, Op.ISFINITE: True}
 
 def _make_binary(name, op, category):
     def func(x1, x2, /):
+        if op is Op.POW and isinstance(x2, (int, float)) and not isinstance(x2, bool) and x2 == 2 \
+                and not isinstance(x1, (int, float, complex)):
+            return square(x1) if x1.dtype.kind in "fc" or isinstance(x2, int) else pow(x1, float(x2))
         n1, n2, dtype, shape = as_operands(x1, x2, category, name)
         return record(op, dt.bool if op in _COMPARISONS else dtype, shape, (n1, n2))
     return func

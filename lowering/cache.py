@@ -127,6 +127,7 @@ def _import(source, name):
         _write_atomic(path, source)
     spec = importlib.util.spec_from_file_location(f"arrayforge_kernels.{name}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module      # Numba's cache pickles references to the module by name
     spec.loader.exec_module(module)
     return module, path
 

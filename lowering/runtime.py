@@ -138,7 +138,7 @@ def _run_numpy(k, nodes, buffers):
     out = np.asarray(env[k.root], dtype=root.dtype)
     if out.shape != root.shape:
         out = np.broadcast_to(out, root.shape)
-    return np.ascontiguousarray(out)
+    return out if out.flags.c_contiguous else np.array(out, order="C")   # (ascontiguousarray makes 0-d 1-d)
 
 
 def coalesce(shape, operands, reduced):

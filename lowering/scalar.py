@@ -91,12 +91,12 @@ def floordiv_float(a, b):
     # NumPy's npy_divmod: floor of the true quotient, fixed up for rounding.
     if b == 0:
         return a / b
-    mod = math.fmod(a, b)
+    mod = np.fmod(a, b)
     div = (a - mod) / b
     if mod != 0 and ((b < 0) != (mod < 0)):
         div -= 1.0
     if div != 0:
-        fl = math.floor(div)
+        fl = np.floor(div)
         if div - fl > 0.5:
             fl += 1.0
         return fl
@@ -106,8 +106,8 @@ def floordiv_float(a, b):
 @njit(**_NJ)
 def remainder_float(a, b):
     if b == 0:
-        return math.fmod(a, b)
-    mod = math.fmod(a, b)
+        return np.fmod(a, b)
+    mod = np.fmod(a, b)
     if mod != 0:
         if (b < 0) != (mod < 0):
             mod += b

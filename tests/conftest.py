@@ -1,0 +1,23 @@
+import numpy as np
+import pytest
+
+import arrayforge as xp
+
+
+@pytest.fixture(params=["auto", "numba"])
+def executor(request):
+    """Numeric tests run under the default policy and under the forced Numba executor."""
+    xp.set_executor(request.param)
+    yield request.param
+    xp.set_executor(None)
+
+
+def assert_same(got, expected, exact=True):
+    got = np.asarray(got)
+    expected = np.asarray(expected)
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
+    if exact:
+        np.testing.assert_array_equal(got, expected)
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-6 if got.dtype.itemsize > 4 else 2e-4, equal_nan=True)

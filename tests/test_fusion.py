@@ -1,0 +1,77 @@
+"""Fusion decisions, checked from the plan alone (nothing is run)."""
+import numpy as np
+
+import arrayforge as xp
+
+
+def arrays(n=1000, k=4, dtype=np.float64):
+    rng = np.random.default_rng(0)
+    return [xp.asarray(rng.random(n).astype(dtype)) for _ in range(k)]
+
+
+def test_long_elementwise_chain_is_one_kernel():
+    a, b, c, d = arrays()
+    y = ((a * b + c) * 0.5 - d) * (a + 1.0) + (b - c) * d * 2.0 - a / (d + 1.0)
+    plan = xp.explain(y)
+    assert len(plan.kernels) == 1
+    assert plan.kernels[0].kind == "elementwise"
+
+
+def test_map_reduce_is_one_kernel():
+    a, b = arrays(k=2)
+    plan = xp.explain(xp.sum((a - b) ** 2))
+    assert len(plan.kernels) == 1 and plan.kernels[0].kind == "reduce"
+
+
+def test_mean_fuses_its_scaling_into_the_reduction():
+    a, = arrays(k=1)
+    plan = xp.explain(xp.mean(xp.reshape(a, (10, 100)), axis=1))
+    assert len(plan.kernels) == 1
+    assert plan.kernels[0].ops == ("SUM", "DIV")
+
+
+def test_views_and_broadcasting_fuse():
+    a, b = arrays(k=2)
+    A = xp.reshape(a, (10, 100))
+    B = xp.reshape(b, (100, 10))
+    y = xp.exp(A.T[::2] * B[::2] + xp.reshape(a[:10], (1, 10)))
+    assert len(xp.explain(y).kernels) == 1
+
+
+def test_centering_is_two_kernels():
+    a, = arrays(k=1)
+    A = xp.reshape(a, (10, 100))
+    y = A - xp.mean(A, axis=1, keepdims=True)
+    assert [k.kind for k in xp.explain(y).kernels] == ["reduce", "elementwise"]
+
+
+def test_compute_of_several_outputs_shares_work():
+    a, b = arrays(k=2)
+    t = a * b
+    s = xp.sum(t)
+    plan = xp.explain(t, s)
+    # t is an output, so the reduction reads it instead of recomputing
+    assert len(plan.kernels) == 2
+    t2, s2 = xp.compute(t, s)
+    np.testing.assert_allclose(float(s2), float(np.sum(np.asarray(t2))))
+
+
+def test_small_new_work_is_interpreted_large_is_compiled():
+    xp.set_executor(None)
+    small, = arrays(n=100, k=1)
+    assert xp.explain(small * 3.0 + 1.0).kernels[0].executor == "numpy"
+    big, = arrays(n=1 << 17, k=1)
+    assert xp.explain(big * 3.0 + 1.0).kernels[0].executor == "numba"
+
+
+def test_forced_executor_is_reported():
+    a, = arrays(k=1)
+    xp.set_executor("numba")
+    try:
+        assert xp.explain(a + 1.0).kernels[0].executor == "numba"
+    finally:
+        xp.set_executor("numpy")
+    try:
+        assert xp.explain(a + 1.0).kernels[0].executor == "numpy"
+    finally:
+        xp.set_executor(None)
