@@ -44,7 +44,11 @@ def _version_tag():
         feats = config.CPU_FEATURES or ll.get_host_cpu_features().flatten()
     except Exception:   # pragma: no cover - exotic hosts
         feats = ""
-    raw = f"{VERSION}|{numba.__version__}|{llvmlite.__version__}|{np.__version__}|{cpu}|{feats}|{sys.version_info[:2]}"
+    # Numba's cache only checks the kernel file's own timestamp, so the helpers that kernels
+    # inline (scalar.py) and the renderer are part of the key: editing them invalidates.
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = b"".join(open(os.path.join(here, f), "rb").read() for f in ("scalar.py", "cpu.py"))
+    raw = f"{hashlib.sha256(code).hexdigest()}|{VERSION}|{numba.__version__}|{llvmlite.__version__}|{np.__version__}|{cpu}|{feats}|{sys.version_info[:2]}"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
