@@ -84,25 +84,28 @@ def apply_view(node, array):
 
 
 def evaluate(node, args):
-    """Evaluate one non-leaf, non-view node on NumPy arrays (or scalars) ``args``."""
+    """Evaluate one non-leaf, non-view node on NumPy arrays (or scalars) ``args``.
+
+    The caller sets ``np.errstate`` once per kernel (NaN/inf are values here, not errors)."""
     op, dt = node.op, node.dtype
-    with np.errstate(all="ignore"):
-        if op is Op.CAST:
-            x = args[0]
-            if np.asarray(x).dtype.kind == "c" and dt.kind != "c":
-                x = x.real if dt != np.bool_ else x
-            out = np.asarray(x).astype(dt)
-        elif op in UNARY:
-            out = UNARY[op](args[0])
-        elif op in BINARY:
-            out = BINARY[op](args[0], args[1])
-        elif op is Op.WHERE:
-            out = np.where(args[0], args[1], args[2])
-        elif op in REDUCE:
-            x = args[0]
-            acc = accumulator_dtype(op, dt)
-            kw = {"dtype": acc} if op in (Op.SUM, Op.PROD) else {}
-            out = REDUCE[op](x, axis=node.arg, keepdims=True, **kw)
-        else:
-            raise AssertionError(op)
-    return np.asarray(out).astype(dt, copy=False)
+    if op is Op.CAST:
+        x = args[0]
+        if np.asarray(x).dtype.kind == "c" and dt.kind != "c":
+            x = x.real if dt != np.bool_ else x
+        out = np.asarray(x).astype(dt)
+    elif op in UNARY:
+        out = UNARY[op](args[0])
+    elif op in BINARY:
+        out = BINARY[op](args[0], args[1])
+    elif op is Op.WHERE:
+        out = np.where(args[0], args[1], args[2])
+    elif op in REDUCE:
+        x = args[0]
+        acc = accumulator_dtype(op, dt)
+        kw = {"dtype": acc} if op in (Op.SUM, Op.PROD) else {}
+        out = REDUCE[op](x, axis=node.arg, keepdims=True, **kw)
+    else:
+        raise AssertionError(op)
+    if type(out) is not np.ndarray or out.dtype != dt:
+        out = np.asarray(out).astype(dt, copy=False)
+    return out

@@ -121,6 +121,8 @@ class Op(enum.Enum):
     def __repr__(self):
         return f"Op.{self.name}"
 
+    __hash__ = object.__hash__     # members are singletons; Enum's name hash is slow on the hot path
+
 
 _INTERN: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 _INTERN_LOCK = threading.Lock()
@@ -161,10 +163,11 @@ def _arg_key(op, arg):
 
 def make_node(op, dtype, shape, inputs=(), arg=None):
     """Return the unique node for ``(op, dtype, shape, inputs, arg)``."""
-    dtype = np.dtype(dtype)
+    if not isinstance(dtype, np.dtype):
+        dtype = np.dtype(dtype)
     shape = tuple(shape)
     inputs = tuple(inputs)
-    key = (op, dtype, shape, inputs, _arg_key(op, arg))
+    key = (op, dtype, shape, inputs, _arg_key(op, arg) if op is Op.CONST or op is Op.EXTERN else arg)
     try:
         hash(key)
     except TypeError:           # unhashable extern params: never shared

@@ -23,6 +23,7 @@ from .schedule import build_plan, graph_key
 COMPILE_MIN = 1 << 16
 PARALLEL_MIN = 1 << 15
 HOT_RUNS = 32
+HOT_MIN = 4096
 
 _plans: dict = {}
 _plans_lock = threading.Lock()
@@ -52,7 +53,7 @@ def get_plan(outputs):
             plan = _plans.get(key)
             if plan is None:
                 plan = _plans[key] = build_plan(nodes, pos, outputs)
-    return nodes, plan
+    return nodes, pos, plan
 
 
 def _size(shape):
@@ -76,7 +77,9 @@ def choose_executor(k, nodes, plan, mode=None):
         return "numpy"
     if mode != "auto":
         return mode
-    if n >= COMPILE_MIN or plan.runs >= HOT_RUNS:
+    # Note: below HOT_MIN elements Numba's argument unboxing costs as much as NumPy's op-by-op
+    # dispatch, so tiny work stays interpreted even when hot.
+    if n >= COMPILE_MIN or (plan.runs >= HOT_RUNS and n >= HOT_MIN):
         return "numba"
     return "numpy"
 
@@ -112,29 +115,11 @@ def _run_numpy(k, nodes, buffers):
         env[p] = _const(p, nodes)
     for view, c in k.alias.items():
         env[view] = env[c]
-    posmap = {id(n): i for i, n in enumerate(nodes)}
-
-    def run(positions):
-        for p in positions:
+    with np.errstate(all="ignore"):
+        for p, inputs in k.steps:
             n = nodes[p]
-            env[p] = evaluate(n, [env[posmap[id(x)]] for x in n.inputs])
-
-    run(k.body)
-    if k.reduce is not None:
-        rn = nodes[k.reduce]
-        env[k.reduce] = evaluate(rn, [env[posmap[id(rn.inputs[0])]]])
-        for p in k.post:          # unit reshapes between reduce and epilogue
-            for x in nodes[p].inputs:
-                q = posmap[id(x)]
-                if q not in env and nodes[q].op is Op.RESHAPE:
-                    chain = [q]
-                    while posmap[id(nodes[chain[-1]].inputs[0])] not in env:
-                        chain.append(posmap[id(nodes[chain[-1]].inputs[0])])
-                    val = env[posmap[id(nodes[chain[-1]].inputs[0])]]
-                    for c in reversed(chain):
-                        val = np.reshape(val, nodes[c].shape)
-                        env[c] = val
-        run(k.post)
+            args = [env[q] for q in inputs]
+            env[p] = np.reshape(args[0], n.shape) if n.op is Op.RESHAPE else evaluate(n, args)
     out = np.asarray(env[k.root], dtype=root.dtype)
     if out.shape != root.shape:
         out = np.broadcast_to(out, root.shape)
@@ -220,7 +205,7 @@ def realize(outputs):
     """Compute ``outputs`` (nodes) with one plan; attach and return their buffers."""
     todo = [o for o in outputs if o.buffer is None]
     if todo:
-        nodes, plan = get_plan(todo)
+        nodes, pos, plan = get_plan(todo)
         mode = executor_mode()
         buffers = {}
         for i, k in enumerate(plan.kernels):
@@ -231,10 +216,9 @@ def realize(outputs):
             for p in plan.frees[i]:
                 buffers.pop(p, None)
         plan.runs += 1
-        posmap = {id(n): i for i, n in enumerate(nodes)}
         for o in todo:
             if o.buffer is None:
-                q = posmap[id(o)]
+                q = pos[id(o)]
                 o.realize_as(buffers[q] if q in buffers else _const_array(o))
     return [o.buffer for o in outputs]
 
@@ -248,7 +232,7 @@ def explain_plan(outputs):
     todo = [o for o in outputs if o.buffer is None]
     if not todo:
         return []
-    nodes, plan = get_plan(todo)
+    nodes, _, plan = get_plan(todo)
     mode = executor_mode()
     out = []
     for i, k in enumerate(plan.kernels):

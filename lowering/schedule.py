@@ -26,20 +26,26 @@ def _structural_arg(node):
     return None
 
 
+_CONST, _BUFFER, _STRUCTURAL = Op.CONST, Op.BUFFER, (OpKind.REDUCE, OpKind.VIEW, OpKind.EXTERN)
+
+
 def graph_key(outputs):
-    """``(nodes, key)``: the canonical post-order and a hashable, size-free structure key."""
+    """``(nodes, pos, key)``: the canonical post-order, positions by id, and a hashable,
+    size-free structure key (ops, dtypes, ranks, reduce axes, sharing)."""
     nodes = toposort(outputs)
     pos = {}
     key = []
+    append = key.append
     for i, n in enumerate(nodes):
         pos[id(n)] = i
-        if n.buffer is not None or n.op is Op.BUFFER:
-            key.append(("L", n.dtype.str, len(n.shape)))
-        elif n.op is Op.CONST:
-            key.append(("C", n.dtype.str, len(n.shape)))
+        op = n.op
+        if n.buffer is not None or op is _BUFFER:
+            append((1, n.dtype, len(n.shape)))
+        elif op is _CONST:
+            append((2, n.dtype, len(n.shape)))
         else:
-            key.append((n.op, n.dtype.str, len(n.shape), _structural_arg(n),
-                        tuple(pos[id(x)] for x in n.inputs)))
+            append((op, n.dtype, len(n.shape), _structural_arg(n) if op.kind in _STRUCTURAL else None,
+                    tuple([pos[id(x)] for x in n.inputs])))
     key.append(tuple(pos[id(o)] for o in outputs))
     return nodes, pos, tuple(key)
 
@@ -126,6 +132,8 @@ def build_plan(nodes, pos, outputs):
     kernels = fuse(nodes, out_pos, users)
     structures = [KernelStructure(k, nodes) if k.kind in ("elementwise", "reduce") else None
                   for k in kernels]
+    for k in kernels:
+        _interpreter_steps(k, nodes, pos)
     last_use = {}
     for i, k in enumerate(kernels):
         for s in k.sources:
@@ -136,3 +144,20 @@ def build_plan(nodes, pos, outputs):
         if s not in keep:
             frees[i].append(s)
     return Plan(kernels, structures, frees, out_pos)
+
+
+def _interpreter_steps(k, nodes, pos):
+    """Precompute the NumPy executor's program: (position, input positions) in order."""
+    if k.kind not in ("elementwise", "reduce"):
+        k.steps = ()
+        return
+    todo = set(k.body) | set(k.post)
+    if k.reduce is not None:
+        todo.add(k.reduce)
+        for p in k.post:            # unit reshapes between the reduce and its epilogue
+            for x in nodes[p].inputs:
+                q = pos[id(x)]
+                while nodes[q].op is Op.RESHAPE and nodes[q].buffer is None and q != k.reduce:
+                    todo.add(q)
+                    q = pos[id(nodes[q].inputs[0])]
+    k.steps = tuple((p, tuple(pos[id(x)] for x in nodes[p].inputs)) for p in sorted(todo))

@@ -1,0 +1,57 @@
+"""Fused element-wise chains and map-reduce on large float64 vectors."""
+from .inputs import chain, np, random_arrays, warm, xp
+
+
+class ElementwiseChain:
+    """``((a*b + c)*0.5 - d)*(a + 1.0) + (b - c)*d*2.0 - a/(d + 1.0)``: one fused kernel."""
+
+    params = [10**5, 10**7]
+    param_names = ["n"]
+
+    def setup(self, n):
+        self.np_inputs = random_arrays(4, (n,))
+        self.xp_inputs = [xp.asarray(v) for v in self.np_inputs]
+        warm(self, n)
+
+    def time_arrayforge(self, n):
+        chain(*self.xp_inputs).compute()     # record afresh each call: recording is part of the cost
+
+    def time_numpy(self, n):
+        chain(*self.np_inputs)
+
+
+class MapReduce:
+    """``sum((a - b)**2)``: element-wise map fused into the reduction, evaluated with float()."""
+
+    params = [10**5, 10**7]
+    param_names = ["n"]
+
+    def setup(self, n):
+        self.a_np, self.b_np = random_arrays(2, (n,))
+        self.a, self.b = xp.asarray(self.a_np), xp.asarray(self.b_np)
+        warm(self, n)
+
+    def time_arrayforge(self, n):
+        float(xp.sum((self.a - self.b) ** 2))
+
+    def time_numpy(self, n):
+        float(np.sum((self.a_np - self.b_np) ** 2))
+
+
+class SmallArrayDispatch:
+    """A 5-op expression on 100 elements: the cost of recording, planning and dispatch."""
+
+    def setup(self):
+        self.np_inputs = random_arrays(4, (100,))
+        self.xp_inputs = [xp.asarray(v) for v in self.np_inputs]
+        # Note: in the default "auto" executor mode a small plan switches to its compiled
+        # form once it is hot (lowering.runtime.HOT_RUNS runs); warm past that point.
+        warm(self, runs=100)
+
+    def time_arrayforge(self):
+        a, b, c, d = self.xp_inputs
+        float(xp.sum(a * b + c - d * 0.5))
+
+    def time_numpy(self):
+        a, b, c, d = self.np_inputs
+        float(np.sum(a * b + c - d * 0.5))
