@@ -21,7 +21,7 @@ _real_numeric = _integer + _real_floating
 _numeric = _integer + _floating
 _all = _boolean + _numeric
 
-CATEGORIES = {
+CATEGORIES = {   # frozensets: dtype membership is a hash lookup, not a chain of dtype __eq__ calls
     "all": _all,
     "numeric": _numeric,
     "real numeric": _real_numeric,
@@ -32,6 +32,8 @@ CATEGORIES = {
     "real floating-point": _real_floating,
     "complex floating-point": _complex_floating,
 }
+CATEGORIES = {k: frozenset(v) for k, v in CATEGORIES.items()}
+_SIGNED_SET, _UNSIGNED_SET = frozenset(_signed), frozenset(_unsigned)
 
 _real_to_complex = {float32: complex64, float64: complex128}
 _complex_to_real = {complex64: float32, complex128: float64}

@@ -35,6 +35,8 @@ def check_shape(shape, dtype=None):
 
 def broadcast_shapes(*shapes):
     """The broadcast shape of ``shapes``; ValueError naming them if incompatible."""
+    if len(shapes) == 2 and shapes[0] == shapes[1]:
+        return tuple(shapes[0])
     ndim = max((len(s) for s in shapes), default=0)
     out = []
     for i in range(ndim):
@@ -76,7 +78,8 @@ def expand(node, shape):
     if node.shape == shape:
         return node
     if node.op is Op.CONST and node.buffer is None:
-        return const_node(node.arg, node.dtype, shape)
+        # a 0-d constant stays a scalar operand: kernels take constants as scalar arguments
+        return node if node.shape == () else const_node(node.arg, node.dtype, shape)
     if len(node.shape) < len(shape):
         new = (1,) * (len(shape) - len(node.shape)) + node.shape
         node = make_node(Op.RESHAPE, node.dtype, new, (node,), new)

@@ -31,9 +31,9 @@ def _reduce(op, x, axis, keepdims, dtype):
 def _sum_dtype(x, dtype):
     if dtype is not None:
         return dt.check_dtype(dtype)
-    if x.dtype in dt._signed or x.dtype == dt.bool:
+    if x.dtype in dt._SIGNED_SET or x.dtype == dt.bool:
         return dt.int64
-    if x.dtype in dt._unsigned:
+    if x.dtype in dt._UNSIGNED_SET:
         return dt.uint64
     return x.dtype
 

@@ -8,7 +8,7 @@ realized it holds its NumPy result, forgets its inputs, and acts as a leaf.
 from __future__ import annotations
 
 import enum
-import threading
+import itertools
 import weakref
 
 import numpy as np
@@ -124,13 +124,22 @@ class Op(enum.Enum):
     __hash__ = object.__hash__     # members are singletons; Enum's name hash is slow on the hot path
 
 
-_INTERN: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
-_INTERN_LOCK = threading.Lock()
+_SEQ = itertools.count()      # creation order: inputs are always created before their users
+_INTERN: dict = {}          # structural key -> weak reference to the unique node
+
+
+def _forget(ref):
+    if _INTERN.get(ref.key) is ref:
+        try:
+            del _INTERN[ref.key]
+        except KeyError:
+            pass
 
 
 class Node:
     """One interned IR node.  Build with :func:`make_node`, never directly."""
-    __slots__ = ("op", "dtype", "shape", "inputs", "arg", "buffer", "depth", "_key", "__weakref__")
+    __slots__ = ("op", "dtype", "shape", "inputs", "arg", "buffer", "depth", "seq", "skey", "_key",
+                 "__weakref__")
 
     def __repr__(self):
         state = "realized" if self.buffer is not None else f"{len(self.inputs)} inputs"
@@ -148,9 +157,9 @@ class Node:
         array.flags.writeable = False
         self.buffer = array
         self.inputs = ()
-        with _INTERN_LOCK:
-            if _INTERN.get(self._key) is self:
-                del _INTERN[self._key]
+        ref = _INTERN.get(self._key)
+        if ref is not None and ref() is self:
+            _INTERN.pop(self._key, None)
 
 
 def _arg_key(op, arg):
@@ -172,17 +181,20 @@ def make_node(op, dtype, shape, inputs=(), arg=None):
         hash(key)
     except TypeError:           # unhashable extern params: never shared
         key = (op, object())
-    with _INTERN_LOCK:
-        node = _INTERN.get(key)
-        if node is not None:
-            return node
-        node = Node()
-        node.op, node.dtype, node.shape, node.inputs, node.arg = op, dtype, shape, inputs, arg
-        node.buffer = None
-        node.depth = 1 + max((i.depth for i in inputs), default=0)
-        node._key = key
-        _INTERN[key] = node
+    # Note: no lock; a lookup racing with an insert only costs a duplicate node (less sharing).
+    ref = _INTERN.get(key)
+    node = ref() if ref is not None else None
+    if node is not None:
         return node
+    node = Node()
+    node.op, node.dtype, node.shape, node.inputs, node.arg = op, dtype, shape, inputs, arg
+    node.buffer = None
+    node.depth = 1 + max([i.depth for i in inputs]) if inputs else 0
+    node.seq = next(_SEQ)
+    node.skey = (op, dtype, len(shape), _structural_arg(op, dtype, shape, inputs, arg))
+    node._key = key
+    _INTERN[key] = weakref.KeyedRef(node, _forget, key)
+    return node
 
 
 def buffer_node(array):
@@ -190,6 +202,8 @@ def buffer_node(array):
     node = Node()
     node.op, node.dtype, node.shape, node.inputs, node.arg = Op.BUFFER, array.dtype, array.shape, (), None
     node.depth = 0
+    node.seq = next(_SEQ)
+    node.skey = None
     node._key = None
     array.flags.writeable = False
     node.buffer = array
@@ -202,21 +216,37 @@ def const_node(value, dtype, shape=()):
     return make_node(Op.CONST, dtype, shape, (), dtype.type(value).item())
 
 
+def _structural_arg(op, dtype, shape, inputs, arg):
+    """The part of ``arg`` that shapes a plan (sizes never do)."""
+    kind = op.kind
+    if kind is OpKind.REDUCE:
+        return arg
+    if op is Op.RESHAPE:      # does it only insert/remove unit dims (fusable after a reduce)?
+        return [s for s in shape if s != 1] == [s for s in inputs[0].shape if s != 1]
+    if op is Op.EXTERN:
+        fn = arg[0]
+        return (getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(fn)))
+    return None
+
+
 def toposort(outputs):
-    """Iterative post-order over the graph below ``outputs``; realized nodes are leaves."""
-    order, seen = [], set()
-    stack = [(n, False) for n in reversed(outputs)]
+    """Nodes below ``outputs`` in creation order (a topological order); realized nodes are leaves.
+
+    Iterative: collects the reachable set with an explicit stack, then sorts by creation
+    sequence number, so a chain of 100,000 nodes needs no recursion.
+    """
+    seen = {id(n): n for n in outputs}
+    stack = list(outputs)
+    pop, push = stack.pop, stack.append
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
+        node = pop()
         if node.buffer is None:
-            for inp in reversed(node.inputs):
+            for inp in node.inputs:
                 if id(inp) not in seen:
-                    stack.append((inp, False))
-    return order
+                    seen[id(inp)] = inp
+                    push(inp)
+    return sorted(seen.values(), key=_seq_of)
+
+
+def _seq_of(node):
+    return node.seq

@@ -13,20 +13,7 @@ from .fuse import ELEMENTWISE, Kernel, fuse
 from .ir import Op, OpKind, toposort
 
 
-def _structural_arg(node):
-    op = node.op
-    if op.kind is OpKind.REDUCE:
-        return node.arg
-    if op is Op.RESHAPE:
-        inp = node.inputs[0]
-        return [s for s in node.shape if s != 1] == [s for s in inp.shape if s != 1]
-    if op is Op.EXTERN:
-        fn = node.arg[0]
-        return (getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(fn)))
-    return None
-
-
-_CONST, _BUFFER, _STRUCTURAL = Op.CONST, Op.BUFFER, (OpKind.REDUCE, OpKind.VIEW, OpKind.EXTERN)
+_CONST, _BUFFER = Op.CONST, Op.BUFFER
 
 
 def graph_key(outputs):
@@ -44,8 +31,7 @@ def graph_key(outputs):
         elif op is _CONST:
             append((2, n.dtype, len(n.shape)))
         else:
-            append((op, n.dtype, len(n.shape), _structural_arg(n) if op.kind in _STRUCTURAL else None,
-                    tuple([pos[id(x)] for x in n.inputs])))
+            append((n.skey, tuple([pos[id(x)] for x in n.inputs])))
     key.append(tuple(pos[id(o)] for o in outputs))
     return nodes, pos, tuple(key)
 

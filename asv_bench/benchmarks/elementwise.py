@@ -44,8 +44,8 @@ class SmallArrayDispatch:
     def setup(self):
         self.np_inputs = random_arrays(4, (100,))
         self.xp_inputs = [xp.asarray(v) for v in self.np_inputs]
-        # Note: in the default "auto" executor mode a small plan switches to its compiled
-        # form once it is hot (lowering.runtime.HOT_RUNS runs); warm past that point.
+        # Note: the "auto" executor may move a plan to compiled code once it is hot
+        # (see lowering.runtime); warm well past that point so samples see the steady state.
         warm(self, runs=100)
 
     def time_arrayforge(self):
