@@ -6,6 +6,7 @@ import numpy as np
 from lowering import Op, const_node, make_node, realize
 
 from . import _dtypes as dt
+from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 MAX_NDIM = 64
 MAX_DEPTH = 256       # graphs deeper than this are realized as they are recorded
@@ -54,11 +55,10 @@ def broadcast_shapes(*shapes):
 
 def record(op, dtype, shape, inputs=(), arg=None):
     """Record one node and return the Array for it (realizing graphs that grew too deep)."""
-    from ._array import Array
     node = make_node(op, dtype, shape, inputs, arg)
     if node.depth > MAX_DEPTH and node.buffer is None:
         realize([node])
-    return Array._new(node)
+    return _array.Array._new(node)
 
 
 def node_of(x):
@@ -118,8 +118,7 @@ def normalize_axis(axis, ndim, allow_none=True):
 
 def as_operands(x1, x2, category, name):
     """Promote two operands (Arrays or Python scalars) per the standard; returns nodes and dtype."""
-    from ._array import Array
-    a1, a2 = isinstance(x1, Array), isinstance(x2, Array)
+    a1, a2 = isinstance(x1, _array.Array), isinstance(x2, _array.Array)
     if not a1 and not a2:
         raise TypeError(f"{name}: at least one argument must be an array")
     if a1 and a2:

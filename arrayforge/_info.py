@@ -1,5 +1,6 @@
 """The inspection namespace returned by ``__array_namespace_info__()``."""
 from . import _dtypes as dt
+from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 
 class Info:
@@ -10,16 +11,14 @@ class Info:
         return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": 64}
 
     def default_device(self):
-        from ._array import CPU
-        return CPU
+        return _array.CPU
 
     def default_dtypes(self, *, device=None):
         return {"real floating": dt.float64, "complex floating": dt.complex128,
                 "integral": dt.int64, "indexing": dt.int64}
 
     def devices(self):
-        from ._array import CPU
-        return [CPU]
+        return [_array.CPU]
 
     def dtypes(self, *, device=None, kind=None):
         kinds = {"bool": dt._boolean, "signed integer": dt._signed, "unsigned integer": dt._unsigned,

@@ -6,14 +6,14 @@ from lowering import Op, buffer_node, const_node
 
 from . import _dtypes as dt
 from ._graph import check_shape, record
+from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["asarray", "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like",
            "empty_like", "arange", "linspace", "eye"]
 
 
 def _check_device(device):
-    from ._array import CPU
-    if device is not None and device != CPU:
+    if device is not None and device != _array.CPU:
         raise ValueError(f"unsupported device {device!r}")
 
 
@@ -36,11 +36,10 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None):
     lazy graph that reads it; pass ``copy=False`` to share memory (the array becomes read-only
     to us, and must not be mutated while arrayforge may still read it).
     """
-    from ._array import Array
     _check_device(device)
     if dtype is not None:
         dtype = dt.check_dtype(dtype)
-    if isinstance(obj, Array):
+    if isinstance(obj, _array.Array):
         if dtype is not None and dtype != obj.dtype:
             if copy is False:
                 raise ValueError("asarray: changing the dtype needs a copy, but copy=False")
@@ -54,7 +53,7 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None):
     if isinstance(obj, (list, tuple)) and dtype is None:
         arr = np.asarray(obj)
         if arr.dtype.kind == "O":
-            arr = np.asarray([np.asarray(o) if isinstance(o, Array) else o for o in obj])
+            arr = np.asarray([np.asarray(o) if isinstance(o, _array.Array) else o for o in obj])
     else:
         try:
             arr = np.asarray(obj, dtype=dtype)
@@ -72,7 +71,7 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None):
     check_shape(arr.shape, arr.dtype)
     if copy is not False or arr.base is not None or not arr.flags.owndata:
         arr = np.array(arr, copy=True, order="C") if copy is not False else arr
-    return Array._new(buffer_node(arr))
+    return _array.Array._new(buffer_node(arr))
 
 
 def full(shape, fill_value, *, dtype=None, device=None):
@@ -88,8 +87,7 @@ def full(shape, fill_value, *, dtype=None, device=None):
         info = np.iinfo(dtype)
         if isinstance(fill_value, int) and not info.min <= fill_value <= info.max:
             raise OverflowError(f"fill value {fill_value} is out of bounds for {dtype}")
-    from ._array import Array
-    return Array._new(const_node(np.asarray(fill_value).astype(dtype).item(), dtype, shape))
+    return _array.Array._new(const_node(np.asarray(fill_value).astype(dtype).item(), dtype, shape))
 
 
 def zeros(shape, *, dtype=None, device=None):

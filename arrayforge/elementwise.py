@@ -7,6 +7,7 @@ from lowering import Op, const_node
 
 from . import _dtypes as dt
 from ._graph import as_operands, cast, record
+from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 _BINARY = {
     "add": (Op.ADD, "numeric"), "subtract": (Op.SUB, "numeric"), "multiply": (Op.MUL, "numeric"),
@@ -65,8 +66,7 @@ def _make_binary(name, op, category):
 
 
 def _check(x, name, category):
-    from ._array import Array
-    if not isinstance(x, Array):
+    if not isinstance(x, _array.Array):
         raise TypeError(f"{name} expects an arrayforge array, got {type(x).__name__}")
     if x.dtype not in dt.CATEGORIES[category]:
         raise TypeError(f"{name} is only defined for {category} dtypes, got {x.dtype}")
@@ -130,9 +130,8 @@ def _clip_scalar(x, bound, fn):
 
 def where(condition, x1, x2, /):
     """Select ``x1`` where ``condition`` is true, else ``x2`` (scalars allowed for x1/x2)."""
-    from ._array import Array
     from ._graph import broadcast_shapes, expand
-    if not isinstance(condition, Array) or condition.dtype != dt.bool:
+    if not isinstance(condition, _array.Array) or condition.dtype != dt.bool:
         raise TypeError("where: condition must be a boolean array")
     n1, n2, dtype, shape = as_operands(x1, x2, "all", "where")
     shape = broadcast_shapes(condition.shape, shape)

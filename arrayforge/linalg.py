@@ -10,6 +10,7 @@ from lowering import Op
 
 from . import _dtypes as dt
 from ._graph import broadcast_shapes, record
+from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["matmul", "tensordot", "vecdot"]
 
@@ -27,8 +28,7 @@ def _vecdot_np(a, b, axis):
 
 
 def _check(x1, x2, name):
-    from ._array import Array
-    if not isinstance(x1, Array) or not isinstance(x2, Array):
+    if not isinstance(x1, _array.Array) or not isinstance(x2, _array.Array):
         raise TypeError(f"{name} expects two arrayforge arrays")
     dtype = dt.promote(x1.dtype, x2.dtype)
     if dtype not in dt._numeric:

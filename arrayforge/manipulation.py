@@ -5,13 +5,13 @@ from lowering import Op
 
 from . import _dtypes as dt
 from ._graph import broadcast_shapes, cast, check_shape, expand, normalize_axis, record, reshape_node
+from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["reshape", "permute_dims", "broadcast_to", "expand_dims", "squeeze", "astype", "broadcast_shapes"]
 
 
 def reshape(x, /, shape, *, copy=None):
     """Reshape without copying (values are immutable, so ``copy`` never matters)."""
-    from ._array import Array
     shape = tuple(operator.index(s) for s in ((shape,) if isinstance(shape, int) else shape))
     if shape.count(-1) > 1:
         raise ValueError("can only specify one unknown dimension (-1)")
@@ -31,7 +31,7 @@ def reshape(x, /, shape, *, copy=None):
         raise ValueError(f"cannot reshape array of size {x.size} into shape {shape}")
     if copy is False:
         pass  # Note: a view is always possible for us; copy=False never raises.
-    return Array._new(reshape_node(x._node, shape))
+    return _array.Array._new(reshape_node(x._node, shape))
 
 
 def permute_dims(x, /, axes):
@@ -45,40 +45,36 @@ def permute_dims(x, /, axes):
 
 
 def broadcast_to(x, /, shape):
-    from ._array import Array
     shape = check_shape(shape, x.dtype)
     if len(shape) < x.ndim or broadcast_shapes(x.shape, shape) != shape:
         raise ValueError(f"cannot broadcast array of shape {x.shape} to shape {shape}")
-    return Array._new(expand(x._node, shape))
+    return _array.Array._new(expand(x._node, shape))
 
 
 def expand_dims(x, /, axis=0):
-    from ._array import Array
     nd = x.ndim + 1
     a = operator.index(axis)
     if not -nd <= a < nd:
         import numpy as np
         raise np.exceptions.AxisError(f"axis {axis} is out of bounds for array of dimension {nd}")
     a %= nd
-    return Array._new(reshape_node(x._node, x.shape[:a] + (1,) + x.shape[a:]))
+    return _array.Array._new(reshape_node(x._node, x.shape[:a] + (1,) + x.shape[a:]))
 
 
 def squeeze(x, /, axis):
-    from ._array import Array
     axes = normalize_axis(axis, x.ndim)
     for a in axes:
         if x.shape[a] != 1:
             raise ValueError(f"cannot squeeze axis {a}: its size is {x.shape[a]}, not 1")
-    return Array._new(reshape_node(x._node, tuple(n for d, n in enumerate(x.shape) if d not in axes)))
+    return _array.Array._new(reshape_node(x._node, tuple(n for d, n in enumerate(x.shape) if d not in axes)))
 
 
 def astype(x, dtype, /, *, copy=True, device=None):
     """Cast to ``dtype`` (recorded; fuses with neighbours)."""
-    from ._array import Array
     dtype = dt.check_dtype(dtype)
     if x.dtype.kind == "c" and dtype.kind not in "cb":
         raise TypeError(f"casting {x.dtype} to {dtype} would discard the imaginary part")
-    return Array._new(cast(x._node, dtype))
+    return _array.Array._new(cast(x._node, dtype))
 
 
 for _name in __all__:

@@ -6,13 +6,13 @@ from lowering import Op, const_node
 
 from . import _dtypes as dt
 from ._graph import cast, expand, normalize_axis, record, reshape_node
+from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["sum", "prod", "max", "min", "mean", "var", "std"]
 
 
 def _check(x, name, category):
-    from ._array import Array
-    if not isinstance(x, Array):
+    if not isinstance(x, _array.Array):
         raise TypeError(f"{name} expects an arrayforge array, got {type(x).__name__}")
     if x.dtype not in dt.CATEGORIES[category]:
         raise TypeError(f"{name} is only defined for {category} dtypes, got {x.dtype}")
@@ -41,14 +41,12 @@ def _sum_dtype(x, dtype):
 def sum(x, /, *, axis=None, dtype=None, keepdims=False):
     """Sum over ``axis``; integers accumulate in the default integer dtype (standard rule)."""
     _check(x, "sum", "numeric")
-    from ._array import Array
-    return Array._new(_reduce(Op.SUM, x, axis, keepdims, _sum_dtype(x, dtype))[0])
+    return _array.Array._new(_reduce(Op.SUM, x, axis, keepdims, _sum_dtype(x, dtype))[0])
 
 
 def prod(x, /, *, axis=None, dtype=None, keepdims=False):
     _check(x, "prod", "numeric")
-    from ._array import Array
-    return Array._new(_reduce(Op.PROD, x, axis, keepdims, _sum_dtype(x, dtype))[0])
+    return _array.Array._new(_reduce(Op.PROD, x, axis, keepdims, _sum_dtype(x, dtype))[0])
 
 
 def _extremum(op, name, x, axis, keepdims):
@@ -56,8 +54,7 @@ def _extremum(op, name, x, axis, keepdims):
     axes = normalize_axis(axis, x.ndim)
     if any(x.shape[a] == 0 for a in axes) or (x.size == 0 and not axes):
         raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
-    from ._array import Array
-    return Array._new(_reduce(op, x, axis, keepdims, x.dtype)[0])
+    return _array.Array._new(_reduce(op, x, axis, keepdims, x.dtype)[0])
 
 
 def max(x, /, *, axis=None, keepdims=False):
@@ -86,14 +83,12 @@ def mean(x, /, *, axis=None, keepdims=False):
 
 
 def _drop(a, x, axes):
-    from ._array import Array
-    return Array._new(reshape_node(a._node, tuple(n for d, n in enumerate(x.shape) if d not in axes)))
+    return _array.Array._new(reshape_node(a._node, tuple(n for d, n in enumerate(x.shape) if d not in axes)))
 
 
 def var(x, /, *, axis=None, correction=0.0, keepdims=False):
     """Variance: ``sum((x - mean)**2) / (n - correction)`` as two fused kernels."""
     _check(x, "var", "real floating-point")
-    from ._array import Array
     m = mean(x, axis=axis, keepdims=True)
     axes = normalize_axis(axis, x.ndim)
     d = record(Op.SUB, x.dtype, x.shape, (x._node, expand(m._node, x.shape)))

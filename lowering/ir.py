@@ -162,25 +162,22 @@ class Node:
             _INTERN.pop(self._key, None)
 
 
-def _arg_key(op, arg):
-    if op is Op.CONST:      # 0.0 and -0.0 are equal but must stay two nodes; nan != nan
-        return (type(arg).__name__, repr(arg))
-    if op is Op.EXTERN:
-        return (id(arg[0]), arg[1])
-    return arg
-
-
 def make_node(op, dtype, shape, inputs=(), arg=None):
     """Return the unique node for ``(op, dtype, shape, inputs, arg)``."""
     if not isinstance(dtype, np.dtype):
         dtype = np.dtype(dtype)
     shape = tuple(shape)
     inputs = tuple(inputs)
-    key = (op, dtype, shape, inputs, _arg_key(op, arg) if op is Op.CONST or op is Op.EXTERN else arg)
-    try:
-        hash(key)
-    except TypeError:           # unhashable extern params: never shared
-        key = (op, object())
+    if op is Op.CONST:
+        key = (op, dtype, shape, inputs, (type(arg), repr(arg)))   # 0.0 vs -0.0; nan != nan
+    elif op is Op.EXTERN:
+        key = (op, dtype, shape, inputs, (id(arg[0]), arg[1]))
+        try:
+            hash(key)
+        except TypeError:       # unhashable extern params: never shared
+            key = (op, object())
+    else:
+        key = (op, dtype, shape, inputs, arg)
     # Note: no lock; a lookup racing with an insert only costs a duplicate node (less sharing).
     ref = _INTERN.get(key)
     node = ref() if ref is not None else None
