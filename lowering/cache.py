@@ -143,27 +143,28 @@ def _exec(source, name):
 
 
 class CompiledKernel:
-    """The two entry points of one generated module, with first-call bookkeeping."""
+    """The entry point of one generated module, with first-call bookkeeping."""
 
-    def __init__(self, key, functions, description, source):
+    def __init__(self, key, functions, description, source, source_path=None):
         self.key = key
+        self.source_path = source_path
         self.functions = functions
         self.description = description
         self.source = source
         self.seen = set()
 
-    def __call__(self, variant, *args):
-        fn = self.functions[variant]
-        sig_key = (variant,) + tuple(
+    def __call__(self, parallel, *args):
+        fn = self.functions["kernel"]
+        sig_key = tuple(
             (a.dtype.str, a.ndim, a.flags.c_contiguous, a.flags.writeable) if isinstance(a, np.ndarray)
             else type(a) for a in args)
         if sig_key in self.seen:
-            return fn(*args)
+            return fn(parallel, *args)
         with _key_lock(("call",) + sig_key + (self.key,)):
             hits_before = _cache_hits(fn)
             nsig = len(fn.signatures)
             try:
-                result = fn(*args)
+                result = fn(parallel, *args)
             except Exception as exc:
                 raise KernelError(f"arrayforge kernel [{self.description}] failed: "
                                   f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
@@ -173,8 +174,9 @@ class CompiledKernel:
                 else:
                     stats["compiled"] += 1
                     if os.environ.get("ARRAYFORGE_DEBUG"):
-                        print(f"arrayforge: compiled {variant} kernel [{self.description}] "
-                              f"(not in memory or disk cache)", file=sys.stderr)
+                        print(f"arrayforge: compiled kernel [{self.description}]: its structure and "
+                              f"argument types are in neither the memory nor the disk cache "
+                              f"({os.path.basename(self.source_path or '<memory>')})", file=sys.stderr)
             self.seen.add(sig_key)
             return result
 
@@ -206,10 +208,11 @@ def get_kernel(key, make_source, description):
         source = make_source()
         name = "k_" + hashlib.sha256((cache_dir() + source).encode()).hexdigest()[:24]
         functions = None
+        path = None
         if _usable():
             try:
                 module, path = _import(source, name)
-                functions = {"parallel": module.parallel, "serial": module.serial}
+                functions = {"kernel": module.kernel}
                 for fn in functions.values():
                     _guard_numba_cache(fn, path)
             except OSError as exc:
@@ -219,8 +222,8 @@ def get_kernel(key, make_source, description):
                                   RuntimeWarning, stacklevel=3)
         if functions is None:
             ns = _exec(source, name)
-            functions = {"parallel": ns["parallel"], "serial": ns["serial"]}
-        k = CompiledKernel(key, functions, description, source)
+            functions = {"kernel": ns["kernel"]}
+        k = CompiledKernel(key, functions, description, source, path)
         _memory[key] = k
         return k
 

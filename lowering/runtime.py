@@ -195,9 +195,9 @@ def _run_numba(k, st, nodes, buffers):
     args = [out_c, scratch, np.array(new_shape, dtype=np.int64)] + pre_c + post_c + consts
     if _size(shape) >= PARALLEL_MIN:
         with _launch_lock:
-            kernel("parallel", *args)
+            kernel(True, *args)
     else:
-        kernel("serial", *args)
+        kernel(False, *args)
     return out
 
 
