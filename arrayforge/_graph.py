@@ -116,8 +116,32 @@ def normalize_axis(axis, ndim, allow_none=True):
     return tuple(sorted(out))
 
 
+_SCALARS: dict = {}
+
+
+def scalar_node(value, dtype):
+    """A 0-d constant, memoized: recording ``x * 0.5`` in a loop reuses one node."""
+    key = (dtype.char, type(value), value, str(value)[0] == "-")   # keeps 0.0 and -0.0 apart
+    node = _SCALARS.get(key)
+    if node is None:
+        if len(_SCALARS) > 4096:
+            _SCALARS.clear()
+        node = _SCALARS[key] = const_node(value, dtype, ())
+    return node
+
+
 def as_operands(x1, x2, category, name):
     """Promote two operands (Arrays or Python scalars) per the standard; returns nodes and dtype."""
+    array_type = _array.Array
+    if type(x1) is array_type:      # fast paths: same dtype and shape, or an array and a float
+        n1 = x1._node
+        t2 = type(x2)
+        if t2 is array_type:
+            n2 = x2._node
+            if n1.dtype == n2.dtype and n1.shape == n2.shape and n1.dtype in dt.CATEGORIES[category]:
+                return n1, n2, n1.dtype, n1.shape
+        elif t2 is float and n1.dtype.kind == "f" and n1.dtype in dt.CATEGORIES[category]:
+            return n1, scalar_node(x2, n1.dtype), n1.dtype, n1.shape
     a1, a2 = isinstance(x1, _array.Array), isinstance(x2, _array.Array)
     if not a1 and not a2:
         raise TypeError(f"{name}: at least one argument must be an array")
@@ -130,7 +154,7 @@ def as_operands(x1, x2, category, name):
             raise TypeError(f"{name}: unsupported operand type {type(scalar).__name__!r}; "
                             "use an arrayforge array or a Python scalar")
         dtype = dt.scalar_dtype_for(scalar, arr.dtype)
-        sn = const_node(scalar, dtype, ())
+        sn = scalar_node(scalar, dtype)
         n1, n2 = (arr._node, sn) if a1 else (sn, arr._node)
     allowed = dt.CATEGORIES[category]
     for n in (n1, n2):

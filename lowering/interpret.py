@@ -109,3 +109,21 @@ def evaluate(node, args):
     if type(out) is not np.ndarray or out.dtype != dt:
         out = np.asarray(out).astype(dt, copy=False)
     return out
+
+
+def evaluator(node):
+    """A function of NumPy arrays computing ``node`` (built once per plan, reused every run)."""
+    op, dt = node.op, node.dtype
+    in_dt = node.inputs[0].dtype if node.inputs else None
+    direct = None
+    if op in BINARY and op not in (Op.LSHIFT, Op.RSHIFT):
+        direct = BINARY[op]
+    elif op in UNARY and op not in (Op.FLOOR, Op.SIGN, Op.CAST) and in_dt is not None and (
+            in_dt.kind != "c" or op in (Op.NEG, Op.SQUARE, Op.EXP, Op.LOG, Op.SQRT, Op.CONJ)):
+        direct = UNARY[op]
+    if direct is not None and isinstance(direct, np.ufunc):
+        # NumPy returns the node's dtype for same-dtype operands: no cast needed
+        if direct.nin == 2:
+            return lambda a, b: direct(a, b)
+        return lambda a: direct(a)
+    return lambda *args: evaluate(node, list(args))

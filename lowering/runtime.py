@@ -16,7 +16,7 @@ import numpy as np
 
 from . import cache as kcache
 from .cpu import KernelSpec, render
-from .interpret import accumulator_dtype, apply_view, evaluate
+from .interpret import accumulator_dtype, apply_view
 from .ir import Op, OpKind
 from .schedule import build_plan, graph_key
 
@@ -116,10 +116,11 @@ def _run_numpy(k, nodes, buffers):
     for view, c in k.alias.items():
         env[view] = env[c]
     with np.errstate(all="ignore"):
-        for p, inputs in k.steps:
-            n = nodes[p]
-            args = [env[q] for q in inputs]
-            env[p] = np.reshape(args[0], n.shape) if n.op is Op.RESHAPE else evaluate(n, args)
+        for p, inputs, fn in k.steps:
+            if fn is None:
+                env[p] = np.reshape(env[inputs[0]], nodes[p].shape)
+            else:
+                env[p] = fn(*[env[q] for q in inputs])
     out = np.asarray(env[k.root], dtype=root.dtype)
     if out.shape != root.shape:
         out = np.broadcast_to(out, root.shape)

@@ -146,4 +146,8 @@ def _interpreter_steps(k, nodes, pos):
                 while nodes[q].op is Op.RESHAPE and nodes[q].buffer is None and q != k.reduce:
                     todo.add(q)
                     q = pos[id(nodes[q].inputs[0])]
-    k.steps = tuple((p, tuple(pos[id(x)] for x in nodes[p].inputs)) for p in sorted(todo))
+    from .interpret import evaluator
+    # a RESHAPE step has no evaluator: its target shape is read from this run's node
+    k.steps = tuple((p, tuple(pos[id(x)] for x in nodes[p].inputs),
+                     None if nodes[p].op is Op.RESHAPE else evaluator(nodes[p]))
+                    for p in sorted(todo))
