@@ -153,6 +153,8 @@ def as_operands(x1, x2, category, name):
         if not isinstance(scalar, (bool, int, float, complex)):
             raise TypeError(f"{name}: unsupported operand type {type(scalar).__name__!r}; "
                             "use an arrayforge array or a Python scalar")
+        if arr.dtype not in dt.CATEGORIES[category]:     # the dtype category is checked first
+            raise TypeError(f"{name} is only defined for {category} dtypes, got {arr.dtype}")
         dtype = dt.scalar_dtype_for(scalar, arr.dtype)
         sn = scalar_node(scalar, dtype)
         n1, n2 = (arr._node, sn) if a1 else (sn, arr._node)

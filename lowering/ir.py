@@ -157,6 +157,7 @@ class Node:
         array.flags.writeable = False
         self.buffer = array
         self.inputs = ()
+        self.skey = ("leaf", self.dtype, len(self.shape))
         ref = _INTERN.get(self._key)
         if ref is not None and ref() is self:
             _INTERN.pop(self._key, None)
@@ -188,7 +189,8 @@ def make_node(op, dtype, shape, inputs=(), arg=None):
     node.buffer = None
     node.depth = 1 + max([i.depth for i in inputs]) if inputs else 0
     node.seq = next(_SEQ)
-    node.skey = (op, dtype, len(shape), _structural_arg(op, dtype, shape, inputs, arg))
+    node.skey = ("const", dtype, len(shape)) if op is Op.CONST else \
+        (op, dtype, len(shape), _structural_arg(op, dtype, shape, inputs, arg))
     node._key = key
     _INTERN[key] = weakref.KeyedRef(node, _forget, key)
     return node
@@ -200,7 +202,7 @@ def buffer_node(array):
     node.op, node.dtype, node.shape, node.inputs, node.arg = Op.BUFFER, array.dtype, array.shape, (), None
     node.depth = 0
     node.seq = next(_SEQ)
-    node.skey = None
+    node.skey = ("leaf", node.dtype, len(node.shape))
     node._key = None
     array.flags.writeable = False
     node.buffer = array

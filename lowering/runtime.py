@@ -28,18 +28,20 @@ HOT_MIN = 4096
 _plans: dict = {}
 _plans_lock = threading.Lock()
 _launch_lock = threading.Lock()     # Numba's workqueue layer must not be entered by two threads
-_forced = {"executor": None}
+_forced = {"executor": None, "env": None}
 
 
 def set_executor(name):
     """Force ``"numpy"``, ``"numba"`` or ``"auto"`` (None: follow ARRAYFORGE_EXECUTOR)."""
     if name not in (None, "numpy", "numba", "auto"):
         raise ValueError(f"executor must be 'numpy', 'numba' or 'auto', not {name!r}")
-    _forced["executor"] = name
+    _forced["executor"] = name if name is not None else _forced.get("env")
 
 
 def executor_mode():
-    mode = _forced["executor"] or os.environ.get("ARRAYFORGE_EXECUTOR", "auto")
+    mode = _forced["executor"]
+    if mode is None:       # read once: os.environ lookups cost ~1 us on the small-array path
+        mode = _forced["executor"] = _forced["env"] = os.environ.get("ARRAYFORGE_EXECUTOR", "auto")
     if mode not in ("numpy", "numba", "auto"):
         raise ValueError(f"ARRAYFORGE_EXECUTOR must be numpy, numba or auto, not {mode!r}")
     return mode
@@ -115,12 +117,11 @@ def _run_numpy(k, nodes, buffers):
         env[p] = _const(p, nodes)
     for view, c in k.alias.items():
         env[view] = env[c]
-    with np.errstate(all="ignore"):
-        for p, inputs, fn in k.steps:
-            if fn is None:
-                env[p] = np.reshape(env[inputs[0]], nodes[p].shape)
-            else:
-                env[p] = fn(*[env[q] for q in inputs])
+    for p, inputs, fn in k.steps:      # (np.errstate is set once, in realize)
+        if fn is None:
+            env[p] = np.reshape(env[inputs[0]], nodes[p].shape)
+        else:
+            env[p] = fn(*[env[q] for q in inputs])
     out = np.asarray(env[k.root], dtype=root.dtype)
     if out.shape != root.shape:
         out = np.broadcast_to(out, root.shape)
@@ -209,13 +210,14 @@ def realize(outputs):
         nodes, pos, plan = get_plan(todo)
         mode = executor_mode()
         buffers = {}
-        for i, k in enumerate(plan.kernels):
-            if choose_executor(k, nodes, plan, mode) == "numba":
-                buffers[k.root] = _run_numba(k, plan.structures[i], nodes, buffers)
-            else:
-                buffers[k.root] = _run_numpy(k, nodes, buffers)
-            for p in plan.frees[i]:
-                buffers.pop(p, None)
+        with np.errstate(all="ignore"):      # NaN and inf are values, never warnings
+            for i, k in enumerate(plan.kernels):
+                if choose_executor(k, nodes, plan, mode) == "numba":
+                    buffers[k.root] = _run_numba(k, plan.structures[i], nodes, buffers)
+                else:
+                    buffers[k.root] = _run_numpy(k, nodes, buffers)
+                for p in plan.frees[i]:
+                    buffers.pop(p, None)
         plan.runs += 1
         for o in todo:
             if o.buffer is None:

@@ -23,16 +23,12 @@ def graph_key(outputs):
     pos = {}
     key = []
     append = key.append
-    for i, n in enumerate(nodes):
+    i = 0
+    for n in nodes:        # realized nodes have no inputs and a leaf skey (see Node.realize_as)
         pos[id(n)] = i
-        op = n.op
-        if n.buffer is not None or op is _BUFFER:
-            append((1, n.dtype, len(n.shape)))
-        elif op is _CONST:
-            append((2, n.dtype, len(n.shape)))
-        else:
-            append((n.skey, tuple([pos[id(x)] for x in n.inputs])))
-    key.append(tuple(pos[id(o)] for o in outputs))
+        i += 1
+        append((n.skey, tuple([pos[id(x)] for x in n.inputs])))
+    append(tuple([pos[id(o)] for o in outputs]))
     return nodes, pos, tuple(key)
 
 
