@@ -22,7 +22,15 @@ def _reduce(op, x, axis, keepdims, dtype):
     axes = normalize_axis(axis, x.ndim)
     node = cast(x._node, dtype)
     keep = tuple(1 if d in axes else n for d, n in enumerate(x.shape))
-    red = record(op, dtype, keep, (node,), axes)._node if axes else node
+    if axes:
+        red = record(op, dtype, keep, (node,), axes)._node
+    elif op in (Op.SUM, Op.PROD):
+        # Note: like NumPy, a reduction over no axes still applies the identity: sum(-0.0) is 0.0,
+        # prod(0+infj) is nan+infj.
+        ident = 0 if op is Op.SUM else 1
+        red = record(Op.ADD if op is Op.SUM else Op.MUL, dtype, node.shape, (node, const_node(ident, dtype, ())))._node
+    else:
+        red = node
     if not keepdims:
         red = reshape_node(red, tuple(n for d, n in enumerate(x.shape) if d not in axes))
     return red, axes

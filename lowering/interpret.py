@@ -63,8 +63,9 @@ REDUCE = {Op.SUM: np.sum, Op.PROD: np.prod, Op.MAX: np.max, Op.MIN: np.min}
 
 
 def accumulator_dtype(op, dtype):
-    """Sums and products of float32/complex64 accumulate in double precision."""
-    if op in (Op.SUM, Op.PROD) and dtype in (np.dtype("float32"), np.dtype("complex64")):
+    """Sums of float32/complex64 accumulate in double precision (products do not: their
+    overflow to inf must match NumPy's)."""
+    if op is Op.SUM and dtype in (np.dtype("float32"), np.dtype("complex64")):
         return np.dtype("float64") if dtype.kind == "f" else np.dtype("complex128")
     return dtype
 
@@ -102,7 +103,7 @@ def evaluate(node, args):
     elif op in REDUCE:
         x = args[0]
         acc = accumulator_dtype(op, dt)
-        kw = {"dtype": acc} if op in (Op.SUM, Op.PROD) else {}
+        kw = {"dtype": acc} if op is Op.SUM or op is Op.PROD else {}
         out = REDUCE[op](x, axis=node.arg, keepdims=True, **kw)
     else:
         raise AssertionError(op)
