@@ -291,33 +291,35 @@ def render(spec: KernelSpec, name_prefix="k") -> str:
                 for d in red:
                     w(f"i{d} = U(0)")
                 epilogue()
-            else:   # column: blocks of the contiguous kept last dim, accumulators in scratch
+            else:   # column: blocks of the contiguous kept last dim, vector accumulators per chunk
                 last = r - 1
                 head = kept[:-1]
                 w(f"nb = (n{last} + U({COLUMN_BLOCK - 1})) // U({COLUMN_BLOCK})")
-                total = " * ".join([f"n{d}" for d in head] + ["nb"])
-                w(f"for f in {rng}({total}):")
+                w("total = " + " * ".join([f"n{d}" for d in head] + ["nb"]))
+                w("nch = max(U(1), min(U(256), total))")
+                w(f"for c in {rng}(nch):")
+                w.indent()
+                w(f"accs = np.empty({COLUMN_BLOCK}, {_t(acc)})")   # one allocation per chunk, not per block
+                w("for f in range(U(c) * total // nch, (U(c) + U(1)) * total // nch):")
                 w.indent()
                 _unravel(w, head, "f", extra_div="nb")
                 w(f"lo = blk * U({COLUMN_BLOCK})")
                 w(f"hi = min(lo + U({COLUMN_BLOCK}), n{last})")
-                for d in red:
-                    w(f"i{d} = U(0)")
-                w(f"for i{last} in range(lo, hi):")
-                w(f"    scratch[{outidx}] = {init}")
+                w("for j in range(hi - lo):")
+                w(f"    accs[j] = {init}")
                 for d in red:
                     w(f"for i{d} in range(n{d}):")
                     w.indent()
                 w(f"for i{last} in range(lo, hi):")
                 w.indent()
                 inner_body()
-                w(f"scratch[{outidx}] = " + comb.format(f"scratch[{outidx}]", pre_val))
-                w.depth = base + 1
+                w(f"accs[i{last} - lo] = " + comb.format(f"accs[i{last} - lo]", pre_val))
+                w.depth = base + 2
                 for d in red:
                     w(f"i{d} = U(0)")
                 w(f"for i{last} in range(lo, hi):")
                 w.indent()
-                w(f"acc = scratch[{outidx}]")
+                w(f"acc = accs[i{last} - lo]")
                 epilogue()
         branches.append("\n".join(w.lines))
     fm = f", fastmath={REDUCE_FASTMATH}" if spec.kind == "reduce" else ""

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import cache as kcache
 from .cpu import KernelSpec, render
-from .interpret import accumulator_dtype, apply_view
+from .interpret import apply_view
 from .ir import Op, OpKind
 from .schedule import build_plan, graph_key
 
@@ -87,6 +87,19 @@ def choose_executor(k, nodes, plan, mode=None):
 
 
 def _load(ld, nodes, buffers, skip_expand):
+    """The operand array of a load.  Views that NumPy must copy (a reshape of a slice) are
+    made once per realize and shared by every kernel that reads them."""
+    if not ld.views:
+        base = nodes[ld.base]
+        return base.buffer if base.buffer is not None else buffers[ld.base]
+    key = (ld.base, ld.views, skip_expand)
+    cached = buffers.get(key)
+    if cached is None:
+        cached = buffers[key] = _apply_views(ld, nodes, buffers, skip_expand)
+    return cached
+
+
+def _apply_views(ld, nodes, buffers, skip_expand):
     base = nodes[ld.base]
     arr = base.buffer if base.buffer is not None else buffers[ld.base]
     views = ld.views
@@ -189,10 +202,7 @@ def _run_numba(k, st, nodes, buffers):
         const_dtypes=st.const_dtypes, body=st.body, reduce=st.reduce, post=st.post, root=st.root,
         out_dtype=root.dtype.str)
     kernel = kcache.get_kernel(spec, lambda: render(spec), st.description)
-    if spec.strategy == "column":
-        scratch = np.empty(out_c.shape, accumulator_dtype(st.reduce[0], np.dtype(st.reduce[1])))
-    else:
-        scratch = out_c
+    scratch = out_c      # (reserved argument; column reductions keep accumulators per chunk)
     consts = [_const(p, nodes) for p in k.consts]
     args = [out_c, scratch, np.array(new_shape, dtype=np.int64)] + pre_c + post_c + consts
     if _size(shape) >= PARALLEL_MIN:
@@ -218,6 +228,8 @@ def realize(outputs):
                     buffers[k.root] = _run_numpy(k, nodes, buffers)
                 for p in plan.frees[i]:
                     buffers.pop(p, None)
+                    for key in [key for key in buffers if type(key) is tuple and key[0] == p]:
+                        del buffers[key]
         plan.runs += 1
         for o in todo:
             if o.buffer is None:
