@@ -23,7 +23,9 @@ def _reduce(op, x, axis, keepdims, dtype):
     node = cast(x._node, dtype)
     keep = tuple(1 if d in axes else n for d, n in enumerate(x.shape))
     if axes:
-        red = record(op, dtype, keep, (node,), axes)._node
+        # a REDUCE node's shape either keeps the reduced axes as 1s or drops them
+        out_shape = keep if keepdims else tuple(n for d, n in enumerate(x.shape) if d not in axes)
+        return record(op, dtype, out_shape, (node,), axes)._node, axes
     elif op in (Op.SUM, Op.PROD):
         # Note: like NumPy, a reduction over no axes still applies the identity: sum(-0.0) is 0.0,
         # prod(0+infj) is nan+infj.
@@ -84,27 +86,20 @@ def _count(x, axes):
 def mean(x, /, *, axis=None, keepdims=False):
     """Arithmetic mean (floating-point dtypes): ``sum / n`` fused in one kernel."""
     _check(x, "mean", "floating-point")
-    red, axes = _reduce(Op.SUM, x, axis, True, x.dtype)
+    red, axes = _reduce(Op.SUM, x, axis, keepdims, x.dtype)
     n = _count(x, axes)
-    out = record(Op.DIV, x.dtype, red.shape, (red, const_node(n if n else 0.0, x.dtype, red.shape)))
-    return out if keepdims else _drop(out, x, axes)
-
-
-def _drop(a, x, axes):
-    return _array.Array._new(reshape_node(a._node, tuple(n for d, n in enumerate(x.shape) if d not in axes)))
+    return record(Op.DIV, x.dtype, red.shape, (red, const_node(n if n else 0.0, x.dtype, ())))
 
 
 def var(x, /, *, axis=None, correction=0.0, keepdims=False):
     """Variance: ``sum((x - mean)**2) / (n - correction)`` as two fused kernels."""
     _check(x, "var", "real floating-point")
     m = mean(x, axis=axis, keepdims=True)
-    axes = normalize_axis(axis, x.ndim)
     d = record(Op.SUB, x.dtype, x.shape, (x._node, expand(m._node, x.shape)))
     sq = record(Op.MUL, x.dtype, x.shape, (d._node, d._node))
-    red, _ = _reduce(Op.SUM, sq, tuple(axes), True, x.dtype)
+    red, axes = _reduce(Op.SUM, sq, axis, keepdims, x.dtype)
     denom = _count(x, axes) - correction
-    out = record(Op.DIV, x.dtype, red.shape, (red, const_node(float(denom) if denom > 0 else 0.0, x.dtype, red.shape)))
-    return out if keepdims else _drop(out, x, axes)
+    return record(Op.DIV, x.dtype, red.shape, (red, const_node(float(denom) if denom > 0 else 0.0, x.dtype, ())))
 
 
 def std(x, /, *, axis=None, correction=0.0, keepdims=False):

@@ -19,7 +19,7 @@ class OpKind(enum.Enum):
     UNARY = "unary"        # elementwise, one input
     BINARY = "binary"      # elementwise, two inputs of one dtype
     TERNARY = "ternary"    # elementwise select
-    REDUCE = "reduce"      # reduces axes (arg), keeps them as size-1 dims
+    REDUCE = "reduce"      # reduces axes (arg); its shape keeps them as 1s or drops them
     VIEW = "view"          # reshape / permute / expand / slice: an index map, never a copy
     EXTERN = "extern"      # a NumPy function run as its own kernel (a fusion barrier)
 
@@ -98,7 +98,7 @@ class Op(enum.Enum):
     RSHIFT = (OpKind.BINARY, 2)
     # ternary
     WHERE = (OpKind.TERNARY, 3)
-    # reductions: arg = tuple of reduced axes; output keeps them as size-1 dims
+    # reductions: arg = tuple of reduced axes; the output shape keeps them as 1s or drops them
     SUM = (OpKind.REDUCE, 1)
     PROD = (OpKind.REDUCE, 1)
     MAX = (OpKind.REDUCE, 1)

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import cache as kcache
 from .cpu import KernelSpec, render
-from .interpret import apply_view
+from .interpret import apply_view, evaluate
 from .ir import Op, OpKind
 from .schedule import build_plan, graph_key
 
@@ -131,10 +131,12 @@ def _run_numpy(k, nodes, buffers):
     for view, c in k.alias.items():
         env[view] = env[c]
     for p, inputs, fn in k.steps:      # (np.errstate is set once, in realize)
-        if fn is None:
+        if fn is not None:
+            env[p] = fn(*[env[q] for q in inputs])
+        elif nodes[p].op is Op.RESHAPE:
             env[p] = np.reshape(env[inputs[0]], nodes[p].shape)
         else:
-            env[p] = fn(*[env[q] for q in inputs])
+            env[p] = evaluate(nodes[p], [env[q] for q in inputs])
     out = np.asarray(env[k.root], dtype=root.dtype)
     if out.shape != root.shape:
         out = np.broadcast_to(out, root.shape)
@@ -177,7 +179,7 @@ def _run_numba(k, st, nodes, buffers):
     if k.reduce is not None:
         rn = nodes[k.reduce]
         shape = rn.inputs[0].shape
-        keep = rn.shape
+        keep = tuple(1 if d in rn.arg else n for d, n in enumerate(shape))   # reduced dims as 1s
         reduced = tuple(d in rn.arg for d in range(len(shape)))
     else:
         shape = keep = root.shape

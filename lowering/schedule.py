@@ -143,7 +143,7 @@ def _interpreter_steps(k, nodes, pos):
                     todo.add(q)
                     q = pos[id(nodes[q].inputs[0])]
     from .interpret import evaluator
-    # a RESHAPE step has no evaluator: its target shape is read from this run's node
+    # steps without an evaluator read this run's node (a RESHAPE's target shape, a reduction's)
     k.steps = tuple((p, tuple(pos[id(x)] for x in nodes[p].inputs),
                      None if nodes[p].op is Op.RESHAPE else evaluator(nodes[p]))
                     for p in sorted(todo))

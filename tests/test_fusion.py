@@ -75,3 +75,13 @@ def test_forced_executor_is_reported():
         assert xp.explain(a + 1.0).kernels[0].executor == "numpy"
     finally:
         xp.set_executor(None)
+
+
+def test_cached_plan_is_reused_across_sizes(executor):
+    """One plan per structure: every size must still get its own shapes."""
+    for shape in [(3, 4, 5), (2, 7, 1), (6, 2, 3)]:
+        data = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+        x = xp.asarray(data)
+        for keepdims in (False, True):
+            got = xp.sum(x * 2.0, axis=1, keepdims=keepdims) / 3.0
+            np.testing.assert_allclose(np.asarray(got), np.sum(data * 2.0, axis=1, keepdims=keepdims) / 3.0)
