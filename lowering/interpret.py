@@ -59,7 +59,8 @@ BINARY = {
     Op.LSHIFT: _shift(np.left_shift), Op.RSHIFT: _shift(np.right_shift),
 }
 
-REDUCE = {Op.SUM: np.sum, Op.PROD: np.prod, Op.MAX: np.max, Op.MIN: np.min}
+REDUCE = {Op.SUM: np.add.reduce, Op.PROD: np.multiply.reduce,     # ufunc.reduce: np.sum's
+          Op.MAX: np.maximum.reduce, Op.MIN: np.minimum.reduce}   # wrapper costs 1 us more
 
 
 def accumulator_dtype(op, dtype):

@@ -27,7 +27,15 @@ def graph_key(outputs):
     for n in nodes:        # realized nodes have no inputs and a leaf skey (see Node.realize_as)
         pos[id(n)] = i
         i += 1
-        append((n.skey, tuple([pos[id(x)] for x in n.inputs])))
+        ins = n.inputs     # unrolled for the common arities: this loop is on every realize
+        if not ins:
+            append((n.skey, ()))
+        elif len(ins) == 2:
+            append((n.skey, (pos[id(ins[0])], pos[id(ins[1])])))
+        elif len(ins) == 1:
+            append((n.skey, (pos[id(ins[0])],)))
+        else:
+            append((n.skey, tuple([pos[id(x)] for x in ins])))
     append(tuple([pos[id(o)] for o in outputs]))
     return nodes, pos, tuple(key)
 
