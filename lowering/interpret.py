@@ -102,10 +102,12 @@ def evaluate(node, args):
     elif op is Op.WHERE:
         out = np.where(args[0], args[1], args[2])
     elif op in REDUCE:
-        x = args[0]
-        acc = accumulator_dtype(op, dt)
-        kw = {"dtype": acc} if op is Op.SUM or op is Op.PROD else {}
-        out = REDUCE[op](x, axis=node.arg, keepdims=True, **kw).reshape(node.shape)
+        if op is Op.SUM or op is Op.PROD:
+            out = REDUCE[op](args[0], axis=node.arg, dtype=accumulator_dtype(op, dt), keepdims=True)
+        else:
+            out = REDUCE[op](args[0], axis=node.arg, keepdims=True)
+        if out.shape != node.shape:
+            out = out.reshape(node.shape)
     else:
         raise AssertionError(op)
     if type(out) is not np.ndarray or out.dtype != dt:

@@ -132,12 +132,17 @@ def _run_numpy(k, nodes, buffers):
         env[view] = env[c]
     for p, inputs, fn in k.steps:      # (np.errstate is set once, in realize)
         if fn is not None:
-            env[p] = fn(*[env[q] for q in inputs])
+            if len(inputs) == 2:
+                env[p] = fn(env[inputs[0]], env[inputs[1]])
+            else:
+                env[p] = fn(*[env[q] for q in inputs])
         elif nodes[p].op is Op.RESHAPE:
             env[p] = np.reshape(env[inputs[0]], nodes[p].shape)
         else:
             env[p] = evaluate(nodes[p], [env[q] for q in inputs])
-    out = np.asarray(env[k.root], dtype=root.dtype)
+    out = env[k.root]
+    if type(out) is not np.ndarray or out.dtype != root.dtype:
+        out = np.asarray(out, dtype=root.dtype)
     if out.shape != root.shape:
         out = np.broadcast_to(out, root.shape)
     return out if out.flags.c_contiguous else np.array(out, order="C")   # (ascontiguousarray makes 0-d 1-d)
