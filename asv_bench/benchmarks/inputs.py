@@ -6,6 +6,7 @@ only, so the arrayforge benchmark and its NumPy twin run exactly the same steps.
 import numpy as np
 
 import arrayforge as xp
+from arrayforge.__main__ import clean_images  # the showcase's pipeline: one definition
 
 WARMUP_RUNS = 3
 
@@ -30,18 +31,6 @@ def warm(benchmark, *params, runs=WARMUP_RUNS):
 def chain(a, b, c, d):
     """An element-wise chain of 13 operations that fuses into one kernel."""
     return ((a * b + c) * 0.5 - d) * (a + 1.0) + (b - c) * d * 2.0 - a / (d + 1.0)
-
-
-def clean_images(ns, data):
-    """EXAMPLES.md §4: (N, 3072) uint8 pixels -> standardised (N, 576) float32 gray crops."""
-    imgs = ns.reshape(data, (data.shape[0], 3, 32, 32))
-    gray = ns.mean(ns.astype(imgs, ns.float32), axis=1)
-    cropped = gray[:, 4:28, 4:28]
-    flat = ns.reshape(cropped, (data.shape[0], -1))
-    means = ns.mean(flat, axis=1, keepdims=True)
-    stds = ns.std(flat, axis=1, keepdims=True)
-    adj = ns.maximum(stds, 1.0 / (flat.shape[1] ** 0.5))
-    return (flat - means) / adj
 
 
 def row_softmax(ns, x):
