@@ -9,11 +9,11 @@ import operator
 
 import numpy as np
 
-from lowering import Op, buffer_node, realize
+from lowering import Op, realize
 
 from . import _dtypes as dt
 from . import elementwise as ew
-from ._graph import check_shape, normalize_axis, record, reshape_node
+from ._graph import record, reshape_node
 
 
 class Device:
@@ -344,10 +344,3 @@ def _set_values(target, values, key):
     out[key] = values
     return out
 
-
-def from_numpy(array):
-    """Wrap a NumPy array (taking ownership of a private copy)."""
-    return Array._new(buffer_node(array))
-
-
-del normalize_axis, check_shape

@@ -61,10 +61,6 @@ def record(op, dtype, shape, inputs=(), arg=None):
     return _array.Array._new(node)
 
 
-def node_of(x):
-    return x._node
-
-
 def cast(node, dtype):
     if node.dtype == dtype:
         return node

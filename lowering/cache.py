@@ -228,10 +228,6 @@ def get_kernel(key, make_source, description):
         return k
 
 
-def loaded(key):
-    return key in _memory
-
-
 def clear():
     """Empty the memory cache and delete this version's disk cache."""
     import shutil

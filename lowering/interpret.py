@@ -118,7 +118,7 @@ def evaluate(node, args):
 def evaluator(node):
     """A function of NumPy arrays computing ``node`` (built once per plan, reused every run),
     or None when the computation depends on sizes (reductions, casts, ...)."""
-    op, dt = node.op, node.dtype
+    op = node.op
     in_dt = node.inputs[0].dtype if node.inputs else None
     direct = None
     if op in BINARY and op not in (Op.LSHIFT, Op.RSHIFT):

@@ -17,7 +17,7 @@ import numpy as np
 from . import cache as kcache
 from .cpu import KernelSpec, render
 from .interpret import apply_view, evaluate
-from .ir import Op, OpKind
+from .ir import Op
 from .schedule import build_plan, graph_key
 
 COMPILE_MIN = 1 << 16

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 
-from .fuse import ELEMENTWISE, Kernel, fuse
-from .ir import Op, OpKind, toposort
+from .fuse import Kernel, fuse
+from .ir import Op, toposort
 
 
 _CONST, _BUFFER = Op.CONST, Op.BUFFER
