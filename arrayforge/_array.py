@@ -9,11 +9,11 @@ import operator
 
 import numpy as np
 
-from lowering import Op, realize
+from lowering import Op, make_node, realize
 
 from . import _dtypes as dt
 from . import elementwise as ew
-from ._graph import record, reshape_node
+from ._graph import MAX_DEPTH, record, reshape_node, scalar_node
 
 
 class Device:
@@ -200,10 +200,35 @@ def _binop(fn, reflected=False):
     if reflected:
         def method(self, other):
             return fn(other, self)
-    else:
-        def method(self, other):
+        return method
+    op = getattr(fn, "op", None)
+    if op is None or op is Op.POW:     # not a table function, or x ** 2 (rewritten by the function)
+        return lambda self, other: fn(self, other)
+    allowed, bool_result = fn.allowed, fn.bool_result
+
+    def method(self, other):
+        # Fast path of the two commonest cases; everything else goes through ``fn``.
+        n1 = self._node
+        d = n1.dtype
+        t = type(other)
+        if t is Array:
+            n2 = other._node
+            if d != n2.dtype or n1.shape != n2.shape or d not in allowed:
+                return fn(self, other)
+        elif t is float and d.kind == "f" and d in allowed:
+            n2 = scalar_node(other, d)
+        else:
             return fn(self, other)
+        node = make_node(op, dt.bool if bool_result else d, n1.shape, (n1, n2))
+        if node.depth > MAX_DEPTH and node.buffer is None:
+            realize([node])
+        out = _new_array(Array)
+        out._node = node
+        return out
     return method
+
+
+_new_array = object.__new__
 
 
 def _inplace(fn):

@@ -62,6 +62,8 @@ def _make_binary(name, op, category):
             return square(x1) if x1.dtype.kind in "fc" or isinstance(x2, int) else pow(x1, float(x2))
         n1, n2, dtype, shape = as_operands(x1, x2, category, name)
         return record(op, dt.bool if op in _COMPARISONS else dtype, shape, (n1, n2))
+    # for the operator fast path in _array (same dtype and shape, or an array and a float)
+    func.op, func.allowed, func.bool_result = op, dt.CATEGORIES[category], op in _COMPARISONS
     return func
 
 
