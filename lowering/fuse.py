@@ -59,7 +59,7 @@ def _unit_reshape(node, src):
 
 def fuse(nodes, outputs, users):
     """Group ``nodes`` (canonical post-order) into kernels computing ``outputs`` (positions)."""
-    pos = {id(n): i for i, n in enumerate(nodes)}
+    pos = {n: i for i, n in enumerate(nodes)}
     roots = {p for p in outputs if not _is_leaf(nodes[p])}
     kernels = {}
     pending = sorted(roots, reverse=True)
@@ -78,7 +78,7 @@ def fuse(nodes, outputs, users):
         views = []
         while nodes[p].op.kind is OpKind.VIEW and nodes[p].buffer is None and p not in roots:
             views.append(p)
-            p = pos[id(nodes[p].inputs[0])]
+            p = pos[nodes[p].inputs[0]]
         if not is_leaf(p):
             materialize(p)
             kernel.sources.add(p)
@@ -108,7 +108,7 @@ def fuse(nodes, outputs, users):
                 body.append(p)
                 shared = users[p] > 1 and p != kernel.root
                 for inp in n.inputs:
-                    stack.append(pos[id(inp)])
+                    stack.append(pos[inp])
                 if shared:
                     allow_reduce = False
                 continue
@@ -118,12 +118,12 @@ def fuse(nodes, outputs, users):
                 while nodes[q].op is Op.RESHAPE and nodes[q].buffer is None and q not in roots \
                         and users[q] == 1 and _unit_reshape(nodes[q], nodes[q].inputs[0]):
                     chain.append(q)
-                    q = pos[id(nodes[q].inputs[0])]
+                    q = pos[nodes[q].inputs[0]]
                 rq = nodes[q]
                 if (level == "post" and allow_reduce and kernel.reduce is None and rq.buffer is None
                         and rq.op.kind is OpKind.REDUCE and q not in roots and users[q] == 1):
                     kernel.reduce = q
-                    kernel.body = region(pos[id(rq.inputs[0])], kernel, "pre", False)
+                    kernel.body = region(pos[rq.inputs[0]], kernel, "pre", False)
                     continue
                 if kind is OpKind.REDUCE:
                     materialize(p)
@@ -153,15 +153,15 @@ def fuse(nodes, outputs, users):
         if kind is OpKind.EXTERN:
             k = Kernel("extern", r)
             for inp in n.inputs:
-                k.loads.append(resolve(pos[id(inp)], k))
+                k.loads.append(resolve(pos[inp], k))
         elif kind is OpKind.VIEW:
             k = Kernel("view", r)
-            inner = pos[id(n.inputs[0])]
+            inner = pos[n.inputs[0]]
             base_load = resolve(inner, k)
             k.loads.append(Load(r, base_load.base, base_load.views + (r,)))
         elif kind is OpKind.REDUCE:
             k = Kernel("reduce", r, reduce=r)
-            k.body = region(pos[id(n.inputs[0])], k, "pre", False)
+            k.body = region(pos[n.inputs[0]], k, "pre", False)
         else:   # elementwise or CONST root
             k = Kernel("elementwise", r)
             k.post = region(r, k, "post", True)

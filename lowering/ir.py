@@ -260,17 +260,17 @@ def toposort(outputs):
     Iterative: collects the reachable set with an explicit stack, then sorts by creation
     sequence number, so a chain of 100,000 nodes needs no recursion.
     """
-    seen = {id(n): n for n in outputs}
+    seen = set(outputs)             # nodes hash by identity
     stack = list(outputs)
-    pop, push = stack.pop, stack.append
+    pop, push, add = stack.pop, stack.append, seen.add
     while stack:
         node = pop()
         if node.buffer is None:
             for inp in node.inputs:
-                if id(inp) not in seen:
-                    seen[id(inp)] = inp
+                if inp not in seen:
+                    add(inp)
                     push(inp)
-    return sorted(seen.values(), key=_seq_of)
+    return sorted(seen, key=_seq_of)
 
 
 _seq_of = operator.attrgetter("seq")

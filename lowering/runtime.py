@@ -240,7 +240,7 @@ def realize(outputs):
         plan.runs += 1
         for o in todo:
             if o.buffer is None:
-                q = pos[id(o)]
+                q = pos[o]
                 o.realize_as(buffers[q] if q in buffers else _const_array(o))
     return [o.buffer for o in outputs]
 

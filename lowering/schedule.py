@@ -25,18 +25,18 @@ def graph_key(outputs):
     append = key.append
     i = 0
     for n in nodes:        # realized nodes have no inputs and a leaf skey (see Node.realize_as)
-        pos[id(n)] = i
+        pos[n] = i
         i += 1
         ins = n.inputs     # unrolled for the common arities: this loop is on every realize
         if not ins:
             append((n.skey, ()))
         elif len(ins) == 2:
-            append((n.skey, (pos[id(ins[0])], pos[id(ins[1])])))
+            append((n.skey, (pos[ins[0]], pos[ins[1]])))
         elif len(ins) == 1:
-            append((n.skey, (pos[id(ins[0])],)))
+            append((n.skey, (pos[ins[0]],)))
         else:
-            append((n.skey, tuple([pos[id(x)] for x in ins])))
-    append(tuple([pos[id(o)] for o in outputs]))
+            append((n.skey, tuple([pos[x] for x in ins])))
+    append(tuple([pos[o] for o in outputs]))
     return nodes, pos, tuple(key)
 
 
@@ -69,10 +69,10 @@ class KernelStructure:
                 vals[p] = ("v", offset + j)
             return tuple(out)
 
-        posmap = {id(n): i for i, n in enumerate(nodes)}
+        posmap = {n: i for i, n in enumerate(nodes)}
 
         def self_pos(x):
-            return posmap[id(x)]
+            return posmap[x]
 
         self.body = entries(k.body, "pre", 0)
         self.reduce = None
@@ -117,8 +117,8 @@ def build_plan(nodes, pos, outputs):
     for n in nodes:
         if n.buffer is None:
             for x in n.inputs:
-                users[pos[id(x)]] += 1
-    out_pos = [pos[id(o)] for o in outputs]
+                users[pos[x]] += 1
+    out_pos = [pos[o] for o in outputs]
     kernels = fuse(nodes, out_pos, users)
     structures = [KernelStructure(k, nodes) if k.kind in ("elementwise", "reduce") else None
                   for k in kernels]
@@ -146,12 +146,12 @@ def _interpreter_steps(k, nodes, pos):
         todo.add(k.reduce)
         for p in k.post:            # unit reshapes between the reduce and its epilogue
             for x in nodes[p].inputs:
-                q = pos[id(x)]
+                q = pos[x]
                 while nodes[q].op is Op.RESHAPE and nodes[q].buffer is None and q != k.reduce:
                     todo.add(q)
-                    q = pos[id(nodes[q].inputs[0])]
+                    q = pos[nodes[q].inputs[0]]
     from .interpret import evaluator
     # steps without an evaluator read this run's node (a RESHAPE's target shape, a reduction's)
-    k.steps = tuple((p, tuple(pos[id(x)] for x in nodes[p].inputs),
+    k.steps = tuple((p, tuple(pos[x] for x in nodes[p].inputs),
                      None if nodes[p].op is Op.RESHAPE else evaluator(nodes[p]))
                     for p in sorted(todo))
