@@ -19,12 +19,17 @@ def _check(x, name, category):
 
 
 def _reduce(op, x, axis, keepdims, dtype):
-    axes = normalize_axis(axis, x.ndim)
+    shape = x.shape
     node = cast(x._node, dtype)
-    keep = tuple(1 if d in axes else n for d, n in enumerate(x.shape))
+    if axis is None and shape:      # the common full reduction, without the generic shape walk
+        axes = _ALL_AXES[len(shape)]
+        out_shape = (1,) * len(shape) if keepdims else ()
+        return record(op, dtype, out_shape, (node,), axes)._node, axes
+    axes = normalize_axis(axis, len(shape))
     if axes:
         # a REDUCE node's shape either keeps the reduced axes as 1s or drops them
-        out_shape = keep if keepdims else tuple(n for d, n in enumerate(x.shape) if d not in axes)
+        out_shape = tuple(1 if d in axes else n for d, n in enumerate(shape)) if keepdims else \
+            tuple(n for d, n in enumerate(shape) if d not in axes)
         return record(op, dtype, out_shape, (node,), axes)._node, axes
     elif op in (Op.SUM, Op.PROD):
         # Note: like NumPy, a reduction over no axes still applies the identity: sum(-0.0) is 0.0,
@@ -36,6 +41,9 @@ def _reduce(op, x, axis, keepdims, dtype):
     if not keepdims:
         red = reshape_node(red, tuple(n for d, n in enumerate(x.shape) if d not in axes))
     return red, axes
+
+
+_ALL_AXES = [tuple(range(n)) for n in range(65)]
 
 
 def _sum_dtype(x, dtype):

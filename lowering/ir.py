@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 import operator
 import weakref
 
@@ -151,10 +152,7 @@ class Node:
 
     @property
     def size(self):
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n
+        return math.prod(self.shape)
 
     def realize_as(self, array):
         """Attach the computed buffer; the node becomes a leaf and releases its inputs."""

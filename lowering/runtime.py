@@ -9,6 +9,7 @@ serial one below.  Output buffers are allocated here with NumPy, never in a kern
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 
@@ -58,11 +59,7 @@ def get_plan(outputs):
     return nodes, pos, plan
 
 
-def _size(shape):
-    n = 1
-    for s in shape:
-        n *= s
-    return n
+_size = math.prod
 
 
 def _iteration_shape(k, nodes):
@@ -72,9 +69,9 @@ def _iteration_shape(k, nodes):
 def choose_executor(k, nodes, plan, mode=None):
     """``"numpy"`` or ``"numba"`` for kernel ``k`` of ``plan`` on these sizes."""
     mode = mode or executor_mode()
-    if k.kind in ("view", "extern"):
+    if k.kind == "view" or k.kind == "extern":
         return "numpy"
-    n = _size(_iteration_shape(k, nodes))
+    n = _size(nodes[k.reduce].inputs[0].shape if k.reduce is not None else nodes[k.root].shape)
     if n == 0:
         return "numpy"
     if mode != "auto":
@@ -236,7 +233,7 @@ def realize(outputs):
                 for p in plan.frees[i]:
                     buffers.pop(p, None)
                     for key in [key for key in buffers if type(key) is tuple and key[0] == p]:
-                        del buffers[key]
+                        del buffers[key]     # views of a freed buffer (see _load)
         plan.runs += 1
         for o in todo:
             if o.buffer is None:
