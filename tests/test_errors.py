@@ -152,3 +152,22 @@ def test_dlpack_and_array_protocol():
     assert a.__dlpack_device__() == (1, 0)
     assert np.asarray(a, dtype=np.float32).dtype == np.float32
     assert a.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_a_failing_generated_kernel_names_its_ops_and_dtypes(monkeypatch, tmp_path):
+    from lowering import KernelError, cache, cpu, runtime
+    monkeypatch.setitem(cache._state, "dir", str(tmp_path))
+    monkeypatch.setitem(cache._state, "usable", None)
+    monkeypatch.setattr(cache, "_memory", {})
+    real_render = cpu.render
+
+    def broken_render(spec, *args):     # a renderer bug: the kernel calls a function Numba lacks
+        return real_render(spec, *args).replace("out[i0] = ", "out[i0] = 'text' + ")
+
+    monkeypatch.setattr(runtime, "render", broken_render)
+    xp.set_executor("numba")
+    try:
+        with pytest.raises(KernelError, match=r"elementwise: .*MUL.*\| .*float32"):
+            xp.asarray(np.ones(7, dtype=np.float32) * 3).__mul__(xp.asarray(np.ones(7, dtype=np.float32))).compute()
+    finally:
+        xp.set_executor(None)
