@@ -13,7 +13,7 @@ from lowering import Op, make_node, realize
 
 from . import _dtypes as dt
 from . import elementwise as ew
-from ._graph import MAX_DEPTH, record, reshape_node, scalar_node
+from ._graph import MAX_DEPTH, record, reshape_node, scalar_node, view
 
 
 class Device:
@@ -330,7 +330,7 @@ def _getitem(x, key):
     full = tuple((0, n, 1) for n in x.shape)
     if slices != full:
         sliced = tuple(len(range(*(s[0], s[1] if s[1] is not None else -1, s[2]))) for s in slices)
-        node = record(Op.SLICE, x.dtype, sliced, (node,), slices)._node
+        node = view(Op.SLICE, node, sliced, slices)
     return Array._new(reshape_node(node, shape)) if node.shape != shape else Array._new(node)
 
 

@@ -3,7 +3,7 @@ import operator
 
 import numpy as np
 
-from lowering import Op, const_node, make_node, realize
+from lowering import Op, OpKind, const_node, make_node, realize
 
 from . import _dtypes as dt
 from . import _array  # noqa: E402  (circular at import time; used at call time)
@@ -61,6 +61,48 @@ def record(op, dtype, shape, inputs=(), arg=None):
     return _array.Array._new(node)
 
 
+_ELEMENTWISE = (OpKind.UNARY, OpKind.BINARY, OpKind.TERNARY)
+# Broadcasting through these would repeat costly work per broadcast element; other views never add work.
+_NO_EXPAND_THROUGH = frozenset({Op.EXP, Op.EXPM1, Op.LOG, Op.LOG1P, Op.LOG2, Op.LOG10, Op.SIN, Op.COS, Op.TAN,
+                                Op.ASIN, Op.ACOS, Op.ATAN, Op.SINH, Op.COSH, Op.TANH, Op.ASINH, Op.ACOSH,
+                                Op.ATANH, Op.POW, Op.ATAN2, Op.HYPOT, Op.LOGADDEXP, Op.SQRT, Op.DIV})
+PUSH_BUDGET = 32
+
+
+def view(op, node, shape, arg):
+    """Record a view of ``node``.  Views of unrealized element-wise work are pushed down to
+    its inputs (``(a*b).T`` records ``a.T * b.T``), so they stay index maps inside one fused
+    kernel instead of forcing ``a*b`` to be materialized.  The rewrite is bounded (at most
+    PUSH_BUDGET new nodes), so recording stays O(1) per call."""
+    if node.shape == shape and (op is Op.RESHAPE or op is Op.EXPAND):
+        return node
+    memo = {}
+    budget = [PUSH_BUDGET]
+
+    def push(n):
+        if n in memo:
+            return memo[n]
+        if n.op is Op.CONST and n.buffer is None:
+            out = n if n.shape == () else const_node(n.arg, n.dtype, shape)
+        elif (n.buffer is None and n.op.kind in _ELEMENTWISE and budget[0] > 0
+              and not (op is Op.EXPAND and n.op in _NO_EXPAND_THROUGH)):
+            budget[0] -= 1
+            inputs = [push(i) for i in n.inputs]
+            out = None if any(i is None for i in inputs) else make_node(n.op, n.dtype, shape, inputs, n.arg)
+        else:
+            out = make_node(op, n.dtype, shape, (n,), arg)
+        memo[n] = out
+        return out
+
+    # Note: the recursion depth is bounded by PUSH_BUDGET, not by the graph's depth.
+    out = push(node)
+    if out is None:
+        out = make_node(op, node.dtype, shape, (node,), arg)
+    if out.depth > MAX_DEPTH and out.buffer is None:
+        realize([out])
+    return out
+
+
 def cast(node, dtype):
     if node.dtype == dtype:
         return node
@@ -78,10 +120,10 @@ def expand(node, shape):
         return node if node.shape == () else const_node(node.arg, node.dtype, shape)
     if len(node.shape) < len(shape):
         new = (1,) * (len(shape) - len(node.shape)) + node.shape
-        node = make_node(Op.RESHAPE, node.dtype, new, (node,), new)
+        node = view(Op.RESHAPE, node, new, new)
         if new == shape:
             return node
-    return make_node(Op.EXPAND, node.dtype, shape, (node,), shape)
+    return view(Op.EXPAND, node, shape, shape)
 
 
 def reshape_node(node, shape):
@@ -89,7 +131,7 @@ def reshape_node(node, shape):
         return node
     if node.op is Op.CONST and node.buffer is None:
         return const_node(node.arg, node.dtype, shape)
-    return make_node(Op.RESHAPE, node.dtype, shape, (node,), shape)
+    return view(Op.RESHAPE, node, shape, shape)
 
 
 def normalize_axis(axis, ndim, allow_none=True):

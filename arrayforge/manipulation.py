@@ -4,7 +4,7 @@ import operator
 from lowering import Op
 
 from . import _dtypes as dt
-from ._graph import broadcast_shapes, cast, check_shape, expand, normalize_axis, record, reshape_node
+from ._graph import broadcast_shapes, cast, check_shape, expand, normalize_axis, reshape_node, view
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["reshape", "permute_dims", "broadcast_to", "expand_dims", "squeeze", "astype", "broadcast_shapes"]
@@ -41,7 +41,7 @@ def permute_dims(x, /, axes):
     axes = tuple(a % x.ndim for a in axes)
     if axes == tuple(range(x.ndim)):
         return x
-    return record(Op.PERMUTE, x.dtype, tuple(x.shape[a] for a in axes), (x._node,), axes)
+    return _array.Array._new(view(Op.PERMUTE, x._node, tuple(x.shape[a] for a in axes), axes))
 
 
 def broadcast_to(x, /, shape):

@@ -85,3 +85,24 @@ def test_cached_plan_is_reused_across_sizes(executor):
         for keepdims in (False, True):
             got = xp.sum(x * 2.0, axis=1, keepdims=keepdims) / 3.0
             np.testing.assert_allclose(np.asarray(got), np.sum(data * 2.0, axis=1, keepdims=keepdims) / 3.0)
+
+
+def test_views_of_unrealized_elementwise_work_stay_in_one_kernel(executor):
+    a, b, c = arrays(n=60, k=3)
+    A, B, C = (xp.reshape(v, (6, 10)) for v in (a, b, c))
+    y = xp.sum((A * B - 1.0).T[::2] * C.T[::2])
+    assert len(xp.explain(y).kernels) == 1
+    An, Bn, Cn = (np.asarray(v) for v in (A, B, C))
+    np.testing.assert_allclose(float(y), np.sum((An * Bn - 1.0).T[::2] * Cn.T[::2]))
+    z = xp.reshape(A + B, (60,))[::-3]
+    assert len(xp.explain(z).kernels) == 1
+    np.testing.assert_array_equal(np.asarray(z), (An + Bn).reshape(60)[::-3])
+
+
+def test_broadcast_is_not_pushed_through_costly_ops():
+    a, = arrays(n=10, k=1)
+    e = xp.exp(a)                                  # (10,)
+    y = xp.reshape(e, (10, 1)) * xp.ones((10, 1000))
+    kernels = xp.explain(y).kernels
+    assert len(kernels) == 2                       # exp runs 10 times, not 10,000
+    assert kernels[0].ops == ("EXP",)
