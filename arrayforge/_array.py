@@ -138,7 +138,7 @@ class Array:
         if self.size != 1:
             raise TypeError(f"only arrays of size 1 can be converted to Python {kind.__name__}, "
                             f"this one has shape {self.shape}")
-        return self._value().reshape(()).item()
+        return realize([self._node])[0].item()
 
     def __bool__(self):
         return bool(self._scalar(bool))

@@ -1,4 +1,5 @@
 """Recording helpers shared by every chapter: validation, broadcasting, node creation."""
+import math
 import operator
 
 import numpy as np
@@ -159,7 +160,9 @@ _SCALARS: dict = {}
 
 def scalar_node(value, dtype):
     """A 0-d constant, memoized: recording ``x * 0.5`` in a loop reuses one node."""
-    key = (dtype.char, type(value), value, str(value)[0] == "-")   # keeps 0.0 and -0.0 apart
+    t = type(value)
+    # keep 0.0 and -0.0 (and complex zeros) apart: they compare equal
+    key = (dtype.char, t, value, math.copysign(1.0, value) if t is float else repr(value) if t is complex else 0)
     node = _SCALARS.get(key)
     if node is None:
         if len(_SCALARS) > 4096:

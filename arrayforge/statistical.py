@@ -2,10 +2,10 @@
 so ``mean``/``var``/``std`` fuse their scaling into the reduction kernel."""
 import numpy as np
 
-from lowering import Op, const_node
+from lowering import Op, const_node, make_node, realize
 
 from . import _dtypes as dt
-from ._graph import cast, expand, normalize_axis, record, reshape_node
+from ._graph import MAX_DEPTH, cast, expand, normalize_axis, record, reshape_node
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["sum", "prod", "max", "min", "mean", "var", "std"]
@@ -24,13 +24,13 @@ def _reduce(op, x, axis, keepdims, dtype):
     if axis is None and shape:      # the common full reduction, without the generic shape walk
         axes = _ALL_AXES[len(shape)]
         out_shape = (1,) * len(shape) if keepdims else ()
-        return record(op, dtype, out_shape, (node,), axes)._node, axes
+        return _node(op, dtype, out_shape, node, axes), axes
     axes = normalize_axis(axis, len(shape))
     if axes:
         # a REDUCE node's shape either keeps the reduced axes as 1s or drops them
         out_shape = tuple(1 if d in axes else n for d, n in enumerate(shape)) if keepdims else \
             tuple(n for d, n in enumerate(shape) if d not in axes)
-        return record(op, dtype, out_shape, (node,), axes)._node, axes
+        return _node(op, dtype, out_shape, node, axes), axes
     elif op in (Op.SUM, Op.PROD):
         # Note: like NumPy, a reduction over no axes still applies the identity: sum(-0.0) is 0.0,
         # prod(0+infj) is nan+infj.
@@ -44,6 +44,13 @@ def _reduce(op, x, axis, keepdims, dtype):
 
 
 _ALL_AXES = [tuple(range(n)) for n in range(65)]
+
+
+def _node(op, dtype, shape, node, axes):
+    out = make_node(op, dtype, shape, (node,), axes)
+    if out.depth > MAX_DEPTH and out.buffer is None:
+        realize([out])
+    return out
 
 
 def _sum_dtype(x, dtype):

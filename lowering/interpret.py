@@ -132,3 +132,38 @@ def evaluator(node):
             return lambda a, b: direct(a, b)
         return lambda a: direct(a)
     return None       # needs the run's own node (its shape): the runtime calls evaluate()
+
+
+def render_program(kernel, steps, nodes):
+    """The Python renderer: one plain Python function per fused kernel for the NumPy executor.
+
+    ``steps`` are (position, input positions, evaluator-or-None).  The function reads this
+    run's nodes (sizes, constants) and buffers, so it is built once per plan and reused.
+    """
+    ns = {"evaluate": evaluate, "reshape": np.reshape}
+    lines = ["def program(nodes, buffers, load):"]
+    for i, ld in enumerate(kernel.loads + kernel.post_loads):
+        if ld.views:
+            ns[f"L{i}"] = ld
+            lines.append(f"    v{ld.top} = load(L{i}, nodes, buffers, False)")
+        else:
+            lines.append(f"    v{ld.top} = nodes[{ld.base}].buffer")
+            lines.append(f"    if v{ld.top} is None:")
+            lines.append(f"        v{ld.top} = buffers[{ld.base}]")
+    for p in kernel.consts:
+        ns[f"T{p}"] = nodes[p].dtype.type
+        lines.append(f"    v{p} = T{p}(nodes[{p}].arg)")
+    for view, const in kernel.alias.items():
+        lines.append(f"    v{view} = v{const}")
+    for p, inputs, fn in steps:
+        args = ", ".join(f"v{q}" for q in inputs)
+        if fn is not None:
+            ns[f"f{p}"] = fn
+            lines.append(f"    v{p} = f{p}({args})")
+        elif nodes[p].op is Op.RESHAPE:
+            lines.append(f"    v{p} = reshape(v{inputs[0]}, nodes[{p}].shape)")
+        else:
+            lines.append(f"    v{p} = evaluate(nodes[{p}], [{args}])")
+    lines.append(f"    return v{kernel.root}")
+    exec(compile("\n".join(lines), f"<arrayforge interpreter kernel {kernel.root}>", "exec"), ns)
+    return ns["program"]

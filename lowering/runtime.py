@@ -17,7 +17,7 @@ import numpy as np
 
 from . import cache as kcache
 from .cpu import KernelSpec, render
-from .interpret import apply_view, evaluate
+from .interpret import apply_view
 from .ir import Op
 from .schedule import build_plan, graph_key
 
@@ -25,6 +25,22 @@ COMPILE_MIN = 1 << 16
 PARALLEL_MIN = 1 << 15
 HOT_RUNS = 32
 HOT_MIN = 4096
+
+try:    # np.errstate(all="ignore") without rebuilding its state object on every realize (~0.6 us)
+    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+    _IGNORE_ERRORS = _make_extobj(all="ignore")
+
+    class _ignore_fp_errors:
+        __slots__ = ("token",)
+
+        def __enter__(self):
+            self.token = _extobj_contextvar.set(_IGNORE_ERRORS)
+
+        def __exit__(self, *exc):
+            _extobj_contextvar.reset(self.token)
+except (ImportError, AttributeError, TypeError):    # other NumPy versions: the public API
+    def _ignore_fp_errors():
+        return np.errstate(all="ignore")
 
 _plans: dict = {}
 _plans_lock = threading.Lock()
@@ -120,24 +136,7 @@ def _run_numpy(k, nodes, buffers):
         fn, params = root.arg
         args = [_load(ld, nodes, buffers, False) for ld in k.loads]
         return np.asarray(fn(*args, *params)).astype(root.dtype, copy=False).reshape(root.shape)
-    env = {}
-    for ld in k.loads + k.post_loads:
-        env[ld.top] = _load(ld, nodes, buffers, False)
-    for p in k.consts:
-        env[p] = _const(p, nodes)
-    for view, c in k.alias.items():
-        env[view] = env[c]
-    for p, inputs, fn in k.steps:      # (np.errstate is set once, in realize)
-        if fn is not None:
-            if len(inputs) == 2:
-                env[p] = fn(env[inputs[0]], env[inputs[1]])
-            else:
-                env[p] = fn(*[env[q] for q in inputs])
-        elif nodes[p].op is Op.RESHAPE:
-            env[p] = np.reshape(env[inputs[0]], nodes[p].shape)
-        else:
-            env[p] = evaluate(nodes[p], [env[q] for q in inputs])
-    out = env[k.root]
+    out = k.program(nodes, buffers, _load)      # (np.errstate is set once, in realize)
     if type(out) is not np.ndarray or out.dtype != root.dtype:
         out = np.asarray(out, dtype=root.dtype)
     if out.shape != root.shape:
@@ -222,9 +221,9 @@ def realize(outputs):
     todo = [o for o in outputs if o.buffer is None]
     if todo:
         nodes, pos, plan = get_plan(todo)
-        mode = executor_mode()
+        mode = _forced["executor"] or executor_mode()
         buffers = {}
-        with np.errstate(all="ignore"):      # NaN and inf are values, never warnings
+        with _ignore_fp_errors():      # NaN and inf are values, never warnings
             for i, k in enumerate(plan.kernels):
                 if choose_executor(k, nodes, plan, mode) == "numba":
                     buffers[k.root] = _run_numba(k, plan.structures[i], nodes, buffers)

@@ -137,9 +137,9 @@ def build_plan(nodes, pos, outputs):
 
 
 def _interpreter_steps(k, nodes, pos):
-    """Precompute the NumPy executor's program: (position, input positions) in order."""
+    """Render the NumPy executor's program for kernel ``k`` (see interpret.render_program)."""
     if k.kind not in ("elementwise", "reduce"):
-        k.steps = ()
+        k.program = None
         return
     todo = set(k.body) | set(k.post)
     if k.reduce is not None:
@@ -150,8 +150,9 @@ def _interpreter_steps(k, nodes, pos):
                 while nodes[q].op is Op.RESHAPE and nodes[q].buffer is None and q != k.reduce:
                     todo.add(q)
                     q = pos[nodes[q].inputs[0]]
-    from .interpret import evaluator
+    from .interpret import evaluator, render_program
     # steps without an evaluator read this run's node (a RESHAPE's target shape, a reduction's)
-    k.steps = tuple((p, tuple(pos[x] for x in nodes[p].inputs),
-                     None if nodes[p].op is Op.RESHAPE else evaluator(nodes[p]))
-                    for p in sorted(todo))
+    steps = [(p, tuple(pos[x] for x in nodes[p].inputs),
+              None if nodes[p].op is Op.RESHAPE else evaluator(nodes[p]))
+             for p in sorted(todo)]
+    k.program = render_program(k, steps, nodes)
