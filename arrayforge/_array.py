@@ -13,7 +13,7 @@ from lowering import Op, make_node, realize
 
 from . import _dtypes as dt
 from . import elementwise as ew
-from ._graph import MAX_DEPTH, record, reshape_node, scalar_node, view
+from ._graph import bounded, record, reshape_node, scalar_node, view
 
 
 class Device:
@@ -219,11 +219,8 @@ def _binop(fn, reflected=False):
             n2 = scalar_node(other, d)
         else:
             return fn(self, other)
-        node = make_node(op, dt.bool if bool_result else d, n1.shape, (n1, n2))
-        if node.depth > MAX_DEPTH and node.buffer is None:
-            realize([node])
         out = _new_array(Array)
-        out._node = node
+        out._node = bounded(make_node(op, dt.bool if bool_result else d, n1.shape, (n1, n2)))
         return out
     return method
 

@@ -54,12 +54,17 @@ def broadcast_shapes(*shapes):
     return tuple(out)
 
 
-def record(op, dtype, shape, inputs=(), arg=None):
-    """Record one node and return the Array for it (realizing graphs that grew too deep)."""
-    node = make_node(op, dtype, shape, inputs, arg)
+def bounded(node):
+    """Realize ``node`` now if its graph grew deeper than MAX_DEPTH (bounds compile time and
+    memory of long chains); returns it."""
     if node.depth > MAX_DEPTH and node.buffer is None:
         realize([node])
-    return _array.Array._new(node)
+    return node
+
+
+def record(op, dtype, shape, inputs=(), arg=None):
+    """Record one node and return the Array for it."""
+    return _array.Array._new(bounded(make_node(op, dtype, shape, inputs, arg)))
 
 
 _ELEMENTWISE = (OpKind.UNARY, OpKind.BINARY, OpKind.TERNARY)
@@ -99,9 +104,7 @@ def view(op, node, shape, arg):
     out = push(node)
     if out is None:
         out = make_node(op, node.dtype, shape, (node,), arg)
-    if out.depth > MAX_DEPTH and out.buffer is None:
-        realize([out])
-    return out
+    return bounded(out)
 
 
 def cast(node, dtype):

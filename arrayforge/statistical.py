@@ -2,10 +2,10 @@
 so ``mean``/``var``/``std`` fuse their scaling into the reduction kernel."""
 import numpy as np
 
-from lowering import Op, const_node, make_node, realize
+from lowering import Op, const_node, make_node
 
 from . import _dtypes as dt
-from ._graph import MAX_DEPTH, cast, expand, normalize_axis, record, reshape_node
+from ._graph import bounded, cast, expand, normalize_axis, record, reshape_node
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["sum", "prod", "max", "min", "mean", "var", "std"]
@@ -47,10 +47,7 @@ _ALL_AXES = [tuple(range(n)) for n in range(65)]
 
 
 def _node(op, dtype, shape, node, axes):
-    out = make_node(op, dtype, shape, (node,), axes)
-    if out.depth > MAX_DEPTH and out.buffer is None:
-        realize([out])
-    return out
+    return bounded(make_node(op, dtype, shape, (node,), axes))
 
 
 def _sum_dtype(x, dtype):

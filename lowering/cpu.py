@@ -199,7 +199,7 @@ def render(spec: KernelSpec, name_prefix="k") -> str:
     r = spec.rank
     body = list(enumerate(spec.body))          # value j is named v{j}; post continues the numbering
     post = [(len(spec.body) + j, e) for j, e in enumerate(spec.post)]
-    args = ["out", "scratch", "shp"] + [f"l{k}" for k in range(len(spec.pre_masks))] \
+    args = ["out", "shp"] + [f"l{k}" for k in range(len(spec.pre_masks))] \
         + [f"p{k}" for k in range(len(spec.post_masks))] + [f"c{k}" for k in range(len(spec.const_dtypes))]
     out_t = _t(spec.out_dtype)
     branches = []

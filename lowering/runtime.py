@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import threading
 
 import numpy as np
@@ -42,6 +43,48 @@ except (ImportError, AttributeError, TypeError):    # other NumPy versions: the 
     def _ignore_fp_errors():
         return np.errstate(all="ignore")
 
+class BufferPool:
+    """Reuse the memory of large kernel outputs that nobody references any more.
+
+    A fresh 80 MB output costs its page faults on first touch, and from parallel threads
+    that was measured here at 11-110 ms, longer than the kernel itself (~10 ms).  Outputs of
+    at least ``MIN_BYTES`` are views of pooled byte buffers; a buffer is handed out again
+    only when its reference count shows no array (ours or a user's view: NumPy points every
+    view at the owning buffer) still uses it.  Allocation holds a lock, so two threads never
+    get the same buffer.  At most ``MAX_BYTES`` are pooled; beyond that, plain ``np.empty``.
+    """
+    MIN_BYTES = 1 << 20
+    MAX_BYTES = 1 << 31
+    _UNUSED_REFS = sys.getrefcount(object()) + 2    # the pool's list and the loop variable
+
+    def __init__(self):
+        self.buffers = {}        # nbytes -> [uint8 buffers]
+        self.total = 0
+        self.lock = threading.Lock()
+
+    def empty(self, shape, dtype):
+        nbytes = math.prod(shape) * dtype.itemsize
+        if nbytes < self.MIN_BYTES:
+            return np.empty(shape, dtype)
+        with self.lock:
+            same = self.buffers.setdefault(nbytes, [])
+            for buf in same:
+                if sys.getrefcount(buf) <= self._UNUSED_REFS:
+                    return buf.view(dtype).reshape(shape)
+            if self.total + nbytes > self.MAX_BYTES:
+                return np.empty(shape, dtype)
+            buf = np.empty(nbytes, np.uint8)
+            same.append(buf)
+            self.total += nbytes
+            return buf.view(dtype).reshape(shape)
+
+    def clear(self):
+        with self.lock:
+            self.buffers.clear()
+            self.total = 0
+
+
+pool = BufferPool()
 _plans: dict = {}
 _plans_lock = threading.Lock()
 _launch_lock = threading.Lock()     # Numba's workqueue layer must not be entered by two threads
@@ -185,7 +228,7 @@ def _run_numba(k, st, nodes, buffers):
     else:
         shape = keep = root.shape
         reduced = (False,) * len(shape)
-    out = np.empty(root.shape, root.dtype)
+    out = pool.empty(root.shape, root.dtype)
     out_k = out.reshape(keep)
     pre = [_load(ld, nodes, buffers, True) for ld in k.loads]
     post = []
@@ -205,9 +248,8 @@ def _run_numba(k, st, nodes, buffers):
         const_dtypes=st.const_dtypes, body=st.body, reduce=st.reduce, post=st.post, root=st.root,
         out_dtype=root.dtype.str)
     kernel = kcache.get_kernel(spec, lambda: render(spec), st.description)
-    scratch = out_c      # (reserved argument; column reductions keep accumulators per chunk)
     consts = [_const(p, nodes) for p in k.consts]
-    args = [out_c, scratch, np.array(new_shape, dtype=np.int64)] + pre_c + post_c + consts
+    args = [out_c, np.array(new_shape, dtype=np.int64)] + pre_c + post_c + consts
     if _size(shape) >= PARALLEL_MIN:
         with _launch_lock:
             kernel(True, *args)
@@ -275,5 +317,6 @@ def cache_info():
 
 def clear_cache():
     kcache.clear()
+    pool.clear()
     with _plans_lock:
         _plans.clear()
