@@ -122,3 +122,21 @@ def std(x, /, *, axis=None, correction=0.0, keepdims=False):
 for _name in __all__:
     globals()[_name].__module__ = "arrayforge"
 del _name, np
+
+
+def all(x, /, *, axis=None, keepdims=False):
+    """True where every element along ``axis`` is nonzero (a MIN reduction over bool)."""
+    from .manipulation import astype
+    _check(x, "all", "all")
+    return _array.Array._new(_reduce(Op.MIN, astype(x, dt.bool), axis, keepdims, dt.bool)[0])
+
+
+def any(x, /, *, axis=None, keepdims=False):
+    """True where some element along ``axis`` is nonzero (a MAX reduction over bool)."""
+    from .manipulation import astype
+    _check(x, "any", "all")
+    return _array.Array._new(_reduce(Op.MAX, astype(x, dt.bool), axis, keepdims, dt.bool)[0])
+
+
+__all__ += ["all", "any"]
+all.__module__ = any.__module__ = "arrayforge"

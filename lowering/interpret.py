@@ -104,6 +104,8 @@ def evaluate(node, args):
     elif op in REDUCE:
         if op is Op.SUM or op is Op.PROD:
             out = REDUCE[op](args[0], axis=node.arg, dtype=accumulator_dtype(op, dt), keepdims=True)
+        elif dt == np.bool_:      # all/any: empty reductions have an identity
+            out = REDUCE[op](args[0], axis=node.arg, keepdims=True, initial=op is Op.MIN)
         else:
             out = REDUCE[op](args[0], axis=node.arg, keepdims=True)
         if out.shape != node.shape:

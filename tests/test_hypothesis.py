@@ -114,6 +114,19 @@ def test_reductions_match_strict(name, data):
           lambda: getattr(strict, name)(a, axis=axis, keepdims=keepdims))
 
 
+@pytest.mark.parametrize("name", ["all", "any"])
+@given(data=st.data())
+@settings(**SETTINGS)
+def test_all_any_match_strict(name, data):
+    a = data.draw(xps.arrays(xps.scalar_dtypes(), xps.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)))
+    axis = data.draw(st.one_of(st.none(), st.integers(-max(a.ndim, 1), max(a.ndim, 1) - 1)))
+    keepdims = data.draw(st.booleans())
+    if a.ndim == 0:
+        axis = None
+    check(lambda: getattr(xp, name)(to_xp(a), axis=axis, keepdims=keepdims),
+          lambda: getattr(strict, name)(a, axis=axis, keepdims=keepdims))
+
+
 @given(data=st.data())
 @settings(**SETTINGS)
 def test_basic_indexing_matches_strict(data):

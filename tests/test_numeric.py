@@ -171,3 +171,15 @@ def test_large_arrays_use_parallel_kernels(executor):
     for axis in (0, 1):
         np.testing.assert_allclose(np.asarray(xp.sum(X * 2.0, axis=axis)), np.sum(A * 2.0, axis=axis), rtol=1e-10)
         assert_same(xp.max(X, axis=axis), np.max(A, axis=axis))
+
+
+def test_all_any_both_executors(executor):
+    data = np.array([[1.0, 0.0, np.nan], [3.0, 4.0, 5.0]])
+    x = xp.asarray(data)
+    for axis in (None, 0, 1):
+        assert_same(xp.all(x, axis=axis), np.all(data, axis=axis))
+        assert_same(xp.any(x == 0, axis=axis), np.any(data == 0, axis=axis))
+    assert bool(xp.all(xp.asarray(np.zeros((0, 2))))) and not bool(xp.any(xp.asarray(np.zeros((0, 2)))))
+    big = np.ones((300, 700))
+    big[299, 699] = 0
+    assert not bool(xp.all(xp.asarray(big) > 0.5))
