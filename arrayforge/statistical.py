@@ -1,5 +1,7 @@
 """Statistical functions: each is one REDUCE node plus element-wise epilogue ops,
 so ``mean``/``var``/``std`` fuse their scaling into the reduction kernel."""
+import builtins   # this module defines sum/max/min/all/any
+
 import numpy as np
 
 from lowering import Op, const_node, make_node
@@ -74,7 +76,7 @@ def prod(x, /, *, axis=None, dtype=None, keepdims=False):
 def _extremum(op, name, x, axis, keepdims):
     _check(x, name, "real numeric")
     axes = normalize_axis(axis, x.ndim)
-    if any(x.shape[a] == 0 for a in axes) or (x.size == 0 and not axes):
+    if builtins.any(x.shape[a] == 0 for a in axes) or (x.size == 0 and not axes):
         raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
     return _array.Array._new(_reduce(op, x, axis, keepdims, x.dtype)[0])
 
