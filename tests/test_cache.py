@@ -143,3 +143,18 @@ def test_cache_info_and_clear(tmp_path, monkeypatch):
     assert {"compiled", "memory_hits", "disk_hits", "dir"} <= set(info)
     xp.clear_cache()
     assert xp.cache_info()["in_memory"] == 0
+
+
+def test_debug_switch_says_why_a_kernel_compiled(tmp_path, monkeypatch, capfd):
+    from lowering import cache
+    monkeypatch.setenv("ARRAYFORGE_DEBUG", "1")
+    monkeypatch.setitem(cache._state, "dir", str(tmp_path / "debug"))
+    monkeypatch.setitem(cache._state, "usable", None)
+    monkeypatch.setattr(cache, "_memory", {})
+    xp.set_executor("numba")
+    try:
+        float(xp.sum(xp.asarray(np.arange(10.0)) * 1.25))
+    finally:
+        xp.set_executor(None)
+    err = capfd.readouterr().err
+    assert "compiled kernel [reduce: MUL SUM" in err and "neither the memory nor the disk cache" in err
