@@ -64,6 +64,11 @@ def _sum_dtype(x, dtype):
 
 def sum(x, /, *, axis=None, dtype=None, keepdims=False):
     """Sum over ``axis``; integers accumulate in the default integer dtype (standard rule)."""
+    node = x._node if type(x) is _array.Array else None
+    if axis is None and dtype is None and node is not None and node.shape and node.dtype.kind in "fc":
+        # fast path of the commonest call (the same node the general path records)
+        out = (1,) * len(node.shape) if keepdims else ()
+        return _array.Array._new(_node(Op.SUM, node.dtype, out, node, _ALL_AXES[len(node.shape)]))
     _check(x, "sum", "numeric")
     return _array.Array._new(_reduce(Op.SUM, x, axis, keepdims, _sum_dtype(x, dtype))[0])
 
