@@ -19,6 +19,7 @@ from .ir import Op
 
 REDUCE_FASTMATH = "{'reassoc', 'contract'}"   # vectorises reductions; keeps NaN/inf semantics
 COLUMN_BLOCK = 256
+SPLIT_MAX_COLUMNS = 32768       # partial rows of at most 256 KB (float64) per chunk
 
 
 def _t(dt):
@@ -292,6 +293,36 @@ def render(spec: KernelSpec, name_prefix="k") -> str:
                     w(f"i{d} = U(0)")
                 epilogue()
             else:   # column: blocks of the contiguous kept last dim, vector accumulators per chunk
+                cb = base
+                if r == 2 and spec.reduced == (True, False):
+                    # [rows reduced, columns kept] with few columns: split the rows across chunks,
+                    # each streaming whole rows into its own partial row (NumPy's order, parallel)
+                    w(f"if n1 <= U({SPLIT_MAX_COLUMNS}):")
+                    w.indent()
+                    w("nch = max(U(1), min(U(16), n0 // U(64)))")
+                    w(f"part = np.empty((nch, n1), {_t(acc)})")
+                    w(f"for c in {rng}(nch):")
+                    w.indent()
+                    w("for i1 in range(n1):")
+                    w(f"    part[c, i1] = {init}")
+                    w("for i0 in range(U(c) * n0 // nch, (U(c) + U(1)) * n0 // nch):")
+                    w.indent()
+                    w("for i1 in range(n1):")
+                    w.indent()
+                    inner_body()
+                    w("part[c, i1] = " + comb.format("part[c, i1]", pre_val))
+                    w.depth = base + 1
+                    w("i0 = U(0)")
+                    w(f"for i1 in {rng}(n1):")
+                    w.indent()
+                    w("acc = part[0, i1]")
+                    w("for c in range(U(1), nch):")
+                    w("    acc = " + comb.format("acc", "part[c, i1]"))
+                    epilogue()
+                    w.depth = base
+                    w("else:")
+                    w.indent()
+                    cb = base + 1
                 last = r - 1
                 head = kept[:-1]
                 w(f"nb = (n{last} + U({COLUMN_BLOCK - 1})) // U({COLUMN_BLOCK})")
@@ -314,7 +345,7 @@ def render(spec: KernelSpec, name_prefix="k") -> str:
                 w.indent()
                 inner_body()
                 w(f"accs[i{last} - lo] = " + comb.format(f"accs[i{last} - lo]", pre_val))
-                w.depth = base + 2
+                w.depth = cb + 2
                 for d in red:
                     w(f"i{d} = U(0)")
                 w(f"for i{last} in range(lo, hi):")
