@@ -22,6 +22,13 @@ from .interpret import apply_view
 from .ir import Op
 from .schedule import build_plan, graph_key
 
+# Parallel kernels run on TBB when installed (a dependency on x86-64), else on Numba's
+# workqueue rather than OpenMP: GNU OpenMP terminates any process forked after a parallel
+# region ran (multiprocessing, joblib), which a library must not impose on its users.
+if "NUMBA_THREADING_LAYER" not in os.environ and "NUMBA_THREADING_LAYER_PRIORITY" not in os.environ:
+    import numba
+    numba.config.THREADING_LAYER_PRIORITY = ["tbb", "workqueue", "omp"]
+
 COMPILE_MIN = 1 << 16
 PARALLEL_MIN = 1 << 15
 HOT_RUNS = 32
