@@ -67,18 +67,28 @@ def run(ns, steps, a, b):
     return vals[-1]
 
 
-@given(programs())
+@given(programs(), st.sampled_from([np.float64, np.float32, np.int64]))
 @settings(deadline=None, max_examples=25, suppress_health_check=list(HealthCheck))
-def test_random_graphs_agree(steps):
+def test_random_graphs_agree(steps, dtype):
     rng = np.random.default_rng(1)
-    a_np = rng.uniform(-2, 2, (3, 4, 5))
-    b_np = rng.uniform(-2, 2, (3, 4, 5))
-    expected = run(np, steps, a_np, b_np)
+    a_np = rng.uniform(-2, 2, (3, 4, 5)).astype(dtype) if dtype != np.int64 else rng.integers(-5, 5, (3, 4, 5))
+    b_np = rng.uniform(-2, 2, (3, 4, 5)).astype(dtype) if dtype != np.int64 else rng.integers(-5, 5, (3, 4, 5))
+    if dtype == np.int64:       # integer programs: no float scalars, tanh or mean
+        steps = [st_ for st_ in steps if st_[0] not in ("scalar", "unary") or
+                 (st_[0] == "unary" and UNARY[st_[1]][0] != "tanh")]
+        steps = [st_ if not (st_[0] == "reduce" and st_[1] == "mean") else ("reduce", "sum") + st_[2:]
+                 for st_ in steps]
+        steps = [st_ for st_ in steps if st_[2] < 2 + steps.index(st_)
+                 and (st_[0] != "binary" or st_[3] < 2 + steps.index(st_))]
+    with np.errstate(all="ignore"):
+        expected = run(np, steps, a_np, b_np)
+    tol = 2e-5 if dtype == np.float32 else 1e-12
     for executor in ("numpy", "numba"):
         xp.set_executor(executor)
         try:
             got = run(xp, steps, xp.asarray(a_np), xp.asarray(b_np))
-            np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-12, atol=1e-12,
-                                       err_msg=f"{executor}: {steps}")
+            got = np.asarray(got)
+            assert got.dtype == np.asarray(expected).dtype, (got.dtype, np.asarray(expected).dtype, steps)
+            np.testing.assert_allclose(got, expected, rtol=tol, atol=tol, err_msg=f"{executor}: {steps}")
         finally:
             xp.set_executor(None)
