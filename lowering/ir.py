@@ -221,7 +221,10 @@ _STRUCTURAL_KINDS = frozenset({OpKind.REDUCE, OpKind.VIEW, OpKind.EXTERN})
 
 
 def buffer_node(array):
-    """A leaf holding an existing NumPy array (never shared with another leaf)."""
+    """A leaf holding an existing NumPy array (never shared with another leaf).
+
+    The leaf keeps a read-only view: the caller's array keeps its own flags."""
+    array = array.view()
     node = Node()
     node.op, node.dtype, node.shape, node.inputs, node.arg = Op.BUFFER, array.dtype, array.shape, (), None
     node.depth = 0

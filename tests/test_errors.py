@@ -171,3 +171,12 @@ def test_a_failing_generated_kernel_names_its_ops_and_dtypes(monkeypatch, tmp_pa
             xp.asarray(np.ones(7, dtype=np.float32) * 3).__mul__(xp.asarray(np.ones(7, dtype=np.float32))).compute()
     finally:
         xp.set_executor(None)
+
+
+def test_asarray_copy_false_shares_memory_and_leaves_the_array_writable():
+    base = np.arange(4.0)
+    x = xp.asarray(base, copy=False)
+    assert base.flags.writeable
+    assert np.shares_memory(np.asarray(x), base)
+    with pytest.raises(ValueError):
+        np.asarray(x)[0] = 1.0          # our buffers are read-only
