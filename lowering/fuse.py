@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .ir import Op, OpKind
+from .ir import Op, OpKind, unit_reshape
 
 ELEMENTWISE = (OpKind.UNARY, OpKind.BINARY, OpKind.TERNARY)
 
@@ -44,17 +44,13 @@ class Kernel:
     post: list = field(default_factory=list)        # epilogue positions, output space
     sources: set = field(default_factory=set)       # kernel roots this one reads
     alias: dict = field(default_factory=dict)       # view-of-CONST position -> CONST position
+    reduce_views: tuple = ()                        # unit reshapes from the epilogue down to reduce
 
     def ops(self, nodes):
         seq = self.body + ([self.reduce] if self.reduce is not None else []) + self.post
         if not seq and nodes[self.root].op is not Op.CONST:
             seq = [self.root]
         return [nodes[p].op.name for p in seq]
-
-
-def _unit_reshape(node, src):
-    """A reshape that only inserts or removes size-1 dims (flat order and dims unchanged)."""
-    return [s for s in node.shape if s != 1] == [s for s in src.shape if s != 1]
 
 
 def fuse(nodes, outputs, users):
@@ -116,13 +112,14 @@ def fuse(nodes, outputs, users):
                 # a reduce fused as epilogue source: directly or through unit reshapes
                 chain, q = [], p
                 while nodes[q].op is Op.RESHAPE and nodes[q].buffer is None and q not in roots \
-                        and users[q] == 1 and _unit_reshape(nodes[q], nodes[q].inputs[0]):
+                        and users[q] == 1 and unit_reshape(nodes[q].shape, nodes[q].inputs[0].shape):
                     chain.append(q)
                     q = pos[nodes[q].inputs[0]]
                 rq = nodes[q]
                 if (level == "post" and allow_reduce and kernel.reduce is None and rq.buffer is None
                         and rq.op.kind is OpKind.REDUCE and q not in roots and users[q] == 1):
                     kernel.reduce = q
+                    kernel.reduce_views = tuple(chain)
                     kernel.body = region(pos[rq.inputs[0]], kernel, "pre", False)
                     continue
                 if kind is OpKind.REDUCE:

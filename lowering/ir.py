@@ -242,13 +242,18 @@ def const_node(value, dtype, shape=()):
     return make_node(Op.CONST, dtype, shape, (), dtype.type(value).item())
 
 
+def unit_reshape(shape, source_shape):
+    """A reshape that only inserts or removes size-1 dims (flat order and dims unchanged)."""
+    return [s for s in shape if s != 1] == [s for s in source_shape if s != 1]
+
+
 def _structural_arg(op, dtype, shape, inputs, arg):
     """The part of ``arg`` that shapes a plan (sizes never do)."""
     kind = op.kind
     if kind is OpKind.REDUCE:
         return arg
     if op is Op.RESHAPE:      # does it only insert/remove unit dims (fusable after a reduce)?
-        return [s for s in shape if s != 1] == [s for s in inputs[0].shape if s != 1]
+        return unit_reshape(shape, inputs[0].shape)
     if op is Op.EXTERN:
         fn = arg[0]
         return (getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(fn)))

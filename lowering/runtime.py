@@ -137,7 +137,7 @@ def choose_executor(k, nodes, plan, mode=None):
     mode = mode or executor_mode()
     if k.kind == "view" or k.kind == "extern":
         return "numpy"
-    n = _size(nodes[k.reduce].inputs[0].shape if k.reduce is not None else nodes[k.root].shape)
+    n = _size(_iteration_shape(k, nodes))
     if n == 0:
         return "numpy"
     if mode != "auto":
@@ -270,7 +270,7 @@ def realize(outputs):
     todo = [o for o in outputs if o.buffer is None]
     if todo:
         nodes, pos, plan = get_plan(todo)
-        mode = _forced["executor"] or executor_mode()
+        mode = executor_mode()
         buffers = {}
         with _ignore_fp_errors():      # NaN and inf are values, never warnings
             for i, k in enumerate(plan.kernels):

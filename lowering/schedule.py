@@ -7,17 +7,13 @@ sharing), so re-running an expression on new data or a new size skips fusion.
 """
 from __future__ import annotations
 
-import threading
-
 from .fuse import Kernel, fuse
+from .interpret import evaluator, render_program
 from .ir import Op, toposort
 
 
-_CONST, _BUFFER = Op.CONST, Op.BUFFER
-
-
 def graph_key(outputs):
-    """``(nodes, pos, key)``: the canonical post-order, positions by id, and a hashable,
+    """``(nodes, pos, key)``: the nodes in creation order, their positions, and a hashable,
     size-free structure key (ops, dtypes, ranks, reduce axes, sharing)."""
     nodes = toposort(outputs)
     pos = {}
@@ -44,7 +40,7 @@ class KernelStructure:
     """Size-free description of one kernel's body, shared by every run of its plan."""
     __slots__ = ("body", "post", "reduce", "root", "const_dtypes", "description", "ops")
 
-    def __init__(self, k: Kernel, nodes):
+    def __init__(self, k: Kernel, nodes, pos):
         pre_ref = {ld.top: ("l", i) for i, ld in enumerate(k.loads)}
         post_ref = {ld.top: ("p", i) for i, ld in enumerate(k.post_loads)}
         const_ref = {p: ("c", i) for i, p in enumerate(k.consts)}
@@ -65,30 +61,18 @@ class KernelStructure:
             for j, p in enumerate(positions):
                 n = nodes[p]
                 out.append((n.op, n.dtype.str, tuple(x.dtype.str for x in n.inputs),
-                            tuple(ref(self_pos(x), space) for x in n.inputs)))
+                            tuple(ref(pos[x], space) for x in n.inputs)))
                 vals[p] = ("v", offset + j)
             return tuple(out)
-
-        posmap = {n: i for i, n in enumerate(nodes)}
-
-        def self_pos(x):
-            return posmap[x]
 
         self.body = entries(k.body, "pre", 0)
         self.reduce = None
         if k.reduce is not None:
             rn = nodes[k.reduce]
-            self.reduce = (rn.op, rn.dtype.str, ref(self_pos(rn.inputs[0]), "pre"))
+            self.reduce = (rn.op, rn.dtype.str, ref(pos[rn.inputs[0]], "pre"))
             vals[k.reduce] = ("r", 0)
-            # unit reshapes between the reduce and the epilogue read the same value
-            for p in k.post:
-                for x in nodes[p].inputs:
-                    q = self_pos(x)
-                    chain = q
-                    while nodes[chain].op is Op.RESHAPE and nodes[chain].buffer is None:
-                        chain = self_pos(nodes[chain].inputs[0])
-                    if chain == k.reduce:
-                        vals[q] = ("r", 0)
+            for q in k.reduce_views:      # unit reshapes of the reduced value are that value
+                vals[q] = ("r", 0)
         self.post = entries(k.post, "post", len(self.body))
         if k.root == k.reduce:
             self.root = ("r", 0)
@@ -100,15 +84,13 @@ class KernelStructure:
 
 
 class Plan:
-    __slots__ = ("kernels", "structures", "frees", "outputs", "runs", "lock")
+    __slots__ = ("kernels", "structures", "frees", "runs")
 
-    def __init__(self, kernels, structures, frees, outputs):
+    def __init__(self, kernels, structures, frees):
         self.kernels = kernels
         self.structures = structures
         self.frees = frees
-        self.outputs = outputs
         self.runs = 0
-        self.lock = threading.Lock()
 
 
 def build_plan(nodes, pos, outputs):
@@ -120,7 +102,7 @@ def build_plan(nodes, pos, outputs):
                 users[pos[x]] += 1
     out_pos = [pos[o] for o in outputs]
     kernels = fuse(nodes, out_pos, users)
-    structures = [KernelStructure(k, nodes) if k.kind in ("elementwise", "reduce") else None
+    structures = [KernelStructure(k, nodes, pos) if k.kind in ("elementwise", "reduce") else None
                   for k in kernels]
     for k in kernels:
         _interpreter_steps(k, nodes, pos)
@@ -133,7 +115,7 @@ def build_plan(nodes, pos, outputs):
     for s, i in last_use.items():
         if s not in keep:
             frees[i].append(s)
-    return Plan(kernels, structures, frees, out_pos)
+    return Plan(kernels, structures, frees)
 
 
 def _interpreter_steps(k, nodes, pos):
@@ -141,16 +123,9 @@ def _interpreter_steps(k, nodes, pos):
     if k.kind not in ("elementwise", "reduce"):
         k.program = None
         return
-    todo = set(k.body) | set(k.post)
+    todo = set(k.body) | set(k.post) | set(k.reduce_views)
     if k.reduce is not None:
         todo.add(k.reduce)
-        for p in k.post:            # unit reshapes between the reduce and its epilogue
-            for x in nodes[p].inputs:
-                q = pos[x]
-                while nodes[q].op is Op.RESHAPE and nodes[q].buffer is None and q != k.reduce:
-                    todo.add(q)
-                    q = pos[nodes[q].inputs[0]]
-    from .interpret import evaluator, render_program
     # steps without an evaluator read this run's node (a RESHAPE's target shape, a reduction's)
     steps = [(p, tuple(pos[x] for x in nodes[p].inputs),
               None if nodes[p].op is Op.RESHAPE else evaluator(nodes[p]))
