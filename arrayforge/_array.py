@@ -138,7 +138,7 @@ class Array:
         if self.size != 1:
             raise TypeError(f"only arrays of size 1 can be converted to Python {kind.__name__}, "
                             f"this one has shape {self.shape}")
-        return realize([self._node])[0].item()
+        return self._value().item()
 
     def __bool__(self):
         return bool(self._scalar(bool))
@@ -269,7 +269,8 @@ Array.__rmatmul__ = _binop(_matmul, reflected=True)
 
 
 def _normalize_key(x, key):
-    """Basic-index key -> (per-dim (start, stop, step), dims to drop, final shape)."""
+    """Basic-index key -> (per-dim (start, stop, step), final shape), or None when the key
+    needs advanced indexing."""
     if not isinstance(key, tuple):
         key = (key,)
     if any(isinstance(k, Array) or isinstance(k, (list, np.ndarray)) for k in key):

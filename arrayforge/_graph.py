@@ -25,9 +25,7 @@ def check_shape(shape, dtype=None):
         raise ValueError(f"maximum supported dimension for an array is {MAX_NDIM}, found {len(shape)}")
     if any(s < 0 for s in shape):
         raise ValueError(f"negative dimensions are not allowed: {shape}")
-    size = 1
-    for s in shape:
-        size *= s
+    size = math.prod(shape)
     itemsize = np.dtype(dtype).itemsize if dtype is not None else 1
     if size * itemsize > np.iinfo(np.intp).max:
         raise ValueError(f"array is too big: shape {shape} of {np.dtype(dtype or 'u1')} "
@@ -82,29 +80,27 @@ def view(op, node, shape, arg):
     PUSH_BUDGET new nodes), so recording stays O(1) per call."""
     if node.shape == shape and (op is Op.RESHAPE or op is Op.EXPAND):
         return node
+    if node.op is Op.CONST and node.buffer is None:      # a view of a constant is a constant
+        return const_node(node.arg, node.dtype, shape)
     memo = {}
     budget = [PUSH_BUDGET]
 
     def push(n):
         if n in memo:
             return memo[n]
-        if n.op is Op.CONST and n.buffer is None:
+        if n.op is Op.CONST and n.buffer is None:    # 0-d constants are scalar operands
             out = n if n.shape == () else const_node(n.arg, n.dtype, shape)
         elif (n.buffer is None and n.op.kind in _ELEMENTWISE and budget[0] > 0
               and not (op is Op.EXPAND and n.op in _NO_EXPAND_THROUGH)):
             budget[0] -= 1
-            inputs = [push(i) for i in n.inputs]
-            out = None if any(i is None for i in inputs) else make_node(n.op, n.dtype, shape, inputs, n.arg)
+            out = make_node(n.op, n.dtype, shape, [push(i) for i in n.inputs], n.arg)
         else:
             out = make_node(op, n.dtype, shape, (n,), arg)
         memo[n] = out
         return out
 
     # Note: the recursion depth is bounded by PUSH_BUDGET, not by the graph's depth.
-    out = push(node)
-    if out is None:
-        out = make_node(op, node.dtype, shape, (node,), arg)
-    return bounded(out)
+    return bounded(push(node))
 
 
 def cast(node, dtype):
@@ -131,10 +127,6 @@ def expand(node, shape):
 
 
 def reshape_node(node, shape):
-    if node.shape == shape:
-        return node
-    if node.op is Op.CONST and node.buffer is None:
-        return const_node(node.arg, node.dtype, shape)
     return view(Op.RESHAPE, node, shape, shape)
 
 
