@@ -33,6 +33,14 @@ def check_shape(shape, dtype=None):
     return shape
 
 
+def check_array(x, name, category):
+    """TypeError unless ``x`` is an arrayforge array of a dtype in the standard's ``category``."""
+    if not isinstance(x, _array.Array):
+        raise TypeError(f"{name} expects an arrayforge array, got {type(x).__name__}")
+    if x.dtype not in dt.CATEGORIES[category]:
+        raise TypeError(f"{name} is only defined for {category} dtypes, got {x.dtype}")
+
+
 def broadcast_shapes(*shapes):
     """The broadcast shape of ``shapes``; ValueError naming them if incompatible."""
     if len(shapes) == 2 and shapes[0] == shapes[1]:

@@ -6,7 +6,7 @@ import numpy as np
 from lowering import Op, const_node
 
 from . import _dtypes as dt
-from ._graph import as_operands, cast, record
+from ._graph import as_operands, cast, check_array, record
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 _BINARY = {
@@ -67,16 +67,9 @@ def _make_binary(name, op, category):
     return func
 
 
-def _check(x, name, category):
-    if not isinstance(x, _array.Array):
-        raise TypeError(f"{name} expects an arrayforge array, got {type(x).__name__}")
-    if x.dtype not in dt.CATEGORIES[category]:
-        raise TypeError(f"{name} is only defined for {category} dtypes, got {x.dtype}")
-
-
 def _make_unary(name, op, category):
     def func(x, /):
-        _check(x, name, category)
+        check_array(x, name, category)
         if op is None or (op is Op.CONJ and x.dtype.kind != "c") or (op is Op.REAL and x.dtype.kind != "c"):
             return x       # Note: positive, and conj/real of real arrays, return the input unchanged
         if op in _IDENTITY_ON_INT and x.dtype.kind in "iub":
@@ -112,7 +105,7 @@ __all__ = _install(_BINARY, _make_binary) + _install(_UNARY, _make_unary)
 
 def clip(x, /, min=None, max=None):
     """Clamp ``x`` to ``[min, max]`` (NaN propagates, as in NumPy)."""
-    _check(x, "clip", "real numeric")
+    check_array(x, "clip", "real numeric")
     out = x
     if min is not None:
         out = maximum(out, min) if not isinstance(min, (int, float)) else _clip_scalar(out, min, maximum)

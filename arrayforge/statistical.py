@@ -7,17 +7,10 @@ import numpy as np
 from lowering import Op, const_node, make_node
 
 from . import _dtypes as dt
-from ._graph import bounded, cast, expand, normalize_axis, record, reshape_node
+from ._graph import bounded, cast, check_array, expand, normalize_axis, record, reshape_node
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["sum", "prod", "max", "min", "mean", "var", "std"]
-
-
-def _check(x, name, category):
-    if not isinstance(x, _array.Array):
-        raise TypeError(f"{name} expects an arrayforge array, got {type(x).__name__}")
-    if x.dtype not in dt.CATEGORIES[category]:
-        raise TypeError(f"{name} is only defined for {category} dtypes, got {x.dtype}")
 
 
 def _reduce(op, x, axis, keepdims, dtype):
@@ -69,17 +62,17 @@ def sum(x, /, *, axis=None, dtype=None, keepdims=False):
         # fast path of the commonest call (the same node the general path records)
         out = (1,) * len(node.shape) if keepdims else ()
         return _array.Array._new(_node(Op.SUM, node.dtype, out, node, _ALL_AXES[len(node.shape)]))
-    _check(x, "sum", "numeric")
+    check_array(x, "sum", "numeric")
     return _array.Array._new(_reduce(Op.SUM, x, axis, keepdims, _sum_dtype(x, dtype))[0])
 
 
 def prod(x, /, *, axis=None, dtype=None, keepdims=False):
-    _check(x, "prod", "numeric")
+    check_array(x, "prod", "numeric")
     return _array.Array._new(_reduce(Op.PROD, x, axis, keepdims, _sum_dtype(x, dtype))[0])
 
 
 def _extremum(op, name, x, axis, keepdims):
-    _check(x, name, "real numeric")
+    check_array(x, name, "real numeric")
     axes = normalize_axis(axis, x.ndim)
     if builtins.any(x.shape[a] == 0 for a in axes) or (x.size == 0 and not axes):
         raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
@@ -104,7 +97,7 @@ def _count(x, axes):
 
 def mean(x, /, *, axis=None, keepdims=False):
     """Arithmetic mean (floating-point dtypes): ``sum / n`` fused in one kernel."""
-    _check(x, "mean", "floating-point")
+    check_array(x, "mean", "floating-point")
     red, axes = _reduce(Op.SUM, x, axis, keepdims, x.dtype)
     n = _count(x, axes)
     return record(Op.DIV, x.dtype, red.shape, (red, const_node(n if n else 0.0, x.dtype, ())))
@@ -112,7 +105,7 @@ def mean(x, /, *, axis=None, keepdims=False):
 
 def var(x, /, *, axis=None, correction=0.0, keepdims=False):
     """Variance: ``sum((x - mean)**2) / (n - correction)`` as two fused kernels."""
-    _check(x, "var", "real floating-point")
+    check_array(x, "var", "real floating-point")
     m = mean(x, axis=axis, keepdims=True)
     d = record(Op.SUB, x.dtype, x.shape, (x._node, expand(m._node, x.shape)))
     sq = record(Op.MUL, x.dtype, x.shape, (d._node, d._node))
@@ -134,14 +127,14 @@ del _name, np
 def all(x, /, *, axis=None, keepdims=False):
     """True where every element along ``axis`` is nonzero (a MIN reduction over bool)."""
     from .manipulation import astype
-    _check(x, "all", "all")
+    check_array(x, "all", "all")
     return _array.Array._new(_reduce(Op.MIN, astype(x, dt.bool), axis, keepdims, dt.bool)[0])
 
 
 def any(x, /, *, axis=None, keepdims=False):
     """True where some element along ``axis`` is nonzero (a MAX reduction over bool)."""
     from .manipulation import astype
-    _check(x, "any", "all")
+    check_array(x, "any", "all")
     return _array.Array._new(_reduce(Op.MAX, astype(x, dt.bool), axis, keepdims, dt.bool)[0])
 
 

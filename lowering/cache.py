@@ -145,16 +145,16 @@ def _exec(source, name):
 class CompiledKernel:
     """The entry point of one generated module, with first-call bookkeeping."""
 
-    def __init__(self, key, functions, description, source, source_path=None):
+    def __init__(self, key, function, description, source, source_path=None):
         self.key = key
         self.source_path = source_path
-        self.functions = functions
+        self.function = function
         self.description = description
         self.source = source
         self.seen = set()
 
     def __call__(self, parallel, *args):
-        fn = self.functions["kernel"]
+        fn = self.function
         sig_key = tuple(
             (a.dtype.str, a.ndim, a.flags.c_contiguous, a.flags.writeable) if isinstance(a, np.ndarray)
             else type(a) for a in args)
@@ -207,23 +207,20 @@ def get_kernel(key, make_source, description):
             return k
         source = make_source()
         name = "k_" + hashlib.sha256((cache_dir() + source).encode()).hexdigest()[:24]
-        functions = None
-        path = None
+        function = path = None
         if _usable():
             try:
                 module, path = _import(source, name)
-                functions = {"kernel": module.kernel}
-                for fn in functions.values():
-                    _guard_numba_cache(fn, path)
+                function = module.kernel
+                _guard_numba_cache(function, path)
             except OSError as exc:
                 if not _state["warned"]:
                     _state["warned"] = True
                     warnings.warn(f"arrayforge: cannot use kernel cache ({exc}); compiling in memory",
                                   RuntimeWarning, stacklevel=3)
-        if functions is None:
-            ns = _exec(source, name)
-            functions = {"kernel": ns["kernel"]}
-        k = CompiledKernel(key, functions, description, source, path)
+        if function is None:
+            function = _exec(source, name)["kernel"]
+        k = CompiledKernel(key, function, description, source, path)
         _memory[key] = k
         return k
 
