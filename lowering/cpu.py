@@ -166,20 +166,124 @@ class _Writer:
         self.depth -= 1
 
 
-def _value(spec, ref):
-    """Expression of a value reference at the current loop indices."""
+def _value(spec, ref, pfx="", subst=None):
+    """Expression of a value reference at the current loop indices.  ``pfx`` names the
+    part of a rows kernel; ``subst`` maps its loads of earlier parts to their row values."""
+    if subst and ref in subst:
+        return f"s{subst[ref][1]}"
     kind, k = ref
     if kind in ("l", "p"):
         mask = (spec.pre_masks if kind == "l" else spec.post_masks)[k]
         if kind == "p":      # output space: reduced dims are index 0
             mask = tuple(m or red for m, red in zip(mask, spec.reduced))
-        return f"{kind}{k}[{_index(mask, spec.rank)}]"
-    return _ref(ref)
+        return f"{pfx}{kind}{k}[{_index(mask, spec.rank)}]"
+    return pfx + _ref(ref)
 
 
-def _emit_values(w, entries, spec):
+def _emit_values(w, entries, spec, pfx="", subst=None):
     for j, (op, dt, in_dts, refs) in entries:
-        w(f"v{j} = {expression(op, dt, in_dts, [_value(spec, ref) for ref in refs])}")
+        w(f"{pfx}v{j} = {expression(op, dt, in_dts, [_value(spec, ref, pfx, subst) for ref in refs])}")
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """One part of a rows kernel (see ``fuse.merge_rows``): like a KernelSpec's body,
+    reduction and epilogue, plus ``subst``: its loads that read an earlier part's row value."""
+    pre_masks: tuple
+    post_masks: tuple
+    const_dtypes: tuple
+    body: tuple
+    reduce: tuple | None
+    post: tuple
+    root: tuple
+    subst: tuple              # sorted ((space, k), ("s", part)) pairs
+
+
+@dataclass(frozen=True)
+class RowsSpec:
+    """A rows kernel: loop over the kept (leading) dims in parallel; per row, each part in
+    turn loops over the reduced (trailing) dims while the row is in cache."""
+    rank: int
+    reduced: tuple
+    parts: tuple              # PartSpec, producers first; the last one writes ``out``
+    out_dtype: str
+
+
+class _PartView:
+    """What ``_value`` needs of a part: its masks, with the rows kernel's rank."""
+    def __init__(self, spec, part):
+        self.rank, self.reduced = spec.rank, spec.reduced
+        self.pre_masks, self.post_masks = part.pre_masks, part.post_masks
+
+
+def rows_arguments(spec):
+    """The operand names of a rows kernel, in call order (substituted loads are no argument)."""
+    args = []
+    for j, part in enumerate(spec.parts):
+        subst = dict(part.subst)
+        args += [f"q{j}_l{k}" for k in range(len(part.pre_masks)) if ("l", k) not in subst]
+        args += [f"q{j}_p{k}" for k in range(len(part.post_masks)) if ("p", k) not in subst]
+        args += [f"q{j}_c{k}" for k in range(len(part.const_dtypes))]
+    return args
+
+
+def render_rows(spec: RowsSpec) -> str:
+    """Python source of a rows kernel (``kernel(parallel, out, shp, *operands)``)."""
+    r = spec.rank
+    kept = [d for d in range(r) if not spec.reduced[d]]
+    red = [d for d in range(r) if spec.reduced[d]]
+    out_t = _t(spec.out_dtype)
+    branches = []
+    base = 2
+    last = len(spec.parts) - 1
+    for rng in ("prange", "range"):
+        w = _Writer()
+        w.depth = base
+        for d in range(r):
+            w(f"n{d} = U(shp[{d}])")
+        nk = " * ".join(f"n{d}" for d in kept) or "U(1)"
+        w(f"for f in {rng}({nk}):")
+        w.indent()
+        _unravel(w, kept, "f")
+        row = w.depth
+        for j, part in enumerate(spec.parts):
+            pv = _PartView(spec, part)
+            pfx, subst = f"q{j}_", dict(part.subst)
+            body = list(enumerate(part.body))
+            post = [(len(part.body) + m, e) for m, e in enumerate(part.post)]
+            if part.reduce is None:           # the final elementwise part: write the row
+                for d in red:
+                    w(f"for i{d} in range(n{d}):")
+                    w.indent()
+                _emit_values(w, body, pv, pfx, subst)
+                w(f"out[{_index((False,) * r, r)}] = {out_t}({_value(pv, part.root, pfx, subst)})")
+                w.depth = row
+                continue
+            rop, rdt, rin = part.reduce
+            acc = accumulator_dtype(rop, np.dtype(rdt))
+            init, comb = _reduce_parts(rop, acc)
+            w(f"acc = {init}")
+            for d in red:
+                w(f"for i{d} in range(n{d}):")
+                w.indent()
+            _emit_values(w, body, pv, pfx, subst)
+            w("acc = " + comb.format("acc", f"{_t(acc)}({_value(pv, rin, pfx, subst)})"))
+            w.depth = row
+            for d in red:
+                w(f"i{d} = U(0)")
+            w(f"{pfx}red = {_t(rdt)}(acc)")
+            _emit_values(w, post, pv, pfx, subst)
+            if j < last:
+                w(f"s{j} = {_value(pv, part.root, pfx, subst)}")
+            else:
+                w(f"out[{_index(spec.reduced, r)}] = {out_t}({_value(pv, part.root, pfx, subst)})")
+        branches.append("\n".join(w.lines))
+    args = ", ".join(["out", "shp"] + rows_arguments(spec))
+    func = (f"@njit(parallel=True, cache=True, error_model='numpy', boundscheck=False, nogil=True, "
+            f"fastmath={REDUCE_FASTMATH})\n"
+            f"def kernel(parallel, {args}):\n"
+            f"    if parallel:\n{branches[0]}\n    else:\n{branches[1]}\n")
+    return _HEAD.format(spec=spec) + func
 
 
 def _unravel(w, dims, flat, extra_div=None):
@@ -359,8 +463,10 @@ def render(spec: KernelSpec, name_prefix="k") -> str:
     func = (f"@njit(parallel=True, cache=True, error_model='numpy', boundscheck=False, nogil=True{fm})\n"
             f"def kernel(parallel, {', '.join(args)}):\n"
             f"    if parallel:\n{branches[0]}\n    else:\n{branches[1]}\n")
-    head = ("# Generated by arrayforge's lowering.cpu; do not edit.\n"
-            f"# spec: {spec!r}\n"
-            "import numpy as np\nfrom numba import njit, prange\nimport lowering.scalar as sc\n"
-            "U = np.uint64\n\n\n")
-    return head + func
+    return _HEAD.format(spec=spec) + func
+
+
+_HEAD = ("# Generated by arrayforge's lowering.cpu; do not edit.\n"
+         "# spec: {spec!r}\n"
+         "import numpy as np\nfrom numba import njit, prange\nimport lowering.scalar as sc\n"
+         "U = np.uint64\n\n\n")

@@ -45,8 +45,12 @@ class Kernel:
     sources: set = field(default_factory=set)       # kernel roots this one reads
     alias: dict = field(default_factory=dict)       # view-of-CONST position -> CONST position
     reduce_views: tuple = ()                        # unit reshapes from the epilogue down to reduce
+    parts: list = field(default_factory=list)       # "rows": the merged kernels, producers first
+    axes: tuple = ()                                # "rows": the reduced (trailing) axes
 
     def ops(self, nodes):
+        if self.parts:
+            return [op for part in self.parts for op in part.ops(nodes)]
         seq = self.body + ([self.reduce] if self.reduce is not None else []) + self.post
         if not seq and nodes[self.root].op is not Op.CONST:
             seq = [self.root]
@@ -167,7 +171,109 @@ def fuse(nodes, outputs, users):
             else:
                 k.body, k.post, k.loads, k.post_loads = k.post, [], k.post_loads, []
         kernels[r] = k
-    return [kernels[r] for r in sorted(kernels)]
+    return merge_rows([kernels[r] for r in sorted(kernels)], nodes, set(outputs))
+
+
+def iteration_shape(k, nodes):
+    """The loop space of an elementwise or reduce kernel."""
+    return nodes[k.reduce].inputs[0].shape if k.reduce is not None else nodes[k.root].shape
+
+
+def merge_rows(kernels, nodes, outputs):
+    """Merge chains of row reductions and their consumer into one "rows" kernel.
+
+    ``softmax`` (max, subtract, exp, sum, divide) and ``layer norm`` (mean, var, scale) are
+    reductions over the trailing axes whose results are broadcast back along those axes.
+    Fused per row, each row is read from memory once and revisited in cache by the later
+    stages; as separate kernels every stage streams the whole array again.  A producer is
+    merged when it reduces the same trailing axes of the same loop space, is not an output,
+    and every read of it in the group is a broadcast along the reduced axes.
+    """
+    by_root = {k.root: k for k in kernels}
+    readers = {}
+    for k in kernels:
+        for s in k.sources:
+            readers.setdefault(s, set()).add(k.root)
+    merged = {}
+    for k in reversed(kernels):
+        if k.root in merged or k.kind not in ("elementwise", "reduce"):
+            continue
+        shape = iteration_shape(k, nodes)
+        axes = nodes[k.reduce].arg if k.reduce is not None else None
+        group = {}
+        frontier = [k]
+        while frontier:
+            c = frontier.pop()
+            for s in c.sources:
+                p = by_root.get(s)
+                if (p is None or s in group or s in merged or s in outputs or p.kind != "reduce"
+                        or iteration_shape(p, nodes) != shape):
+                    continue
+                a = nodes[p.reduce].arg
+                if axes is None:
+                    axes = a
+                if a != axes:
+                    continue
+                group[s] = p
+                frontier.append(p)
+        if not group or axes is None or tuple(axes) != tuple(range(len(shape) - len(axes), len(shape))):
+            continue
+        changed = True
+        while changed and group:      # drop members read from outside the group or not row-wise
+            changed = False
+            members = set(group) | {k.root}
+            for s, p in list(group.items()):
+                if not readers.get(s, set()) <= members or not all(
+                        row_broadcast(ld, nodes, shape, axes, space)
+                        for part in list(group.values()) + [k]
+                        for space, lds in (("pre", part.loads), ("post", part.post_loads))
+                        for ld in lds if ld.base == s):
+                    del group[s]
+                    changed = True
+        if not group:
+            continue
+        parts = [group[s] for s in sorted(group)] + [k]
+        rows = Kernel("rows", k.root, parts=parts, axes=tuple(axes), reduce=k.reduce)
+        for part in parts:
+            rows.sources |= part.sources
+        rows.sources -= set(group)
+        for s in group:
+            merged[s] = k.root
+        merged[k.root] = k.root
+        by_root[k.root] = rows
+    return [by_root[k.root] for k in kernels if k.root not in merged or merged[k.root] == k.root]
+
+
+def row_broadcast(ld, nodes, shape, axes, space):
+    """Does ``ld`` read its base (a row-space value) as a broadcast along ``axes`` of
+    ``shape`` (``space="pre"``) or in the row space itself (``"post"``)?  Decided on
+    the nodes' shapes, so the runtime checks it again for each run's sizes."""
+    kept = [d for d in range(len(shape)) if d not in axes]
+    keep = tuple(1 if d in axes else n for d, n in enumerate(shape))
+    base = nodes[ld.base].shape
+    if base == keep:
+        labels = [d if d not in axes else None for d in range(len(shape))]
+    elif base == tuple(shape[d] for d in kept):
+        labels = list(kept)
+    else:
+        return False
+    cur = base
+    for v in ld.views:
+        n = nodes[v]
+        if n.op is Op.RESHAPE:
+            if not unit_reshape(n.shape, cur):
+                return False
+            real = iter([lab for lab, s in zip(labels, cur) if s != 1])
+            labels = [None if s == 1 else next(real) for s in n.shape]
+        elif n.op is Op.EXPAND:
+            labels = [lab if s == t else None for lab, s, t in zip(labels, cur, n.shape)]
+        else:
+            return False
+        cur = n.shape
+    want = shape if space == "pre" else keep
+    if tuple(cur) != tuple(want):
+        return False
+    return all(want[d] == 1 or labels[d] == (None if d in axes else d) for d in range(len(want)))
 
 
 def _is_leaf(n):

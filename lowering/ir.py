@@ -253,7 +253,10 @@ def _structural_arg(op, dtype, shape, inputs, arg):
     if kind is OpKind.REDUCE:
         return arg
     if op is Op.RESHAPE:      # does it only insert/remove unit dims (fusable after a reduce)?
-        return unit_reshape(shape, inputs[0].shape)
+        if not unit_reshape(shape, inputs[0].shape):
+            return False
+        # where the unit dims sit decides whether a broadcast back is along rows or columns
+        return tuple(s == 1 for s in shape), tuple(s == 1 for s in inputs[0].shape)
     if op is Op.EXTERN:
         fn = arg[0]
         return (getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(fn)))

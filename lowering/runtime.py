@@ -17,7 +17,8 @@ import threading
 import numpy as np
 
 from . import cache as kcache
-from .cpu import KernelSpec, render
+from .cpu import KernelSpec, PartSpec, RowsSpec, render, render_rows
+from .fuse import iteration_shape as _iteration_shape, row_broadcast
 from .interpret import apply_view
 from .ir import Op
 from .schedule import build_plan, graph_key
@@ -126,10 +127,8 @@ def get_plan(outputs):
 
 
 _size = math.prod
-
-
-def _iteration_shape(k, nodes):
-    return nodes[k.reduce].inputs[0].shape if k.reduce is not None else nodes[k.root].shape
+ROW_BYTES_MAX = 1 << 18     # a rows kernel keeps each row in L2 while its stages revisit it
+ROWS_MIN = 16               # ... and needs enough rows to share among the threads
 
 
 def choose_executor(k, nodes, plan, mode=None):
@@ -178,8 +177,22 @@ def _const(p, nodes):
     return n.dtype.type(n.arg)
 
 
+def _drop(buffers, p):
+    """Forget buffer ``p`` and the views of it made by ``_load``."""
+    buffers.pop(p, None)
+    for key in [key for key in buffers if type(key) is tuple and key[0] == p]:
+        del buffers[key]
+
+
 def _run_numpy(k, nodes, buffers):
     root = nodes[k.root]
+    if k.kind == "rows":      # the parts in turn; their row values live only for this kernel
+        for part in k.parts[:-1]:
+            buffers[part.root] = _run_numpy(part, nodes, buffers)
+        out = _run_numpy(k.parts[-1], nodes, buffers)
+        for part in k.parts[:-1]:
+            _drop(buffers, part.root)
+        return out
     if k.kind == "view":
         return _load(k.loads[0], nodes, buffers, False)
     if k.kind == "extern":
@@ -265,6 +278,83 @@ def _run_numba(k, st, nodes, buffers):
     return out
 
 
+def _rows_fused(k, nodes):
+    """Run this rows kernel fused?  Only when a row fits in cache, there are rows enough
+    for the threads, and (for this run's sizes) every substituted read is a row broadcast."""
+    shape = _iteration_shape(k, nodes)
+    row = _size(shape[d] for d in k.axes)
+    width = max(nodes[ld.base].dtype.itemsize for part in k.parts for ld in part.loads + part.post_loads)
+    if row * width > ROW_BYTES_MAX or _size(shape) // max(row, 1) < ROWS_MIN:
+        return False
+    roots = {part.root for part in k.parts[:-1]}
+    return all(row_broadcast(ld, nodes, shape, k.axes, space)
+               for part in k.parts
+               for space, lds in (("pre", part.loads), ("post", part.post_loads))
+               for ld in lds if ld.base in roots)
+
+
+def _run_rows(k, st, nodes, buffers):
+    if not _rows_fused(k, nodes):
+        for part, pst in zip(k.parts[:-1], st.parts):
+            buffers[part.root] = _run_numba(part, pst, nodes, buffers)
+        out = _run_numba(k.parts[-1], st.parts[-1], nodes, buffers)
+        for part in k.parts[:-1]:
+            _drop(buffers, part.root)
+        return out
+    root = nodes[k.root]
+    shape = _iteration_shape(k, nodes)
+    keep = tuple(1 if d in k.axes else n for d, n in enumerate(shape))
+    reduced = tuple(d in k.axes for d in range(len(shape)))
+    out = pool.empty(root.shape, root.dtype)
+    arrays = [out.reshape(keep if k.reduce is not None else shape)]
+    layout = []       # per part: (pre arrays, post arrays) counts, to rebuild masks after coalescing
+    for part, subst in zip(k.parts, st.subst):
+        pre = [_load(ld, nodes, buffers, True) for i, ld in enumerate(part.loads) if ("l", i) not in subst]
+        post = []
+        for i, ld in enumerate(part.post_loads):
+            if ("p", i) in subst:
+                continue
+            a = _load(ld, nodes, buffers, True)
+            if a.shape != keep:
+                a = np.broadcast_to(a, nodes[part.root].shape).reshape(keep)
+            post.append(a)
+        layout.append((len(pre), len(post)))
+        arrays += pre + post
+    new_shape, new_red, arrays = coalesce(shape, arrays, reduced)
+
+    def masks(arrs):
+        return tuple(tuple(s == 1 and n != 1 for s, n in zip(a.shape, new_shape)) for a in arrs)
+
+    specs, at = [], 1
+    for (npre, npost), pst, subst in zip(layout, st.parts, st.subst):
+        pre, post = arrays[at:at + npre], arrays[at + npre:at + npre + npost]
+        at += npre + npost
+        it_pre, it_post = iter(masks(pre)), iter(masks(post))
+        specs.append(PartSpec(
+            pre_masks=tuple(() if ("l", i) in subst else next(it_pre) for i in range(_count(subst, "l", npre))),
+            post_masks=tuple(() if ("p", i) in subst else next(it_post) for i in range(_count(subst, "p", npost))),
+            const_dtypes=pst.const_dtypes, body=pst.body, reduce=pst.reduce, post=pst.post, root=pst.root,
+            subst=tuple(sorted(subst.items()))))
+    spec = RowsSpec(rank=len(new_shape), reduced=new_red, parts=tuple(specs), out_dtype=root.dtype.str)
+    kernel = kcache.get_kernel(spec, lambda: render_rows(spec), st.description)
+    args = [arrays[0], np.array(new_shape, dtype=np.int64)]
+    at = 1
+    for (npre, npost), part in zip(layout, k.parts):
+        args += arrays[at:at + npre + npost] + [_const(p, nodes) for p in part.consts]
+        at += npre + npost
+    if _size(shape) >= PARALLEL_MIN:
+        with _launch_lock:
+            kernel(True, *args)
+    else:
+        kernel(False, *args)
+    return out
+
+
+def _count(subst, space, present):
+    """The number of loads of ``space`` in a part: those passed plus those substituted."""
+    return present + sum(1 for (sp, _) in subst if sp == space)
+
+
 def realize(outputs):
     """Compute ``outputs`` (nodes) with one plan; attach and return their buffers."""
     todo = [o for o in outputs if o.buffer is None]
@@ -275,13 +365,12 @@ def realize(outputs):
         with _ignore_fp_errors():      # NaN and inf are values, never warnings
             for i, k in enumerate(plan.kernels):
                 if choose_executor(k, nodes, plan, mode) == "numba":
-                    buffers[k.root] = _run_numba(k, plan.structures[i], nodes, buffers)
+                    run = _run_rows if k.kind == "rows" else _run_numba
+                    buffers[k.root] = run(k, plan.structures[i], nodes, buffers)
                 else:
                     buffers[k.root] = _run_numpy(k, nodes, buffers)
                 for p in plan.frees[i]:
-                    buffers.pop(p, None)
-                    for key in [key for key in buffers if type(key) is tuple and key[0] == p]:
-                        del buffers[key]     # views of a freed buffer (see _load)
+                    _drop(buffers, p)
         plan.runs += 1
         for o in todo:
             if o.buffer is None:

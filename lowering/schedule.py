@@ -83,6 +83,33 @@ class KernelStructure:
         self.description = f"{k.kind}: {' '.join(self.ops) or 'fill'} | {','.join(dts)}"
 
 
+class RowsStructure:
+    """A "rows" kernel: the parts' structures, and which loads read an earlier part's
+    row value: ``subst[j]`` maps ("l", k) / ("p", k) of part j to ("s", i)."""
+    __slots__ = ("parts", "subst", "description", "ops")
+
+    def __init__(self, k: Kernel, nodes, pos):
+        self.parts = tuple(KernelStructure(part, nodes, pos) for part in k.parts)
+        stage = {part.root: i for i, part in enumerate(k.parts)}
+        self.subst = tuple(
+            {(space, i): ("s", stage[ld.base])
+             for space, lds in (("l", part.loads), ("p", part.post_loads))
+             for i, ld in enumerate(lds) if ld.base in stage}
+            for part in k.parts)
+        self.ops = k.ops(nodes)
+        dts = sorted({nodes[k.root].dtype.name} | {nodes[ld.base].dtype.name for part in k.parts
+                                                    for ld in part.loads})
+        self.description = f"rows: {' | '.join(' '.join(p.ops) for p in self.parts)} | {','.join(dts)}"
+
+
+def _structure(k, nodes, pos):
+    if k.kind == "rows":
+        return RowsStructure(k, nodes, pos)
+    if k.kind in ("elementwise", "reduce"):
+        return KernelStructure(k, nodes, pos)
+    return None
+
+
 class Plan:
     __slots__ = ("kernels", "structures", "frees", "runs")
 
@@ -102,10 +129,11 @@ def build_plan(nodes, pos, outputs):
                 users[pos[x]] += 1
     out_pos = [pos[o] for o in outputs]
     kernels = fuse(nodes, out_pos, users)
-    structures = [KernelStructure(k, nodes, pos) if k.kind in ("elementwise", "reduce") else None
-                  for k in kernels]
+    structures = [_structure(k, nodes, pos) for k in kernels]
     for k in kernels:
         _interpreter_steps(k, nodes, pos)
+        for part in k.parts:
+            _interpreter_steps(part, nodes, pos)
     last_use = {}
     for i, k in enumerate(kernels):
         for s in k.sources:

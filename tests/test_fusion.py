@@ -38,10 +38,19 @@ def test_views_and_broadcasting_fuse():
     assert len(xp.explain(y).kernels) == 1
 
 
-def test_centering_is_two_kernels():
+def test_row_centering_is_one_rows_kernel():
     a, = arrays(k=1)
     A = xp.reshape(a, (10, 100))
     y = A - xp.mean(A, axis=1, keepdims=True)
+    plan = xp.explain(y)
+    assert [k.kind for k in plan.kernels] == ["rows"]
+    assert plan.kernels[0].ops == ("SUM", "DIV", "SUB")
+
+
+def test_column_centering_is_two_kernels():
+    a, = arrays(k=1)
+    A = xp.reshape(a, (10, 100))
+    y = A - xp.mean(A, axis=0, keepdims=True)
     assert [k.kind for k in xp.explain(y).kernels] == ["reduce", "elementwise"]
 
 
