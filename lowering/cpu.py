@@ -180,9 +180,12 @@ def _value(spec, ref, pfx="", subst=None):
     return pfx + _ref(ref)
 
 
-def _emit_values(w, entries, spec, pfx="", subst=None):
+def _emit_values(w, entries, spec, pfx="", subst=None, given=None):
     for j, (op, dt, in_dts, refs) in entries:
-        w(f"{pfx}v{j} = {expression(op, dt, in_dts, [_value(spec, ref, pfx, subst) for ref in refs])}")
+        if given and j in given:
+            w(f"{pfx}v{j} = {given[j]}")
+        else:
+            w(f"{pfx}v{j} = {expression(op, dt, in_dts, [_value(spec, ref, pfx, subst) for ref in refs])}")
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ class RowsSpec:
     reduced: tuple
     parts: tuple              # PartSpec, producers first; the last one writes ``out``
     out_dtype: str
+    stash: tuple | None       # (part, value, final value): see schedule._stash
 
 
 class _PartView:
@@ -255,8 +259,10 @@ def render_rows(spec: RowsSpec) -> str:
                 for d in red:
                     w(f"for i{d} in range(n{d}):")
                     w.indent()
-                _emit_values(w, body, pv, pfx, subst)
-                w(f"out[{_index((False,) * r, r)}] = {out_t}({_value(pv, part.root, pfx, subst)})")
+                allidx = _index((False,) * r, r)
+                given = {spec.stash[2]: f"out[{allidx}]"} if spec.stash else None
+                _emit_values(w, body, pv, pfx, subst, given)
+                w(f"out[{allidx}] = {out_t}({_value(pv, part.root, pfx, subst)})")
                 w.depth = row
                 continue
             rop, rdt, rin = part.reduce
@@ -267,6 +273,8 @@ def render_rows(spec: RowsSpec) -> str:
                 w(f"for i{d} in range(n{d}):")
                 w.indent()
             _emit_values(w, body, pv, pfx, subst)
+            if spec.stash and spec.stash[0] == j:
+                w(f"out[{_index((False,) * r, r)}] = {out_t}({pfx}v{spec.stash[1]})")
             w("acc = " + comb.format("acc", f"{_t(acc)}({_value(pv, rin, pfx, subst)})"))
             w.depth = row
             for d in red:

@@ -126,6 +126,13 @@ class Op(enum.Enum):
     __hash__ = object.__hash__     # members are singletons; Enum's name hash is slow on the hot path
 
 
+# Elementwise ops costing far more than a load: not repeated per broadcast element, and
+# worth keeping in memory rather than recomputing.
+COSTLY = frozenset({Op.EXP, Op.EXPM1, Op.LOG, Op.LOG1P, Op.LOG2, Op.LOG10, Op.SIN, Op.COS, Op.TAN,
+                    Op.ASIN, Op.ACOS, Op.ATAN, Op.SINH, Op.COSH, Op.TANH, Op.ASINH, Op.ACOSH,
+                    Op.ATANH, Op.POW, Op.ATAN2, Op.HYPOT, Op.LOGADDEXP, Op.SQRT, Op.DIV})
+
+
 _SEQ = itertools.count()      # creation order: inputs are always created before their users
 _next_seq = _SEQ.__next__
 _new_node = object.__new__

@@ -335,7 +335,8 @@ def _run_rows(k, st, nodes, buffers):
             post_masks=tuple(() if ("p", i) in subst else next(it_post) for i in range(_count(subst, "p", npost))),
             const_dtypes=pst.const_dtypes, body=pst.body, reduce=pst.reduce, post=pst.post, root=pst.root,
             subst=tuple(sorted(subst.items()))))
-    spec = RowsSpec(rank=len(new_shape), reduced=new_red, parts=tuple(specs), out_dtype=root.dtype.str)
+    spec = RowsSpec(rank=len(new_shape), reduced=new_red, parts=tuple(specs), out_dtype=root.dtype.str,
+                    stash=st.stash)
     kernel = kcache.get_kernel(spec, lambda: render_rows(spec), st.description)
     args = [arrays[0], np.array(new_shape, dtype=np.int64)]
     at = 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .fuse import Kernel, fuse
 from .interpret import evaluator, render_program
-from .ir import Op, toposort
+from .ir import COSTLY, Op, toposort
 
 
 def graph_key(outputs):
@@ -86,7 +86,7 @@ class KernelStructure:
 class RowsStructure:
     """A "rows" kernel: the parts' structures, and which loads read an earlier part's
     row value: ``subst[j]`` maps ("l", k) / ("p", k) of part j to ("s", i)."""
-    __slots__ = ("parts", "subst", "description", "ops")
+    __slots__ = ("parts", "subst", "stash", "description", "ops")
 
     def __init__(self, k: Kernel, nodes, pos):
         self.parts = tuple(KernelStructure(part, nodes, pos) for part in k.parts)
@@ -96,10 +96,33 @@ class RowsStructure:
              for space, lds in (("l", part.loads), ("p", part.post_loads))
              for i, ld in enumerate(lds) if ld.base in stage}
             for part in k.parts)
+        self.stash = _stash(k, nodes, pos)
         self.ops = k.ops(nodes)
         dts = sorted({nodes[k.root].dtype.name} | {nodes[ld.base].dtype.name for part in k.parts
                                                     for ld in part.loads})
         self.description = f"rows: {' | '.join(' '.join(p.ops) for p in self.parts)} | {','.join(dts)}"
+
+
+def _stash(k, nodes, pos):
+    """``(part, value, final value)`` when the final (elementwise) part of a rows kernel would
+    recompute a costly value an earlier part computed (softmax's ``exp``): that part stores it
+    in the output row, which the final part then reads and overwrites.  Else None."""
+    final = k.parts[-1]
+    if final.reduce is not None:
+        return None
+    fb = set(final.body)
+    for j in reversed(range(len(k.parts) - 1)):
+        body = k.parts[j].body
+        shared = fb.intersection(body)
+        if not shared or final.root in shared:
+            continue
+        frontier = {pos[x] for q in final.body if q not in shared for x in nodes[q].inputs} & shared
+        if (len(frontier) == 1 and any(nodes[p].op in COSTLY for p in shared)
+                and nodes[min(frontier)].dtype == nodes[final.root].dtype):
+            f = frontier.pop()
+            return j, body.index(f), final.body.index(f)
+        return None
+    return None
 
 
 def _structure(k, nodes, pos):
