@@ -17,7 +17,15 @@ import numpy as np
 from .interpret import accumulator_dtype
 from .ir import Op
 
-REDUCE_FASTMATH = "{'reassoc', 'contract'}"   # vectorises reductions; keeps NaN/inf semantics
+# Complex accumulations cannot carry the per-instruction reassoc flag (see scalar.radd), so
+# kernels that have one are compiled with this flag set (it keeps NaN/inf semantics).
+REDUCE_FASTMATH = "{'reassoc', 'contract'}"
+
+
+def _fastmath(reductions):
+    """The njit fastmath argument for kernels with these (op, dtype) reductions."""
+    complex_acc = any(accumulator_dtype(op, np.dtype(dt)).kind == "c" for op, dt in reductions)
+    return f", fastmath={REDUCE_FASTMATH}" if complex_acc else ""
 COLUMN_BLOCK = 256
 SPLIT_MAX_COLUMNS = 32768       # partial rows of at most 256 KB (float64) per chunk
 
@@ -103,6 +111,8 @@ def _reduce_parts(op, acc):
     """(initial value, combine template) of a reduction in accumulator dtype ``acc``."""
     acc = np.dtype(acc)
     if op in _INIT:
+        if acc.kind == "f":
+            return f"{_t(acc)}({_INIT[op]})", ("sc.radd({0}, {1})" if op is Op.SUM else "sc.rmul({0}, {1})")
         return f"{_t(acc)}({_INIT[op]})", ("{0} + {1}" if op is Op.SUM else "{0} * {1}")
     big = op is Op.MAX
     if acc == np.bool_:
@@ -287,8 +297,8 @@ def render_rows(spec: RowsSpec) -> str:
                 w(f"out[{_index(spec.reduced, r)}] = {out_t}({_value(pv, part.root, pfx, subst)})")
         branches.append("\n".join(w.lines))
     args = ", ".join(["out", "shp"] + rows_arguments(spec))
-    func = (f"@njit(parallel=True, cache=True, error_model='numpy', boundscheck=False, nogil=True, "
-            f"fastmath={REDUCE_FASTMATH})\n"
+    fm = _fastmath([part.reduce[:2] for part in spec.parts if part.reduce])
+    func = (f"@njit(parallel=True, cache=True, error_model='numpy', boundscheck=False, nogil=True{fm})\n"
             f"def kernel(parallel, {args}):\n"
             f"    if parallel:\n{branches[0]}\n    else:\n{branches[1]}\n")
     return _HEAD.format(spec=spec) + func
@@ -465,7 +475,7 @@ def render(spec: KernelSpec, name_prefix="k") -> str:
                 w(f"acc = accs[i{last} - lo]")
                 epilogue()
         branches.append("\n".join(w.lines))
-    fm = f", fastmath={REDUCE_FASTMATH}" if spec.kind == "reduce" else ""
+    fm = _fastmath([spec.reduce[:2]] if spec.reduce else [])
     # One function holds both loop nests, so a kernel compiles once whatever the size:
     # ``parallel`` picks the prange nest (threads) or the range nest (no launch cost).
     func = (f"@njit(parallel=True, cache=True, error_model='numpy', boundscheck=False, nogil=True{fm})\n"

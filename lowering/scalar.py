@@ -28,6 +28,22 @@ def _llvm_binary_intrinsic(name):
 nan_max = _llvm_binary_intrinsic("llvm.maximum")
 nan_min = _llvm_binary_intrinsic("llvm.minimum")
 
+
+def _reassociable(opname):
+    @intrinsic
+    def _intr(typingctx, a, b):
+        def codegen(context, builder, signature, args):
+            return getattr(builder, opname)(args[0], args[1], flags=("reassoc",))
+        return a(a, b), codegen
+    return _intr
+
+
+# A float accumulation that LLVM may reorder (so it vectorises), while every other operation
+# of the kernel keeps IEEE semantics: a function-wide fastmath would also let LLVM rewrite the
+# user's arithmetic (fold ``(x + c) - c``, contract ``a * b + c`` into an FMA).
+radd = _reassociable("fadd")
+rmul = _reassociable("fmul")
+
 _NJ = dict(inline="always", error_model="numpy")
 
 
