@@ -98,6 +98,23 @@ def performance():
          lambda: chain(a, b, c, d).compute(), lambda: chain(A, B, C, D), xp.explain(chain(a, b, c, d)))
     show("map-reduce on 1e7 float64: sum((a - b)**2)",
          lambda: float(xp.sum((a - b) ** 2)), lambda: float(np.sum((A - B) ** 2)), xp.explain(xp.sum((a - b) ** 2)))
+    X = rng.standard_normal((4096, 4096)).astype(np.float32)
+    x = xp.asarray(X)
+
+    def softmax(ns, x):
+        e = ns.exp(x - ns.max(x, axis=1, keepdims=True))
+        return e / ns.sum(e, axis=1, keepdims=True)
+
+    show("row softmax on (4096, 4096) float32: exp(x - max(x, axis=1)) / sum(...); each row read once",
+         lambda: softmax(xp, x).compute(), lambda: softmax(np, X), xp.explain(softmax(xp, x)))
+    E = [rng.random(n) * 200 - 100 for _ in range(5)]
+    e5 = [xp.asarray(v) for v in E]
+
+    def math_chain(ns, a, b, c, d, e):
+        return a * b + c * ns.sin(d) - ns.sqrt(ns.abs(e))
+
+    show("vectorised math on 1e7 float64: a*b + c*sin(d) - sqrt(abs(e))",
+         lambda: math_chain(xp, *e5).compute(), lambda: math_chain(np, *E), xp.explain(math_chain(xp, *e5)))
     small = [rng.random(100) for _ in range(4)]
     sa = [xp.asarray(v) for v in small]
     show("small-array dispatch: float(sum(a*b + c - d*0.5)) on 100 elements (interpreter tier)",
