@@ -45,9 +45,10 @@ def _version_tag():
     except Exception:   # pragma: no cover - exotic hosts
         feats = ""
     # Numba's cache only checks the kernel file's own timestamp, so the helpers that kernels
-    # inline (scalar.py) and the renderer are part of the key: editing them invalidates.
+    # inline (scalar.py, vmath.py) and the renderer are part of the key: editing them invalidates.
     here = os.path.dirname(os.path.abspath(__file__))
-    code = b"".join(open(os.path.join(here, f), "rb").read() for f in ("scalar.py", "cpu.py"))
+    code = b"".join(open(os.path.join(here, f), "rb").read() for f in ("scalar.py", "vmath.py", "cpu.py")
+                    if os.path.exists(os.path.join(here, f)))
     raw = f"{hashlib.sha256(code).hexdigest()}|{VERSION}|{numba.__version__}|{llvmlite.__version__}|{np.__version__}|{cpu}|{feats}|{sys.version_info[:2]}"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
