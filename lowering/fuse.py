@@ -12,7 +12,9 @@ Rules:
   unit dims, as ``keepdims=False`` records) is fused with that region as epilogue;
 * views are index maps applied to materialized buffers (free NumPy views); a view of
   an unmaterialized value makes that value a kernel output;
-* EXTERN nodes are barriers: their inputs are materialized, they run alone.
+* EXTERN nodes are barriers: their inputs are materialized, they run alone;
+* reductions over trailing axes broadcast back along them merge with their consumer
+  into one "rows" kernel (see ``merge_rows``).
 Elementwise nodes shared by two kernels are recomputed in each, never stored.
 """
 from __future__ import annotations

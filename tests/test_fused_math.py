@@ -67,8 +67,11 @@ def ulps(got, ref, dt):
     """Error of ``got`` in units of ``dt``'s last place at ``ref`` (denormal-aware)."""
     wide = ref.dtype
     got = got.astype(wide)
+    with np.errstate(all="ignore"):
+        rounded = ref.astype(dt)
+    ref = np.where(np.isfinite(rounded), ref, rounded.astype(wide))    # overflow rounds to inf
     finite = np.isfinite(ref) & np.isfinite(got)
-    spacing = np.spacing(np.abs(ref.astype(dt))).astype(wide)
+    spacing = np.spacing(np.abs(rounded)).astype(wide)
     spacing = np.maximum(spacing, np.finfo(dt).smallest_subnormal)
     err = np.zeros(got.shape, dtype=wide)
     err[finite] = np.abs(got[finite] - ref[finite]) / spacing[finite]
@@ -151,7 +154,10 @@ def test_binary_accuracy_and_special_values(name, dt):
     with np.errstate(all="ignore"):
         expected = npf(a, b)
     k = len(sa)
-    assert_same_specials(got[:k], expected[:k])
+    exact = ~np.isfinite(expected[:k]) | (expected[:k] == 0)
+    assert_same_specials(got[:k][exact], expected[:k][exact])
+    # Note: logaddexp(a, b) near 0 cancels (b + log1p(exp(a - b))): NumPy itself is off by tens
+    # of ulps there, so the reference is the 80-bit long double (float64 for float32) result.
     err = ulps(got, reference(npf, a, b), dt)
     worst = int(np.argmax(err))
     assert err[worst] <= MAX_ULP, (name, dt, a[worst], b[worst], got[worst], expected[worst], float(err[worst]))
