@@ -333,37 +333,11 @@ def _getitem(x, key):
 
 
 def _advanced_getitem(x, key):
-    # Note: integer-array and boolean-mask indexing have data-dependent or gathered shapes; they
-    # realize their inputs and continue recording from the result (the standard allows this).
-    from .creation import asarray
-    if not isinstance(key, tuple):
-        key = (key,)
-    np_key = tuple(np.asarray(k) if isinstance(k, Array) else k for k in key)
-    return asarray(np.asarray(x)[np_key])
+    from .indexing import getitem
+    return getitem(x, key)
 
 
 def _setitem(x, key, value):
-    from .creation import asarray
-    if isinstance(value, Array):
-        if dt.promote(x.dtype, value.dtype) != x.dtype and value.dtype != x.dtype:
-            raise TypeError(f"cannot assign {value.dtype} values into a {x.dtype} array")
-    elif isinstance(value, (bool, int, float, complex)):
-        dt.scalar_dtype_for(value, x.dtype)
-    else:
-        raise TypeError(f"cannot assign {type(value).__name__} into an arrayforge array")
-    target = x[key] if _normalize_key(x, key) is not None else None
-    vshape = value.shape if isinstance(value, Array) else ()
-    if target is not None:
-        from ._graph import broadcast_shapes
-        if broadcast_shapes(target.shape, vshape) != target.shape:
-            raise ValueError(f"could not broadcast input array from shape {vshape} into shape {target.shape}")
-    vnode = value._node if isinstance(value, Array) else asarray(value, dtype=x.dtype)._node
-    np_key = tuple(np.asarray(k) if isinstance(k, Array) else k for k in (key if isinstance(key, tuple) else (key,)))
-    return record(Op.EXTERN, x.dtype, x.shape, (x._node, vnode), (_set_values, (np_key,)))
-
-
-def _set_values(target, values, key):
-    out = np.array(target)
-    out[key] = values
-    return out
-
+    from .indexing import setitem
+    norm = _normalize_key(x, key)
+    return setitem(x, key, value, basic_shape=norm[1] if norm is not None else None)

@@ -1,0 +1,2 @@
+"""The fft extension (placeholder until filled in below)."""
+__all__ = []
