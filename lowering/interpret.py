@@ -102,6 +102,8 @@ def evaluate(node, args):
     elif op is Op.WHERE:
         out = np.where(args[0], args[1], args[2])
     elif op in REDUCE:
+        if np.ndim(args[0]) != len(node.inputs[0].shape):   # work on constants only: a scalar here
+            args = [np.broadcast_to(args[0], node.inputs[0].shape)]
         if op is Op.SUM or op is Op.PROD:
             out = REDUCE[op](args[0], axis=node.arg, dtype=accumulator_dtype(op, dt), keepdims=True)
         elif dt == np.bool_:      # all/any: empty reductions have an identity
