@@ -37,11 +37,15 @@ def _unique(x, name, **kwargs):
 
 
 def _wrap(a, shape=None):
+    """An index or count array as an int64 arrayforge array."""
     from .creation import asarray
-    a = np.asarray(a)
-    if a.dtype.kind in "iu" and a.dtype != np.int64:
-        a = a.astype(np.int64)
+    a = np.asarray(a, dtype=np.int64)
     return asarray(a.reshape(shape) if shape is not None else a, copy=False)
+
+
+def _values(a):
+    from .creation import asarray
+    return asarray(a, copy=False)
 
 
 def unique_all(x, /):
@@ -49,24 +53,24 @@ def unique_all(x, /):
     ``x``) and the counts."""
     values, indices, inverse, counts = _unique(x, "unique_all", return_index=True, return_inverse=True,
                                                return_counts=True)
-    return UniqueAllResult(_wrap(values), _wrap(indices), _wrap(inverse, x.shape), _wrap(counts))
+    return UniqueAllResult(_values(values), _wrap(indices), _wrap(inverse, x.shape), _wrap(counts))
 
 
 def unique_counts(x, /):
     """Unique values and how often each occurs."""
     values, counts = _unique(x, "unique_counts", return_counts=True)
-    return UniqueCountsResult(_wrap(values), _wrap(counts))
+    return UniqueCountsResult(_values(values), _wrap(counts))
 
 
 def unique_inverse(x, /):
     """Unique values and, for each element of ``x``, the index of its value (shape of ``x``)."""
     values, inverse = _unique(x, "unique_inverse", return_inverse=True)
-    return UniqueInverseResult(_wrap(values), _wrap(inverse, x.shape))
+    return UniqueInverseResult(_values(values), _wrap(inverse, x.shape))
 
 
 def unique_values(x, /):
     """The unique values of ``x`` (sorted)."""
-    return _wrap(_unique(x, "unique_values"))
+    return _values(_unique(x, "unique_values"))
 
 
 def _isin_np(x1, x2, invert):

@@ -23,7 +23,8 @@ def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
     n = operator.index(n)
     if n < 0:
         raise ValueError(f"diff: order n must be non-negative, got {n}")
-    parts = []
+    if n == 0:
+        return x        # Note: as NumPy, n=0 returns x itself (prepend/append are not applied)
     for extra, name in ((prepend, "prepend"), (append, "append")):
         if extra is not None:
             if not isinstance(extra, _array.Array):
