@@ -112,21 +112,30 @@ class Array:
         return buf.copy() if copy else buf
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export through DLPack (evaluates).  ``copy=True`` exports a fresh copy."""
         if dl_device is not None and tuple(dl_device) != (1, 0):
-            raise BufferError("arrayforge arrays live on the CPU (kDLCPU)")
+            raise BufferError("arrayforge arrays live on the CPU (kDLCPU, device 0)")
         buf = self._value()
-        kwargs = {}
-        if max_version is not None:
-            kwargs["max_version"] = max_version
-        if copy is not None:
-            kwargs["copy"] = copy
+        if copy:
+            buf = np.array(buf)
+        kwargs = {} if max_version is None else {"max_version": max_version}
         try:
             return buf.__dlpack__(**kwargs)
         except BufferError:
-            if copy is False:
+            if max_version is not None and tuple(max_version) >= (1, 0):
                 raise
-            kwargs.pop("copy", None)
-            return np.array(buf).__dlpack__(**kwargs)    # old protocol cannot mark read-only
+            # A legacy (unversioned) consumer cannot be told that the memory is read-only.
+            if copy is False:
+                # Note: copy=False must not copy, so the consumer gets a writeable alias of the
+                # value; writing through it is the consumer's error (values are immutable).
+                alias = buf.view()
+                try:
+                    alias.flags.writeable = True
+                except ValueError:
+                    raise BufferError("this array's memory is read-only and a legacy DLPack "
+                                      "consumer cannot be told so; use copy=None or max_version=(1, 0)") from None
+                return alias.__dlpack__(**kwargs)
+            return np.array(buf).__dlpack__(**kwargs)
 
     def __dlpack_device__(self):
         return (1, 0)

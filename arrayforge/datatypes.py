@@ -1,6 +1,7 @@
 """Data type functions: can_cast, finfo, iinfo, isdtype, result_type (astype lives with the
 other recording functions in manipulation.py).  All follow the standard's promotion
 lattice, not NumPy's."""
+import builtins
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,9 @@ def can_cast(from_, to, /):
     try:
         return dt.promote(src, to) == to
     except TypeError:
-        return False
+        # Note: the standard leaves casts across kinds (bool -> int, int -> float, ...)
+        # unspecified; we answer as NumPy's "safe" casting does.
+        return builtins.bool(np.can_cast(src, to, casting="safe"))
 
 
 @dataclass(frozen=True, eq=False)

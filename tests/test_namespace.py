@@ -327,7 +327,11 @@ def test_diff(data):
 @settings(**SETTINGS)
 def test_dtype_functions(d1, d2, s):
     o1, o2 = np.dtype(str(d1).replace("array_api_strict.", "")), np.dtype(str(d2).replace("array_api_strict.", ""))
-    assert xp.can_cast(o1, o2) == strict.can_cast(d1, d2)
+    try:
+        strict.result_type(d1, d2)
+        assert xp.can_cast(o1, o2) == strict.can_cast(d1, d2)
+    except TypeError:      # across kinds the standard leaves it open: NumPy's safe casting
+        assert xp.can_cast(o1, o2) == np.can_cast(o1, o2, casting="safe")
     check(lambda: xp.zeros(1, dtype=xp.result_type(o1, o2)), lambda: strict.zeros(1, dtype=strict.result_type(d1, d2)))
     check(lambda: xp.zeros(1, dtype=xp.result_type(o1, s)), lambda: strict.zeros(1, dtype=strict.result_type(d1, s)))
     for kind in ("bool", "signed integer", "unsigned integer", "integral", "real floating", "complex floating",
