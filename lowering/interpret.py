@@ -31,7 +31,7 @@ def _sign(x):
     if x.dtype.kind == "c":
         a = np.abs(x)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(a == 0, x * 0, x / np.where(a == 0, 1, a))
+            return np.where(a == 0, np.zeros((), x.dtype), x / np.where(a == 0, 1, a))   # sign(+-0+-0j) is +0+0j
     return np.sign(x)
 
 

@@ -70,7 +70,7 @@ def sign_int(x):
 def sign_complex(z):
     a = abs(z)
     if a == 0:
-        return z * 0
+        return z - z          # +0+0j whatever the signs of the zeros (the standard's special case)
     return z / a
 
 
