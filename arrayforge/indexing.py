@@ -188,7 +188,9 @@ def _check_index_arrays(x, template, arrays):
         if t[0] == "index":
             a = arrays[t[1]]
             if a.dtype == np.bool_:
-                if a.shape != x.shape[dim:dim + a.ndim]:
+                # Note: as NumPy, a mask axis of size 0 selects nothing from an axis of any size.
+                if len(x.shape[dim:dim + a.ndim]) != a.ndim or not all(
+                        k == n or k == 0 for k, n in zip(a.shape, x.shape[dim:dim + a.ndim])):
                     raise IndexError(f"boolean index of shape {a.shape} does not match the indexed "
                                      f"dimensions {x.shape[dim:dim + a.ndim]} starting at axis {dim}")
                 dim += a.ndim
