@@ -607,3 +607,22 @@ def test_array_object_methods():
     assert (2 - xp.asarray([1.0])).tolist() == [1.0]
     with pytest.raises(TypeError):
         iter(xp.asarray(1.0))
+
+
+# ---- structure: compositions fuse (nothing runs)
+
+@pytest.mark.parametrize("name, make, kernels", [
+    ("trace", lambda a: xp.linalg.trace(a * 2.0), 1),
+    ("vector_norm", lambda a: xp.linalg.vector_norm(a - 1.0, axis=1), 1),
+    ("matrix_norm", lambda a: xp.linalg.matrix_norm(a), 1),
+    ("count_nonzero", lambda a: xp.count_nonzero(a > 3.0), 1),
+    ("diff", lambda a: xp.diff(a * a, axis=0), 1),
+    ("flip", lambda a: xp.flip(a) + a, 1),
+    ("tile", lambda a: xp.tile(a, (2, 1)) * 2.0, 1),
+    ("diagonal", lambda a: xp.linalg.diagonal(a + 1.0) * 3.0, 1),
+    ("tril", lambda a: xp.tril(a + 1.0), 3),          # two arange leaves and one fused select
+])
+def test_compositions_fuse(name, make, kernels):
+    a = xp.asarray(np.arange(12.0).reshape(3, 4))
+    plan = xp.explain(make(a))
+    assert len(plan.kernels) == kernels, plan.kernels
