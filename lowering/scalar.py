@@ -59,7 +59,9 @@ def sign_float(x):
         return 1.0
     if x < 0:
         return -1.0
-    return x          # keeps NaN and signed zero, as NumPy does
+    if x == 0:
+        return 0.0    # +0 for either zero: the standard's special case, and NumPy 2's answer
+    return x          # NaN
 
 
 @njit(**_NJ)

@@ -74,3 +74,15 @@ def test_forced_numba_kernel_gives_the_special_values():
     with np.errstate(all="ignore"):
         ref = np.tanh(z) + np.cosh(z)
     np.testing.assert_array_equal(got, ref)
+
+
+def test_sign_of_a_real_zero_is_plus_zero_in_both_executors():
+    x = xp.asarray([-0.0, 0.0, -3.0, np.nan])
+    for executor in ("numpy", "numba"):
+        xp.set_executor(executor)
+        try:
+            got = np.asarray(xp.sign(x * 1.0))
+        finally:
+            xp.set_executor(None)
+        assert [math.copysign(1.0, v) for v in got[:2]] == [1.0, 1.0], (executor, got)
+        np.testing.assert_array_equal(got[2:], [-1.0, np.nan])
