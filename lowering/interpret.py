@@ -27,6 +27,17 @@ def _shift(fn):
     return run
 
 
+def _floor_divide(a, b):
+    out = np.floor_divide(a, b)
+    if out.dtype.kind == "f":
+        # The standard's special cases where NumPy differs: one infinite operand gives the
+        # signed infinity or zero of the true quotient (NumPy: NaN, or -1 for -1 // inf).
+        one_inf = (np.isinf(a) & np.isfinite(b) & (b != 0)) | (np.isinf(b) & np.isfinite(a) & (a != 0))
+        if one_inf.any():
+            out = np.where(one_inf, np.true_divide(a, b, dtype=out.dtype), out)
+    return out
+
+
 def _sign(x):
     if x.dtype.kind == "c":
         a = np.abs(x)
@@ -49,7 +60,7 @@ UNARY = {
 
 BINARY = {
     Op.ADD: np.add, Op.SUB: np.subtract, Op.MUL: np.multiply, Op.DIV: np.divide,
-    Op.FLOORDIV: np.floor_divide, Op.REMAINDER: np.remainder, Op.POW: np.power,
+    Op.FLOORDIV: _floor_divide, Op.REMAINDER: np.remainder, Op.POW: np.power,
     Op.MAXIMUM: np.maximum, Op.MINIMUM: np.minimum, Op.ATAN2: np.arctan2, Op.HYPOT: np.hypot,
     Op.COPYSIGN: np.copysign, Op.LOGADDEXP: np.logaddexp, Op.NEXTAFTER: np.nextafter,
     Op.EQ: np.equal, Op.NE: np.not_equal, Op.LT: np.less, Op.LE: np.less_equal,

@@ -94,6 +94,8 @@ def floordiv_float(a, b):
     # NumPy's npy_divmod: floor of the true quotient, fixed up for rounding.
     if b == 0:
         return a / b
+    if (math.isinf(a) and math.isfinite(b)) or (math.isinf(b) and math.isfinite(a) and a != 0):
+        return a / b      # the standard's special cases (NumPy gives NaN and -1 here): +-inf, +-0
     mod = np.fmod(a, b)
     div = (a - mod) / b
     if mod != 0 and ((b < 0) != (mod < 0)):

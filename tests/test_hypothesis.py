@@ -72,6 +72,10 @@ def test_binary_matches_strict(name, data):
     b = data.draw(xps.arrays(dtype2, shapes.input_shapes[1]))
     if name == "pow" and "int" in str(dtype1):
         assume(not np.any(np.asarray(b) < 0))
+    if name == "floor_divide":
+        # Note: with one infinite operand the standard's special cases differ from NumPy's
+        # (array_api_strict's); those are tested against the standard in test_numeric.py.
+        assume(not (np.isinf(np.asarray(a)).any() or np.isinf(np.asarray(b)).any()))
     check(lambda: getattr(xp, name)(to_xp(a), to_xp(b)), lambda: getattr(strict, name)(a, b))
 
 
