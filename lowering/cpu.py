@@ -30,7 +30,7 @@ def _fl(dt):
     return np.dtype(dt).kind in "fc"
 
 
-_COMPLEX_HELPERS = {Op.EXP: "c_exp", Op.COSH: "c_cosh", Op.SINH: "c_sinh", Op.TANH: "c_tanh", Op.SIN: "c_sin",
+_COMPLEX_HELPERS = {Op.EXP: "c_exp", Op.EXPM1: "c_expm1", Op.COSH: "c_cosh", Op.SINH: "c_sinh", Op.TANH: "c_tanh", Op.SIN: "c_sin",
                     Op.COS: "c_cos", Op.TAN: "c_tan", Op.ACOS: "c_acos", Op.ACOSH: "c_acosh", Op.ASIN: "c_asin",
                     Op.ASINH: "c_asinh", Op.ATAN: "c_atan", Op.ATANH: "c_atanh"}
 

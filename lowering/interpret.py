@@ -58,6 +58,40 @@ UNARY = {
     Op.CONJ: np.conj, Op.REAL: np.real, Op.IMAG: np.imag,
 }
 
+def _complex_expm1(z):
+    """expm1 with the standard's complex special cases (NumPy's is exp(z) - 1 in effect)."""
+    z = np.asarray(z)
+    x, y = z.real, z.imag
+    out = np.exp(z) - 1                      # non-finite inputs: Annex G exp, then - 1
+    finite = np.isfinite(x) & np.isfinite(y) & (x <= 1)
+    if finite.any():                         # accurate near 0: expm1(x) cos y - 2 sin^2(y/2)
+        xf, yf = np.where(finite, x, 0), np.where(finite, y, 0)
+        near = np.empty(np.shape(z), z.dtype)
+        near.real = np.expm1(xf) * np.cos(yf) - 2 * np.sin(yf / 2) ** 2
+        near.imag = np.exp(xf) * np.sin(yf)
+        out = np.where(finite, near, out)
+    zero = (x == 0) & (y == 0)
+    if zero.any():
+        fixed = np.empty(np.shape(z), z.dtype)
+        fixed.real, fixed.imag = 0.0, y
+        out = np.where(zero, fixed, out)
+    return out
+
+
+def _complex_tanh(z):
+    """tanh with the standard's special case tanh(+-inf + yj) = +-1 + copysign(0, y) j."""
+    out = np.tanh(z)
+    fix = np.isinf(np.real(z)) & np.isfinite(np.imag(z))
+    if fix.any():
+        fixed = np.empty(np.shape(out), out.dtype)
+        fixed.real, fixed.imag = np.real(out), np.copysign(0.0, np.imag(z))
+        out = np.where(fix, fixed, out)
+    return out
+
+
+# complex inputs where NumPy's answer differs from the standard's special cases
+COMPLEX_UNARY = {Op.EXPM1: _complex_expm1, Op.TANH: _complex_tanh}
+
 BINARY = {
     Op.ADD: np.add, Op.SUB: np.subtract, Op.MUL: np.multiply, Op.DIV: np.divide,
     Op.FLOORDIV: _floor_divide, Op.REMAINDER: np.remainder, Op.POW: np.power,
@@ -107,7 +141,8 @@ def evaluate(node, args):
             x = x.real if dt != np.bool_ else x
         out = np.asarray(x).astype(dt)
     elif op in UNARY:
-        out = UNARY[op](args[0])
+        fn = COMPLEX_UNARY.get(op) if node.inputs[0].dtype.kind == "c" else None
+        out = (fn or UNARY[op])(args[0])
     elif op in BINARY:
         out = BINARY[op](args[0], args[1])
     elif op is Op.WHERE:

@@ -232,7 +232,8 @@ def c_tanh(z):
         return complex(tx * (1.0 + ty * ty) / denom, ((ty / denom) * cx) * cx)
     if math.isinf(x):
         if math.isfinite(y):
-            return complex(math.copysign(1.0, x), math.copysign(0.0, math.sin(2.0 * y)))
+            # Note: the standard's 1 + 0j (sign of y), where C99/NumPy use the sign of sin(2y)
+            return complex(math.copysign(1.0, x), math.copysign(0.0, y))
         return complex(math.copysign(1.0, x), math.copysign(0.0, y) if math.isinf(y) else 0.0)
     if x == 0.0:                         # y is inf or NaN
         return complex(x, math.nan)
@@ -316,3 +317,15 @@ def c_atan(z):                           # atan(z) = -i atanh(iz)
         return complex(math.copysign(HALF_PI, z.real), 0.0)
     r = c_atanh(complex(-float(z.imag), float(z.real)))
     return complex(r.imag, -r.real)
+
+
+@njit(**_CX)
+def c_expm1(z):
+    x, y = float(z.real), float(z.imag)
+    if math.isfinite(x) and math.isfinite(y) and x <= 1.0:
+        if x == 0.0 and y == 0.0:
+            return complex(0.0, y)           # the standard's 0 + 0j (also for x = -0)
+        s = math.sin(y / 2)                  # accurate near 0: expm1(x) cos y - 2 sin^2(y/2)
+        return complex(math.expm1(x) * math.cos(y) - 2.0 * s * s, math.exp(x) * math.sin(y))
+    r = c_exp(complex(x, y))
+    return complex(r.real - 1.0, r.imag)
