@@ -102,6 +102,10 @@ UNARY = ["abs", "negative", "sqrt", "exp", "log1p", "sin", "tanh", "floor", "cei
 @settings(**SETTINGS)
 def test_unary_matches_strict(name, data):
     a = data.draw(xps.arrays(xps.scalar_dtypes(), xps.array_shapes(min_dims=0, max_dims=3, max_side=4)))
+    if name in ("expm1", "tanh") and np.asarray(a).dtype.kind == "c":
+        # Note: for complex infinities and NaNs the standard's special cases differ from NumPy's
+        # (array_api_strict's); tested against the standard in test_complex_special.py.
+        assume(np.isfinite(np.asarray(a)).all())
     check(lambda: getattr(xp, name)(to_xp(a)), lambda: getattr(strict, name)(a))
 
 
