@@ -105,7 +105,8 @@ def test_unary_matches_strict(name, data):
     if name in ("expm1", "tanh") and np.asarray(a).dtype.kind == "c":
         # Note: for complex infinities and NaNs the standard's special cases differ from NumPy's
         # (array_api_strict's); tested against the standard in test_complex_special.py.
-        assume(np.isfinite(np.asarray(a)).all())
+        with np.errstate(all="ignore"):
+            assume(np.isfinite(np.asarray(a)).all() and np.isfinite(getattr(np, name)(np.asarray(a))).all())
     check(lambda: getattr(xp, name)(to_xp(a)), lambda: getattr(strict, name)(a))
 
 
