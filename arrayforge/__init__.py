@@ -28,7 +28,6 @@ from .linalg import matmul, tensordot, vecdot
 from . import linalg, fft  # noqa: E402  (the extensions, as submodules)
 from ._info import __array_namespace_info__
 from ._plan import explain, Plan
-from . import _dtypes as _dt
 
 e = 2.718281828459045
 inf = float("inf")

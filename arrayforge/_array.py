@@ -13,7 +13,7 @@ from lowering import Op, make_node, realize
 
 from . import _dtypes as dt
 from . import elementwise as ew
-from ._graph import bounded, record, reshape_node, scalar_node, view
+from ._graph import bounded, reshape_node, scalar_node, view
 
 
 class Device:

@@ -6,7 +6,6 @@ result's shape.  So index arrays are realized at the recording call (the indexed
 stays lazy), bounds are checked there, and an out-of-bounds index raises IndexError naming
 the axis and its size before anything runs: no kernel ever reads or writes out of bounds.
 """
-import math
 import operator
 
 import numpy as np
@@ -233,9 +232,6 @@ def getitem(x, key):
     """``x[key]`` for keys holding integer arrays or boolean masks (basic keys are views)."""
     template, arrays = _key_parts(x, key)
     shape = _result_shape(x, template, arrays)
-    if math.prod(shape) == x.size and shape == x.shape and not arrays and all(
-            t is Ellipsis or (t is not None and t[0] == "bool" and t[1]) for t in template):
-        return x
     return extern(_gather_np, (template,), x.dtype, shape, (x,) + _index_leaves(arrays))
 
 

@@ -4,7 +4,6 @@ Most examples run under the default executor (small arrays: the NumPy interprete
 compiles); ``test_under_forced_numba`` re-runs a curated set of compositions (tril, diff,
 norms, count_nonzero, ...) with every kernel compiled, on one dtype to bound compile time.
 """
-import math
 import pickle
 import warnings
 
