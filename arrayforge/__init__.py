@@ -18,10 +18,16 @@ from .creation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .statistical import *  # noqa: F401,F403
 from .manipulation import *  # noqa: F401,F403
+from .datatypes import *  # noqa: F401,F403
+from .indexing import *  # noqa: F401,F403
+from .searching import *  # noqa: F401,F403
+from .sorting import *  # noqa: F401,F403
+from .sets import *  # noqa: F401,F403
+from .utility import *  # noqa: F401,F403
 from .linalg import matmul, tensordot, vecdot
+from . import linalg, fft  # noqa: E402  (the extensions, as submodules)
 from ._info import __array_namespace_info__
 from ._plan import explain, Plan
-from . import _dtypes as _dt
 
 e = 2.718281828459045
 inf = float("inf")
@@ -46,44 +52,6 @@ def clear_cache():
     _clear_cache()
 
 
-def result_type(*arrays_and_dtypes):
-    """The standard's result dtype (Python scalars allowed, as the 2025.12 standard says)."""
-    import numpy as _np
-    dtypes, scalars = [], []
-    for a in arrays_and_dtypes:
-        if isinstance(a, Array):
-            dtypes.append(a.dtype)
-        elif isinstance(a, (int, float, complex)):
-            scalars.append(a)
-        else:
-            dtypes.append(_dt.check_dtype(a))
-    if not dtypes:
-        raise TypeError("result_type needs at least one array or dtype")
-    out = dtypes[0]
-    for d in dtypes[1:]:
-        out = _dt.promote(out, d)
-    for s in scalars:
-        out = _dt.scalar_dtype_for(s, out)
-    return _np.dtype(out)
-
-
-def isdtype(dtype, kind):
-    if isinstance(kind, tuple):
-        return any(isdtype(dtype, k) for k in kind)
-    if isinstance(kind, str):
-        names = {"bool": "boolean", "signed integer": None, "unsigned integer": None, "integral": "integer",
-                 "real floating": "real floating-point", "complex floating": "complex floating-point",
-                 "numeric": "numeric"}
-        if kind == "signed integer":
-            return dtype in _dt._signed
-        if kind == "unsigned integer":
-            return dtype in _dt._unsigned
-        if kind not in names:
-            raise ValueError(f"unknown dtype kind {kind!r}")
-        return dtype in _dt.CATEGORIES[names[kind]]
-    return dtype == kind
-
-
-for _f in (compute, cache_info, clear_cache, result_type, isdtype):
+for _f in (compute, cache_info, clear_cache):
     _f.__module__ = "arrayforge"
 del _f

@@ -13,7 +13,7 @@ from lowering import Op, make_node, realize
 
 from . import _dtypes as dt
 from . import elementwise as ew
-from ._graph import bounded, record, reshape_node, scalar_node, view
+from ._graph import bounded, reshape_node, scalar_node, view
 
 
 class Device:
@@ -112,21 +112,30 @@ class Array:
         return buf.copy() if copy else buf
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export through DLPack (evaluates).  ``copy=True`` exports a fresh copy."""
         if dl_device is not None and tuple(dl_device) != (1, 0):
-            raise BufferError("arrayforge arrays live on the CPU (kDLCPU)")
+            raise BufferError("arrayforge arrays live on the CPU (kDLCPU, device 0)")
         buf = self._value()
-        kwargs = {}
-        if max_version is not None:
-            kwargs["max_version"] = max_version
-        if copy is not None:
-            kwargs["copy"] = copy
+        if copy:
+            buf = np.array(buf)
+        kwargs = {} if max_version is None else {"max_version": max_version}
         try:
             return buf.__dlpack__(**kwargs)
         except BufferError:
-            if copy is False:
+            if max_version is not None and tuple(max_version) >= (1, 0):
                 raise
-            kwargs.pop("copy", None)
-            return np.array(buf).__dlpack__(**kwargs)    # old protocol cannot mark read-only
+            # A legacy (unversioned) consumer cannot be told that the memory is read-only.
+            if copy is False:
+                # Note: copy=False must not copy, so the consumer gets a writeable alias of the
+                # value; writing through it is the consumer's error (values are immutable).
+                alias = buf.view()
+                try:
+                    alias.flags.writeable = True
+                except ValueError:
+                    raise BufferError("this array's memory is read-only and a legacy DLPack "
+                                      "consumer cannot be told so; use copy=None or max_version=(1, 0)") from None
+                return alias.__dlpack__(**kwargs)
+            return np.array(buf).__dlpack__(**kwargs)
 
     def __dlpack_device__(self):
         return (1, 0)
@@ -333,37 +342,11 @@ def _getitem(x, key):
 
 
 def _advanced_getitem(x, key):
-    # Note: integer-array and boolean-mask indexing have data-dependent or gathered shapes; they
-    # realize their inputs and continue recording from the result (the standard allows this).
-    from .creation import asarray
-    if not isinstance(key, tuple):
-        key = (key,)
-    np_key = tuple(np.asarray(k) if isinstance(k, Array) else k for k in key)
-    return asarray(np.asarray(x)[np_key])
+    from .indexing import getitem
+    return getitem(x, key)
 
 
 def _setitem(x, key, value):
-    from .creation import asarray
-    if isinstance(value, Array):
-        if dt.promote(x.dtype, value.dtype) != x.dtype and value.dtype != x.dtype:
-            raise TypeError(f"cannot assign {value.dtype} values into a {x.dtype} array")
-    elif isinstance(value, (bool, int, float, complex)):
-        dt.scalar_dtype_for(value, x.dtype)
-    else:
-        raise TypeError(f"cannot assign {type(value).__name__} into an arrayforge array")
-    target = x[key] if _normalize_key(x, key) is not None else None
-    vshape = value.shape if isinstance(value, Array) else ()
-    if target is not None:
-        from ._graph import broadcast_shapes
-        if broadcast_shapes(target.shape, vshape) != target.shape:
-            raise ValueError(f"could not broadcast input array from shape {vshape} into shape {target.shape}")
-    vnode = value._node if isinstance(value, Array) else asarray(value, dtype=x.dtype)._node
-    np_key = tuple(np.asarray(k) if isinstance(k, Array) else k for k in (key if isinstance(key, tuple) else (key,)))
-    return record(Op.EXTERN, x.dtype, x.shape, (x._node, vnode), (_set_values, (np_key,)))
-
-
-def _set_values(target, values, key):
-    out = np.array(target)
-    out[key] = values
-    return out
-
+    from .indexing import setitem
+    norm = _normalize_key(x, key)
+    return setitem(x, key, value, basic_shape=norm[1] if norm is not None else None)

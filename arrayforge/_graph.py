@@ -209,3 +209,53 @@ def as_operands(x1, x2, category, name):
         raise TypeError(f"{name} is only defined for {category} dtypes, got {dtype}")
     shape = broadcast_shapes(n1.shape, n2.shape)
     return expand(cast(n1, dtype), shape), expand(cast(n2, dtype), shape), dtype, shape
+
+
+def extern(fn, params, dtype, shape, inputs=()):
+    """Record an EXTERN node: ``fn(*input_buffers, *params)`` runs (NumPy) when the plan runs.
+
+    ``fn`` must be a module-level function (plans and pickles refer to it by name)."""
+    nodes = tuple(i._node if isinstance(i, _array.Array) else i for i in inputs)
+    return record(Op.EXTERN, dtype, shape, nodes, (fn, tuple(params)))
+
+
+def _run_packed(*args):
+    """Run a several-output function and pack its results into one flat buffer."""
+    *inputs, fn, params, pack = args
+    outs = fn(*inputs, *params)
+    if not outs:
+        return np.empty(0, pack)
+    return np.concatenate([np.asarray(o).astype(pack, copy=False).ravel() for o in outs])
+
+
+def extern_outputs(fn, params, outputs, inputs=()):
+    """Record one EXTERN computing several floating-point arrays (``fn`` returns a tuple).
+
+    The results are packed into one flat buffer of their common dtype and read back as
+    views, so the work runs once however many of them are used.  ``outputs`` is a list of
+    (dtype, shape); returns one Array per output."""
+    pack = np.result_type(*[d for d, _ in outputs])
+    sizes = [math.prod(s) for _, s in outputs]
+    packed = extern(_run_packed, (fn, tuple(params), pack), pack, (sum(sizes),), inputs)._node
+    results, start = [], 0
+    for (dtype, shape), n in zip(outputs, sizes):
+        node = packed if n == packed.shape[0] else view(Op.SLICE, packed, (n,), ((start, start + n, 1),))
+        node = cast(reshape_node(node, tuple(shape)), np.dtype(dtype))
+        results.append(_array.Array._new(node))
+        start += n
+    return results
+
+
+def concrete(x):
+    """The NumPy value of ``x`` now (realizes it): for data-dependent shapes and for
+    validating index values at the recording call."""
+    return realize([x._node])[0]
+
+
+def check_axis(axis, ndim, name="axis"):
+    """One integer axis in ``[-ndim, ndim)`` -> non-negative (AxisError otherwise)."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(f"{name} {axis} is out of bounds for array of dimension {ndim}")
+    return int(axis) % ndim

@@ -121,7 +121,7 @@ def std(x, /, *, axis=None, correction=0.0, keepdims=False):
 
 for _name in __all__:
     globals()[_name].__module__ = "arrayforge"
-del _name, np
+del _name
 
 
 def all(x, /, *, axis=None, keepdims=False):
@@ -140,3 +140,44 @@ def any(x, /, *, axis=None, keepdims=False):
 
 __all__ += ["all", "any"]
 all.__module__ = any.__module__ = "arrayforge"
+
+
+def _cumulative_sum_np(x, axis, dtype, include_initial):
+    return np.cumulative_sum(x, axis=axis, dtype=dtype, include_initial=include_initial)
+
+
+def _cumulative_prod_np(x, axis, dtype, include_initial):
+    return np.cumulative_prod(x, axis=axis, dtype=dtype, include_initial=include_initial)
+
+
+def _cumulative(fn, name, x, axis, dtype, include_initial):
+    from ._graph import check_axis, extern
+    check_array(x, name, "numeric")
+    if axis is None:
+        if x.ndim > 1:
+            raise ValueError(f"{name}: axis is required for arrays of more than one dimension")
+        if x.ndim == 0:
+            # Note: a 0-d input is accumulated as a 1-element 1-D array, as NumPy does.
+            x = _array.Array._new(reshape_node(x._node, (1,)))
+        axis = 0
+    else:
+        axis = check_axis(axis, x.ndim)
+    dtype = _sum_dtype(x, dtype)
+    n = x.shape[axis] + (1 if include_initial else 0)
+    shape = x.shape[:axis] + (n,) + x.shape[axis + 1:]
+    return extern(fn, (axis, dtype, builtins.bool(include_initial)), dtype, shape, (x,))
+
+
+def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
+    """Running sums along ``axis`` (``include_initial`` prepends the 0); integer inputs
+    accumulate in the default integer dtype, as ``sum``."""
+    return _cumulative(_cumulative_sum_np, "cumulative_sum", x, axis, dtype, include_initial)
+
+
+def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
+    """Running products along ``axis`` (``include_initial`` prepends the 1)."""
+    return _cumulative(_cumulative_prod_np, "cumulative_prod", x, axis, dtype, include_initial)
+
+
+__all__ += ["cumulative_sum", "cumulative_prod"]
+cumulative_sum.__module__ = cumulative_prod.__module__ = "arrayforge"

@@ -60,6 +60,11 @@ def _fl(dt):
     return np.dtype(dt).kind in "fc"
 
 
+_COMPLEX_HELPERS = {Op.EXP: "c_exp", Op.EXPM1: "c_expm1", Op.COSH: "c_cosh", Op.SINH: "c_sinh", Op.TANH: "c_tanh", Op.SIN: "c_sin",
+                    Op.COS: "c_cos", Op.TAN: "c_tan", Op.ACOS: "c_acos", Op.ACOSH: "c_acosh", Op.ASIN: "c_asin",
+                    Op.ASINH: "c_asinh", Op.ATAN: "c_atan", Op.ATANH: "c_atanh"}
+
+
 def _unary(op, dt, a):
     """Expression for a unary op on input dtype ``a``; result dtype ``dt``."""
     x = "{0}"
@@ -84,6 +89,8 @@ def _unary(op, dt, a):
     fast = _vectorised(op, a, _VM_UNARY)
     if fast:
         return fast
+    if a.kind == "c" and op in _COMPLEX_HELPERS:      # C99 Annex G special values (see scalar.py)
+        return f"sc.{_COMPLEX_HELPERS[op]}({{0}})"
     if op is Op.CAST:
         if dt == np.bool_:
             return "{0} != 0"

@@ -27,11 +27,22 @@ def _shift(fn):
     return run
 
 
+def _floor_divide(a, b):
+    out = np.floor_divide(a, b)
+    if out.dtype.kind == "f":
+        # The standard's special cases where NumPy differs: one infinite operand gives the
+        # signed infinity or zero of the true quotient (NumPy: NaN, or -1 for -1 // inf).
+        one_inf = (np.isinf(a) & np.isfinite(b) & (b != 0)) | (np.isinf(b) & np.isfinite(a) & (a != 0))
+        if one_inf.any():
+            out = np.where(one_inf, np.true_divide(a, b, dtype=out.dtype), out)
+    return out
+
+
 def _sign(x):
     if x.dtype.kind == "c":
         a = np.abs(x)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(a == 0, x * 0, x / np.where(a == 0, 1, a))
+            return np.where(a == 0, np.zeros((), x.dtype), x / np.where(a == 0, 1, a))   # sign(+-0+-0j) is +0+0j
     return np.sign(x)
 
 
@@ -47,9 +58,43 @@ UNARY = {
     Op.CONJ: np.conj, Op.REAL: np.real, Op.IMAG: np.imag,
 }
 
+def _complex_expm1(z):
+    """expm1 with the standard's complex special cases (NumPy's is exp(z) - 1 in effect)."""
+    z = np.asarray(z)
+    x, y = z.real, z.imag
+    out = np.exp(z) - 1                      # non-finite inputs: Annex G exp, then - 1
+    finite = np.isfinite(x) & np.isfinite(y) & (x <= 1)
+    if finite.any():                         # accurate near 0: expm1(x) cos y - 2 sin^2(y/2)
+        xf, yf = np.where(finite, x, 0), np.where(finite, y, 0)
+        near = np.empty(np.shape(z), z.dtype)
+        near.real = np.expm1(xf) * np.cos(yf) - 2 * np.sin(yf / 2) ** 2
+        near.imag = np.exp(xf) * np.sin(yf)
+        out = np.where(finite, near, out)
+    zero = (x == 0) & (y == 0)
+    if zero.any():
+        fixed = np.empty(np.shape(z), z.dtype)
+        fixed.real, fixed.imag = 0.0, y
+        out = np.where(zero, fixed, out)
+    return out
+
+
+def _complex_tanh(z):
+    """tanh with the standard's special case tanh(+-inf + yj) = +-1 + copysign(0, y) j."""
+    out = np.tanh(z)
+    fix = np.isinf(np.real(z)) & np.isfinite(np.imag(z))
+    if fix.any():
+        fixed = np.empty(np.shape(out), out.dtype)
+        fixed.real, fixed.imag = np.real(out), np.copysign(0.0, np.imag(z))
+        out = np.where(fix, fixed, out)
+    return out
+
+
+# complex inputs where NumPy's answer differs from the standard's special cases
+COMPLEX_UNARY = {Op.EXPM1: _complex_expm1, Op.TANH: _complex_tanh}
+
 BINARY = {
     Op.ADD: np.add, Op.SUB: np.subtract, Op.MUL: np.multiply, Op.DIV: np.divide,
-    Op.FLOORDIV: np.floor_divide, Op.REMAINDER: np.remainder, Op.POW: np.power,
+    Op.FLOORDIV: _floor_divide, Op.REMAINDER: np.remainder, Op.POW: np.power,
     Op.MAXIMUM: np.maximum, Op.MINIMUM: np.minimum, Op.ATAN2: np.arctan2, Op.HYPOT: np.hypot,
     Op.COPYSIGN: np.copysign, Op.LOGADDEXP: np.logaddexp, Op.NEXTAFTER: np.nextafter,
     Op.EQ: np.equal, Op.NE: np.not_equal, Op.LT: np.less, Op.LE: np.less_equal,
@@ -96,12 +141,15 @@ def evaluate(node, args):
             x = x.real if dt != np.bool_ else x
         out = np.asarray(x).astype(dt)
     elif op in UNARY:
-        out = UNARY[op](args[0])
+        fn = COMPLEX_UNARY.get(op) if node.inputs[0].dtype.kind == "c" else None
+        out = (fn or UNARY[op])(args[0])
     elif op in BINARY:
         out = BINARY[op](args[0], args[1])
     elif op is Op.WHERE:
         out = np.where(args[0], args[1], args[2])
     elif op in REDUCE:
+        if np.ndim(args[0]) != len(node.inputs[0].shape):   # work on constants only: a scalar here
+            args = [np.broadcast_to(args[0], node.inputs[0].shape)]
         if op is Op.SUM or op is Op.PROD:
             out = REDUCE[op](args[0], axis=node.arg, dtype=accumulator_dtype(op, dt), keepdims=True)
         elif dt == np.bool_:      # all/any: empty reductions have an identity

@@ -162,7 +162,11 @@ class Node:
         return math.prod(self.shape)
 
     def realize_as(self, array):
-        """Attach the computed buffer; the node becomes a leaf and releases its inputs."""
+        """Attach the computed buffer; the node becomes a leaf and releases its inputs.
+
+        The node holds a read-only view; the owner stays writeable, so a no-copy export to a
+        consumer that cannot be told "read-only" (legacy DLPack) can alias it."""
+        array = array.view()
         array.flags.writeable = False
         self.buffer = array
         self.inputs = ()

@@ -72,6 +72,10 @@ def test_binary_matches_strict(name, data):
     b = data.draw(xps.arrays(dtype2, shapes.input_shapes[1]))
     if name == "pow" and "int" in str(dtype1):
         assume(not np.any(np.asarray(b) < 0))
+    if name == "floor_divide":
+        # Note: with one infinite operand the standard's special cases differ from NumPy's
+        # (array_api_strict's); those are tested against the standard in test_numeric.py.
+        assume(not (np.isinf(np.asarray(a)).any() or np.isinf(np.asarray(b)).any()))
     check(lambda: getattr(xp, name)(to_xp(a), to_xp(b)), lambda: getattr(strict, name)(a, b))
 
 
@@ -98,6 +102,11 @@ UNARY = ["abs", "negative", "sqrt", "exp", "log1p", "sin", "tanh", "floor", "cei
 @settings(**SETTINGS)
 def test_unary_matches_strict(name, data):
     a = data.draw(xps.arrays(xps.scalar_dtypes(), xps.array_shapes(min_dims=0, max_dims=3, max_side=4)))
+    if name in ("expm1", "tanh") and np.asarray(a).dtype.kind == "c":
+        # Note: for complex infinities and NaNs the standard's special cases differ from NumPy's
+        # (array_api_strict's); tested against the standard in test_complex_special.py.
+        with np.errstate(all="ignore"):
+            assume(np.isfinite(np.asarray(a)).all() and np.isfinite(getattr(np, name)(np.asarray(a))).all())
     check(lambda: getattr(xp, name)(to_xp(a)), lambda: getattr(strict, name)(a))
 
 

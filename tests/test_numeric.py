@@ -19,7 +19,19 @@ EXACT = {"abs", "negative", "sqrt", "square", "reciprocal", "floor", "ceil", "tr
          "signbit", "isnan", "isinf", "isfinite"}
 
 
+def standard_floor_divide(a, b):
+    """NumPy's floor_divide with the standard's special cases for one infinite operand
+    (NumPy gives NaN for inf // 2 and -1.0 for -1.0 // inf; the standard +-inf and -0)."""
+    out = np.floor_divide(a, b)
+    if out.dtype.kind != "f":
+        return out
+    one_inf = (np.isinf(a) & np.isfinite(b) & (b != 0)) | (np.isinf(b) & np.isfinite(a) & (a != 0))
+    return np.where(one_inf, a / b, out)
+
+
 def npf(name):
+    if name == "floor_divide":
+        return standard_floor_divide
     return getattr(np, NP_NAME.get(name, name))
 
 
