@@ -18,7 +18,8 @@ from .creation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .statistical import *  # noqa: F401,F403
 from .manipulation import *  # noqa: F401,F403
-from .linalg import matmul, tensordot, vecdot
+from ._contract import einsum, matmul, outer, tensordot, vecdot
+from . import linalg
 from ._info import __array_namespace_info__
 from ._plan import explain, Plan
 from . import _dtypes as _dt
