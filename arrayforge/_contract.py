@@ -290,13 +290,13 @@ def einsum(subscripts, /, *operands):
     inputs, out = _parse_einsum(subscripts, [x.ndim for x in operands])
     # the size of each letter; size-1 dims broadcast, as in NumPy
     sizes = {}
-    for s, x in zip(inputs, operands):
+    for i, (s, x) in enumerate(zip(inputs, operands)):
         for c, d in zip(s, x.shape):
             if sizes.get(c, 1) == 1:
                 sizes[c] = d
             elif d not in (1, sizes[c]):
-                raise ValueError(f"einsum: size {d} of index {c!r} in operand {operands.index(x)} does not "
-                                 f"match size {sizes[c]} in another operand ({subscripts!r})")
+                raise ValueError(f"einsum: size {d} of index {c!r} in operand {i} does not match its size "
+                                 f"{sizes[c]} elsewhere in {subscripts!r}")
     terms = []
     for s, x in zip(inputs, operands):
         node, s = _diagonal(cast(x._node, dtype), list(s))
