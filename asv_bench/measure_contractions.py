@@ -2,9 +2,10 @@
 
     PYTHONPATH=. python asv_bench/measure_contractions.py [repeats]
 
-Prints, per case, the median of ``repeats`` interleaved runs of arrayforge and of NumPy's
-twin, their ratio, and the BLAS kernel threadpoolctl reports (this machine's OpenBLAS
-environment variables can halve GEMM speed: read ratios against the same library).
+Prints, per case, the median of ``repeats`` timed runs of arrayforge and of NumPy's twin and
+their ratio (NumPy's time / ours), in two regimes (see ``main``), and the BLAS kernel that
+threadpoolctl reports (this machine's OpenBLAS environment variables can halve GEMM speed:
+read ratios against the same library).
 """
 import statistics
 import sys
@@ -48,25 +49,37 @@ def cases():
     return out
 
 
+def _medians(ours, theirs, repeats, settle):
+    """Medians of ``repeats`` timed calls of each side, alternating which side goes first;
+    each timed call follows ``settle`` untimed calls of the same side."""
+    t_ours, t_np = [], []
+    for r in range(repeats):
+        for fn, times in ((ours, t_ours), (theirs, t_np))[::1 if r % 2 else -1]:
+            for _ in range(settle):
+                fn()
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(t_ours), statistics.median(t_np)
+
+
 def main():
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 11
     print(f"arrayforge from {xp.__file__}; NumPy {np.__version__}; BLAS: {blas_kernel()}")
-    print(f"{'case':<52} {'arrayforge':>12} {'numpy':>12} {'numpy/ours':>11}")
+    print("steady: each timed call follows two untimed calls of the same side (a program repeating one step);\n"
+          "back-to-back: ours and NumPy's strictly alternate (after a BLAS call OpenBLAS's idle worker\n"
+          "spins for a while and takes one of the two cores from the next parallel kernel, ours or NumPy's)")
+    print(f"{'case':<52} {'ours':>10} {'numpy':>10} {'ratio':>6}   {'ours':>10} {'numpy':>10} {'ratio':>6}")
+    print(f"{'':<52} {'steady':^28}   {'back-to-back':^28}")
     for name, ours, theirs in cases():
         for _ in range(3):          # compile, page in, fill the buffer pool
             ours()
             theirs()
-        t_ours, t_np = [], []
-        for _ in range(repeats):    # interleaved, so drifting machine load hits both alike
-            t0 = time.perf_counter()
-            ours()
-            t1 = time.perf_counter()
-            theirs()
-            t2 = time.perf_counter()
-            t_ours.append(t1 - t0)
-            t_np.append(t2 - t1)
-        mo, mn = statistics.median(t_ours), statistics.median(t_np)
-        print(f"{name:<52} {mo * 1e3:10.3f}ms {mn * 1e3:10.3f}ms {mn / mo:10.2f}x")
+        row = [name]
+        for settle in (2, 0):
+            mo, mn = _medians(ours, theirs, repeats, settle)
+            row.append(f"{mo * 1e3:8.3f}ms {mn * 1e3:8.3f}ms {mn / mo:5.2f}x")
+        print(f"{row[0]:<52} {row[1]}   {row[2]}", flush=True)
 
 
 if __name__ == "__main__":
