@@ -143,8 +143,11 @@ def choose_executor(k, nodes, plan, mode=None):
         return "numpy"
     if mode != "auto":
         return mode
-    if k.kind == "contract":        # floating dtypes run BLAS on either; "numba" compiles the integer kernel
-        n = kcontract.work(nodes[k.root].arg, nodes[k.loads[0].top].shape, nodes[k.root].shape)
+    if k.kind == "contract":        # floating dtypes: BLAS through NumPy; integers compile when big or hot
+        root = nodes[k.root]
+        if root.dtype.kind in "fc":
+            return "numpy"
+        n = kcontract.work(root.arg, nodes[k.loads[0].top].shape, root.shape)
     # Note: below HOT_MIN elements Numba's argument unboxing costs as much as NumPy's op-by-op
     # dispatch, so tiny work stays interpreted even when hot.
     if n >= COMPILE_MIN or (plan.runs >= HOT_RUNS and n >= HOT_MIN):
