@@ -371,3 +371,64 @@ def test_namespace_exports():
     assert xp.linalg.matmul is xp.matmul and xp.linalg.tensordot is xp.tensordot
     assert xp.linalg.vecdot is xp.vecdot and xp.linalg.outer is xp.outer
     assert xp.einsum.__module__ == "arrayforge"
+
+
+# ---- random programs: shapes, axes and strided or transposed views
+
+
+def _random_view(rng, a):
+    """An arrayforge array with ``a``'s values, seen through a transpose or a stride-2 slice."""
+    how = rng.integers(0, 3) if a.ndim else 0
+    if how == 1:
+        perm = rng.permutation(a.ndim)
+        return xp.permute_dims(xp.asarray(np.ascontiguousarray(a.transpose(perm))), tuple(np.argsort(perm)))
+    if how == 2:
+        big = np.zeros(tuple(2 * s for s in a.shape), a.dtype)
+        big[(slice(None, None, 2),) * a.ndim] = a
+        return xp.asarray(big)[(slice(None, None, 2),) * a.ndim]
+    return xp.asarray(a)
+
+
+def _random_values(rng, shape, dtype):
+    if np.dtype(dtype).kind in "iu":
+        return rng.integers(-50, 50, shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def test_random_matmuls_and_tensordots(executor):
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        dtype = (np.float64, np.int32)[trial % 2]
+        batch = tuple(rng.integers(1, 4, rng.integers(0, 3)))
+        m, k, n = rng.integers(0, 5, 3)
+        b1 = tuple(s if rng.random() < .7 else 1 for s in batch)[rng.integers(0, len(batch) + 1):]
+        b2 = tuple(s if rng.random() < .7 else 1 for s in batch)[rng.integers(0, len(batch) + 1):]
+        s1 = b1 + (m, k) if rng.random() < .85 else (k,)
+        s2 = b2 + (k, n) if rng.random() < .85 else (k,)
+        a, b = _random_values(rng, s1, dtype), _random_values(rng, s2, dtype)
+        check(_random_view(rng, a) @ _random_view(rng, b), a @ b)
+        nd1, nd2 = rng.integers(1, 4, 2)
+        na = rng.integers(1, min(nd1, nd2) + 1)       # axes=0 is element-wise: tested above
+        ax1, ax2 = list(rng.permutation(nd1)[:na]), list(rng.permutation(nd2)[:na])
+        sh1, sh2 = list(rng.integers(0, 4, nd1)), list(rng.integers(0, 4, nd2))
+        for i, j in zip(ax1, ax2):
+            sh2[j] = sh1[i]
+        a, b = _random_values(rng, tuple(sh1), dtype), _random_values(rng, tuple(sh2), dtype)
+        negative = [int(j) - nd2 for j in ax2]
+        check(xp.tensordot(_random_view(rng, a), _random_view(rng, b), axes=(ax1, negative)),
+              np.tensordot(a, b, axes=(ax1, ax2)))
+
+
+def test_random_einsums():
+    rng = np.random.default_rng(4)
+    done = 0
+    while done < 60:
+        sizes = {c: int(rng.integers(1, 4)) for c in "abcdef"}
+        subs = ["".join(rng.choice(list("abcdef"), rng.integers(0, 4))) for _ in range(rng.integers(1, 5))]
+        letters = sorted(set("".join(subs)))
+        spec = ",".join(subs) + "->" + "".join(c for c in rng.permutation(letters) if rng.random() < .5)
+        dtype = (np.float64, np.int16)[done % 2]
+        ops = [_random_values(rng, tuple(sizes[c] for c in s), dtype) for s in subs]
+        expected = np.einsum(spec, *ops)
+        check(xp.einsum(spec, *[_random_view(rng, o) for o in ops]), expected)
+        done += 1
