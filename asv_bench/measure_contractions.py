@@ -51,12 +51,16 @@ def cases():
 
 def _medians(ours, theirs, repeats, settle):
     """Medians of ``repeats`` timed calls of each side, alternating which side goes first;
-    each timed call follows ``settle`` untimed calls of the same side."""
+    each timed call follows untimed calls of the same side for ``settle`` seconds (two at least)."""
     t_ours, t_np = [], []
     for r in range(repeats):
         for fn, times in ((ours, t_ours), (theirs, t_np))[::1 if r % 2 else -1]:
-            for _ in range(settle):
+            if settle:
                 fn()
+                fn()
+                end = time.perf_counter() + settle
+                while time.perf_counter() < end:
+                    fn()
             t0 = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)
@@ -66,7 +70,8 @@ def _medians(ours, theirs, repeats, settle):
 def main():
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 11
     print(f"arrayforge from {xp.__file__}; NumPy {np.__version__}; BLAS: {blas_kernel()}")
-    print("steady: each timed call follows two untimed calls of the same side (a program repeating one step);\n"
+    print("steady: each timed call follows 0.15 s (two calls at least) of untimed calls of the same side\n"
+          "(a program repeating one step: the other library's idle threads have settled);\n"
           "back-to-back: ours and NumPy's strictly alternate (after a BLAS call OpenBLAS's idle worker\n"
           "spins for a while and takes one of the two cores from the next parallel kernel, ours or NumPy's)")
     print(f"{'case':<52} {'ours':>10} {'numpy':>10} {'ratio':>6}   {'ours':>10} {'numpy':>10} {'ratio':>6}")
@@ -76,7 +81,7 @@ def main():
             ours()
             theirs()
         row = [name]
-        for settle in (2, 0):
+        for settle in (0.15, 0):
             mo, mn = _medians(ours, theirs, repeats, settle)
             row.append(f"{mo * 1e3:8.3f}ms {mn * 1e3:8.3f}ms {mn / mo:5.2f}x")
         print(f"{row[0]:<52} {row[1]}   {row[2]}", flush=True)
