@@ -1,6 +1,6 @@
 """Plain timing of the contraction cases of the contractions issue, against NumPy in one process.
 
-    PYTHONPATH=. python asv_bench/measure_contractions.py [repeats]
+    PYTHONPATH=. python asv_bench/measure_contractions.py [repeats [case-substring]]
 
 Prints, per case, the median of ``repeats`` timed runs of arrayforge and of NumPy's twin and
 their ratio (NumPy's time / ours), in two regimes (see ``main``), and the BLAS kernel that
@@ -69,6 +69,7 @@ def _medians(ours, theirs, repeats, settle):
 
 def main():
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 11
+    only = sys.argv[2] if len(sys.argv) > 2 else ""
     print(f"arrayforge from {xp.__file__}; NumPy {np.__version__}; BLAS: {blas_kernel()}")
     print("steady: each timed call follows 0.15 s (two calls at least) of untimed calls of the same side\n"
           "(a program repeating one step: the other library's idle threads have settled);\n"
@@ -77,6 +78,8 @@ def main():
     print(f"{'case':<52} {'ours':>10} {'numpy':>10} {'ratio':>6}   {'ours':>10} {'numpy':>10} {'ratio':>6}")
     print(f"{'':<52} {'steady':^28}   {'back-to-back':^28}")
     for name, ours, theirs in cases():
+        if only not in name:
+            continue
         for _ in range(3):          # compile, page in, fill the buffer pool
             ours()
             theirs()
