@@ -24,7 +24,7 @@ from .searching import *  # noqa: F401,F403
 from .sorting import *  # noqa: F401,F403
 from .sets import *  # noqa: F401,F403
 from .utility import *  # noqa: F401,F403
-from .linalg import matmul, tensordot, vecdot
+from ._contract import einsum, matmul, outer, tensordot, vecdot
 from . import linalg, fft  # noqa: E402  (the extensions, as submodules)
 from ._info import __array_namespace_info__
 from ._plan import explain, Plan

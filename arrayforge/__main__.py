@@ -60,6 +60,10 @@ def broadcasting_and_tensors():
     t = xp.asarray([[[5, 6], [7, 8]]])
     print("s * t (Hadamard)            ", (s * t).tolist())
     print("tensordot(s, t, 0).shape    ", xp.tensordot(s, t, axes=0).shape)
+    print("tensordot(s, t, ([1, 2], [1, 2]))", xp.tensordot(s, t, axes=([1, 2], [1, 2])).tolist())
+    A = xp.asarray([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    print("plan of maximum(A @ A.T + 1, 0): one GEMM (A.T is a BLAS flag, not a copy), one fused epilogue")
+    print(xp.explain(xp.maximum(A @ A.T + 1.0, 0.0)))
 
 
 def clean_images(ns, data):
@@ -120,6 +124,16 @@ def performance():
     show("small-array dispatch: float(sum(a*b + c - d*0.5)) on 100 elements (interpreter tier)",
          lambda: float(xp.sum(sa[0] * sa[1] + sa[2] - sa[3] * 0.5)),
          lambda: float(np.sum(small[0] * small[1] + small[2] - small[3] * 0.5)), repeat=2000)
+    M, N = (rng.random((1024, 1024), dtype=np.float32) for _ in range(2))
+    bias = rng.random(1024, dtype=np.float32)
+    m, nn, b = xp.asarray(M), xp.asarray(N), xp.asarray(bias)
+    show("GEMM with a fused epilogue: relu(A @ B + b), 1024 float32 (BLAS GEMM, then one fused kernel)",
+         lambda: xp.maximum(m @ nn + b, 0.0).compute(), lambda: np.maximum(M @ N + bias, 0.0),
+         xp.explain(xp.maximum(m @ nn + b, 0.0)))
+    I, J = (rng.integers(-1000, 1000, (512, 512)) for _ in range(2))
+    i, j = xp.asarray(I), xp.asarray(J)
+    show("integer matmul 512x512 int64 (NumPy has no BLAS for integers; ours is a tiled parallel kernel)",
+         lambda: (i @ j).compute(), lambda: I @ J, xp.explain(i @ j), repeat=3)
     data_np = rng.integers(0, 256, size=(50_000, 3072), dtype=np.uint8)
     data = xp.asarray(data_np)
     got = np.asarray(clean_images(xp, data))

@@ -269,7 +269,7 @@ Array.__invert__ = lambda self: ew.bitwise_invert(self)
 
 
 def _matmul(a, b):
-    from .linalg import matmul
+    from ._contract import matmul
     return matmul(a, b)
 
 

@@ -15,6 +15,10 @@ Rules:
 * EXTERN nodes are barriers: their inputs are materialized, they run alone;
 * reductions over trailing axes broadcast back along them merge with their consumer
   into one "rows" kernel (see ``merge_rows``).
+* CONTRACT nodes are barriers too ("contract" kernels): an operand that is a view of a
+  materialized buffer stays a view (a transposed leaf reaches BLAS as a strided NumPy
+  view, never a copy), a computed operand is materialized; elementwise consumers of
+  the product form the following kernel (its epilogue), which reads the product once.
 Elementwise nodes shared by two kernels are recomputed in each, never stored.
 """
 from __future__ import annotations
@@ -36,7 +40,7 @@ class Load:
 
 @dataclass
 class Kernel:
-    kind: str                      # "elementwise" | "reduce" | "view" | "extern"
+    kind: str                      # "elementwise" | "reduce" | "view" | "extern" | "contract"
     root: int                      # the node this kernel materializes
     loads: list = field(default_factory=list)       # Load, in the iteration space of ``body``
     post_loads: list = field(default_factory=list)  # Load, in the output space (reduce epilogue)
@@ -141,7 +145,7 @@ def fuse(nodes, outputs, users):
                     continue
                 loads.append(load)
                 continue
-            # EXTERN or anything else: a barrier
+            # EXTERN, CONTRACT or anything else: a barrier
             materialize(p)
             kernel.sources.add(p)
             loads.append(Load(p, p, ()))
@@ -155,6 +159,10 @@ def fuse(nodes, outputs, users):
         kind = n.op.kind
         if kind is OpKind.EXTERN:
             k = Kernel("extern", r)
+            for inp in n.inputs:
+                k.loads.append(resolve(pos[inp], k))
+        elif kind is OpKind.CONTRACT:
+            k = Kernel("contract", r)
             for inp in n.inputs:
                 k.loads.append(resolve(pos[inp], k))
         elif kind is OpKind.VIEW:

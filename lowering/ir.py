@@ -24,6 +24,7 @@ class OpKind(enum.Enum):
     REDUCE = "reduce"      # reduces axes (arg); its shape keeps them as 1s or drops them
     VIEW = "view"          # reshape / permute / expand / slice: an index map, never a copy
     EXTERN = "extern"      # a NumPy function run as its own kernel (a fusion barrier)
+    CONTRACT = "contract"  # a two-operand tensor contraction (BLAS / tiled kernel; a fusion barrier)
 
 
 class Op(enum.Enum):
@@ -112,6 +113,9 @@ class Op(enum.Enum):
     SLICE = (OpKind.VIEW, 1)
     # barrier: arg = (picklable function, params); runs fn(*input_arrays, *params)
     EXTERN = (OpKind.EXTERN, -1)
+    # contraction: arg = canonical einsum subscripts of the pair, e.g. "abc,acd->abd" (letters renamed
+    # by first appearance; a leading "*" conjugates that operand); see lowering.kernels.contract
+    CONTRACT = (OpKind.CONTRACT, 2)
 
     def __new__(cls, kind, arity):
         member = object.__new__(cls)
@@ -228,7 +232,7 @@ def make_node(op, dtype, shape, inputs=(), arg=None):
 
 
 _CONST_OP, _EXTERN_OP = Op.CONST, Op.EXTERN
-_STRUCTURAL_KINDS = frozenset({OpKind.REDUCE, OpKind.VIEW, OpKind.EXTERN})
+_STRUCTURAL_KINDS = frozenset({OpKind.REDUCE, OpKind.VIEW, OpKind.EXTERN, OpKind.CONTRACT})
 
 
 def buffer_node(array):
@@ -261,7 +265,7 @@ def unit_reshape(shape, source_shape):
 def _structural_arg(op, dtype, shape, inputs, arg):
     """The part of ``arg`` that shapes a plan (sizes never do)."""
     kind = op.kind
-    if kind is OpKind.REDUCE:
+    if kind is OpKind.REDUCE or kind is OpKind.CONTRACT:
         return arg
     if op is Op.RESHAPE:      # does it only insert/remove unit dims (fusable after a reduce)?
         if not unit_reshape(shape, inputs[0].shape):

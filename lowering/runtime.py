@@ -21,6 +21,7 @@ from .cpu import KernelSpec, PartSpec, RowsSpec, render, render_rows
 from .fuse import iteration_shape as _iteration_shape, row_broadcast
 from .interpret import apply_view
 from .ir import Op
+from .kernels import contract as kcontract
 from .schedule import build_plan, graph_key
 
 # Parallel kernels run on TBB when installed (a dependency on x86-64), else on Numba's
@@ -141,6 +142,11 @@ def choose_executor(k, nodes, plan, mode=None):
         return "numpy"
     if mode != "auto":
         return mode
+    if k.kind == "contract":        # floating dtypes: BLAS through NumPy; integers compile when big or hot
+        root = nodes[k.root]
+        if root.dtype.kind in "fc":
+            return "numpy"
+        n = kcontract.work(root.arg, nodes[k.loads[0].top].shape, root.shape)
     # Note: below HOT_MIN elements Numba's argument unboxing costs as much as NumPy's op-by-op
     # dispatch, so tiny work stays interpreted even when hot.
     if n >= COMPILE_MIN or (plan.runs >= HOT_RUNS and n >= HOT_MIN):
@@ -184,6 +190,12 @@ def _drop(buffers, p):
         del buffers[key]
 
 
+def _run_contract(k, nodes, buffers, executor):
+    root = nodes[k.root]
+    a, b = [_load(ld, nodes, buffers, False) for ld in k.loads]
+    return kcontract.run(root.arg, a, b, pool.empty(root.shape, root.dtype), executor)
+
+
 def _run_numpy(k, nodes, buffers):
     root = nodes[k.root]
     if k.kind == "rows":      # the parts in turn; their row values live only for this kernel
@@ -193,6 +205,8 @@ def _run_numpy(k, nodes, buffers):
         for part in k.parts[:-1]:
             _drop(buffers, part.root)
         return out
+    if k.kind == "contract":
+        return _run_contract(k, nodes, buffers, "numpy")
     if k.kind == "view":
         return _load(k.loads[0], nodes, buffers, False)
     if k.kind == "extern":
@@ -239,6 +253,8 @@ def coalesce(shape, operands, reduced):
 
 
 def _run_numba(k, st, nodes, buffers):
+    if k.kind == "contract":
+        return _run_contract(k, nodes, buffers, "numba")
     root = nodes[k.root]
     if k.reduce is not None:
         rn = nodes[k.reduce]
@@ -397,11 +413,16 @@ def explain_plan(outputs):
         st = plan.structures[i]
         ex = choose_executor(k, nodes, plan, mode)
         n = _size(_iteration_shape(k, nodes))
+        variant = ("parallel" if n >= PARALLEL_MIN else "serial") if ex == "numba" else "-"
+        backend = "cpu" if ex == "numba" else "numpy"
+        if k.kind == "contract":
+            variant = kcontract.routine(root.arg, root.dtype, ex)
+            if variant in ("gemm", "dot") and root.dtype.kind in "fc":
+                backend, variant = "blas", "blas " + variant
         out.append({
             "kind": k.kind, "ops": k.ops(nodes) if st is None else st.ops,
             "shape": root.shape, "dtype": root.dtype, "executor": ex,
-            "backend": "cpu" if ex == "numba" else "numpy",
-            "variant": ("parallel" if n >= PARALLEL_MIN else "serial") if ex == "numba" else "-",
+            "backend": backend, "variant": variant,
             "inputs": len(k.loads) + len(k.post_loads), "iterations": n,
             "reads": [nodes[ld.base].shape for ld in k.loads + k.post_loads],
         })
