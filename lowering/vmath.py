@@ -84,6 +84,15 @@ def _fma(typingctx, a, b, c):
     return a(a, a, a), codegen
 
 
+@intrinsic
+def _div(typingctx, a, b):
+    """IEEE a / b (an fdiv), without the ZeroDivisionError check that a caller compiled
+    with Numba's default error_model='python' would put around ``/``."""
+    def codegen(context, builder, signature, args):
+        return builder.fdiv(args[0], args[1])
+    return a(a, a), codegen
+
+
 @njit(**_NJ)
 def _bits64(x):
     return np.float64(x).view(np.int64)
@@ -166,6 +175,54 @@ def _scale_f32(p, k):
     return _f32(np.int32(_bits32(p) + ((k - s) << 23))) * _f32(np.int32((s + 127) << 23))
 
 
+# Estrin-scheme polynomial helpers: sum c_i x^i with a short dependency chain
+# (the long functions are latency bound: the reorder buffer holds only ~2 loop
+# iterations, so a Horner chain of 10 fma's costs real time).
+
+@njit(**_NJ)
+def _e4(x, x2, c0, c1, c2, c3):
+    return _fma(x2, _fma(x, c3, c2), _fma(x, c1, c0))
+
+
+@njit(**_NJ)
+def _e6(x, x2, x4, c0, c1, c2, c3, c4, c5):
+    return _fma(x4, _fma(x, c5, c4), _e4(x, x2, c0, c1, c2, c3))
+
+
+@njit(**_NJ)
+def _e7(x, x2, x4, c0, c1, c2, c3, c4, c5, c6):
+    return _fma(x4, _fma(x2, c6, _fma(x, c5, c4)), _e4(x, x2, c0, c1, c2, c3))
+
+
+@njit(**_NJ)
+def _e8(x, x2, x4, c0, c1, c2, c3, c4, c5, c6, c7):
+    return _fma(x4, _e4(x, x2, c4, c5, c6, c7), _e4(x, x2, c0, c1, c2, c3))
+
+
+@njit(**_NJ)
+def _e9(x, x2, x4, c0, c1, c2, c3, c4, c5, c6, c7, c8):
+    return _fma(x4, _fma(x4, c8, _e4(x, x2, c4, c5, c6, c7)), _e4(x, x2, c0, c1, c2, c3))
+
+
+@njit(**_NJ)
+def _e10(x, x2, x4, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9):
+    return _fma(x4, _fma(x4, _fma(x, c9, c8), _e4(x, x2, c4, c5, c6, c7)),
+                _e4(x, x2, c0, c1, c2, c3))
+
+
+@njit(**_NJ)
+def _e11(x, x2, x4, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10):
+    return _fma(x4, _fma(x4, _fma(x2, c10, _fma(x, c9, c8)), _e4(x, x2, c4, c5, c6, c7)),
+                _e4(x, x2, c0, c1, c2, c3))
+
+
+@njit(**_NJ)
+def _e12(x, x2, x4, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11):
+    return _fma(x4, _fma(x4, _e4(x, x2, c8, c9, c10, c11), _e4(x, x2, c4, c5, c6, c7)),
+                _e4(x, x2, c0, c1, c2, c3))
+
+
+
 # ----------------------------------------------------------------------------
 # Constants (polynomials: minimax fits made with mpmath, see tests/test_vmath.py
 # for the measured accuracy)
@@ -239,11 +296,12 @@ P0, P1, P2, P3, P4, P5, P6, P7, P8, P9, P10, P11 = [
 H0, H1, H2, H3, H4, H5, H6 = [
     0.16666666666666669, 0.008333333333333148, 0.00019841269841431873, 2.755731915707192e-06,
     2.505212313671595e-08, 1.605725976927185e-10, 7.758748784892144e-13]
-# tanh(x) = x + x^3 Q(z), |x| <= 1/2
-Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7, Q8, Q9 = [
-    -0.33333333333333165, 0.1333333333330034, -0.05396825394592509, 0.02186948778649941,
-    -0.008863221031043837, 0.003591953932639129, -0.0014544897214558749, 0.0005833033127301897,
-    -0.0002178362278072583, 5.6804816379760336e-05]
+# tanh(x) = x + x^3 Q(z), |x| <= 3/4
+Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7, Q8, Q9, Q10, Q11, Q12, Q13 = [
+    -0.3333333333333333, 0.13333333333332717, -0.05396825396790279, 0.021869488526031978,
+    -0.00886323535643071, 0.003592126106396853, -0.0014558196752128955, 0.0005899480397352892,
+    -0.00023881974988266178, 9.603767358196104e-05, -3.746639001747178e-05,
+    1.3223537332374788e-05, -3.6138338988157e-06, 5.416557386371486e-07]
 
 
 # ----------------------------------------------------------------------------
@@ -301,9 +359,9 @@ _TWO_OVER_PI_F32 = _pio2_table(256, 24, 127, 29)
 @njit(**_NJ)
 def _exp_tail(r, rl):
     """e^(r + rl) for |r| <= ~0.35, |rl| << ulp(r); result in [0.7, 1.42]."""
-    p = _fma(r, _fma(r, _fma(r, _fma(r, _fma(r, _fma(r, _fma(r, _fma(r, E8, E7), E6), E5),
-                                                   E4), E3), E2), E1), E0)
-    h = r * r * _fma(r, p, 0.5)
+    r2 = r * r
+    p = _e9(r, r2, r2 * r2, E0, E1, E2, E3, E4, E5, E6, E7, E8)
+    h = r2 * _fma(r, p, 0.5)
     th = 1.0 + r
     tl = (1.0 - th) + r
     return th + (tl + (h + rl * th))
@@ -352,9 +410,9 @@ def expm1_f64(x):
     xc = x if x < 711.0 else 711.0
     xc = xc if xc > -45.0 else -45.0
     k, r, rl = _exp_reduce(xc, 0.0)
-    p = _fma(r, _fma(r, _fma(r, _fma(r, _fma(r, _fma(r, _fma(r, _fma(r, E8, E7), E6), E5),
-                                                   E4), E3), E2), E1), E0)
-    h = r * r * _fma(r, p, 0.5)
+    r2 = r * r
+    p = _e9(r, r2, r2 * r2, E0, E1, E2, E3, E4, E5, E6, E7, E8)
+    h = r2 * _fma(r, p, 0.5)
     # small k: (2^k - 1) + 2^k r + 2^k (h + rl (1 + r)), the first sum error-free;
     # large k: (1 + r + h + ...) 2^k
     ks = k if k < 60 else 60
@@ -385,9 +443,10 @@ def _log_split(x):
 @njit(**_NJ)
 def _log_poly(f):
     """Returns (s, hfsq, R) with log1p(f) = f - hfsq + s*(hfsq + R)."""
-    s = f / (2.0 + f)
+    s = _div(f, 2.0 + f)
     z = s * s
-    R = z * _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, L6, L5), L4), L3), L2), L1), L0)
+    z2 = z * z
+    R = z * _e7(z, z2, z2 * z2, L0, L1, L2, L3, L4, L5, L6)
     hfsq = 0.5 * f * f
     return s, hfsq, R
 
@@ -449,7 +508,7 @@ def log1p_f64(x):
     kz = k == 0
     f = x if kz else m - 1.0
     c = (1.0 - (u - x)) if u >= 2.0 else (x - (u - 1.0))     # exact error of u = 1 + x
-    c = 0.0 if kz else c / u
+    c = 0.0 if kz else _div(c, u)
     dk = np.float64(k)
     s, hfsq, R = _log_poly(f)
     y = dk * LN2_HI42 - ((hfsq - (s * (hfsq + R) + (dk * LN2_LO42 + c))) - f)
@@ -466,9 +525,11 @@ def _log_dd(a):
     """log(a) as a double-double for finite a > 0 (rel. error ~2**-68)."""
     dk, f = _log_split(a)
     m = f + 1.0
-    dh, dl = _two_sum(m, 1.0)                # m + 1 exactly
-    sh = f / dh
-    sl = (_fma(-sh, dh, f) - sh * dl) / dh    # s = (m-1)/(m+1) = sh + sl
+    dh = m + 1.0                             # in [1.7, 2.5): m + 1 = dh + dl exactly
+    dl = m - (dh - 1.0)
+    inv = _div(1.0, dh)
+    sh = f * inv
+    sl = (_fma(-sh, dh, f) - sh * dl) * inv  # s = (m-1)/(m+1) = sh + sl
     # s^2
     z, zl = _two_prod(sh, sh)
     zl += 2.0 * sh * sl
@@ -481,16 +542,43 @@ def _log_dd(a):
     # s^5 T(z)
     s5, s5l = _two_prod(s3, z)
     s5l += s3 * zl + s3l * z
-    T = _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, T6, T5), T4), T3), T2), T1), T0)
+    z2 = z * z
+    T = _e7(z, z2, z2 * z2, T0, T1, T2, T3, T4, T5, T6)
     t5, t5l = _two_prod(s5, T)
     t5l += s5l * T
     # k ln2 + 2s + t3 + t5
     h, l = _two_sum(dk * LN2_HI42, 2.0 * sh)
-    h, e = _two_sum(h, t3)
+    h, e = _fast_two_sum(h, t3)              # |h| >= |2s| > |t3|, |t5|
     l += e
-    h, e = _two_sum(h, t5)
+    h, e = _fast_two_sum(h, t5)
     l += e + (2.0 * sl + dk * LN2_LO42 + t3l + t5l)
     return _fast_two_sum(h, l)
+
+
+@njit(**_NJ)
+def _pow_finish(x, y, lh, ll):
+    """pow from log|x| = lh + ll (double-double, finite) with C99's special cases."""
+    ax = abs(x)
+    # log|x| = -inf / +inf for x = 0 / inf: y*log|x| then over/underflows as C's pow wants
+    lh = -INF if ax == 0.0 else lh
+    lh = INF if ax == INF else lh
+    zh, zl = _two_prod(y, lh)
+    zl += y * ll
+    zc = zh if zh < 711.0 else 711.0          # also NaN -> 711 (fixed below)
+    zc = zc if zc > -746.0 else -746.0
+    zl = zl if zc == zh else 0.0
+    p, k = _exp_pk(zc, zl)
+    r = _scale_f64(p, k)
+    # negative (or -0, -inf) base: odd integer y flips the sign, non-integer y gives NaN
+    yint = np.floor(y) == y                   # True for +-inf
+    half = y * 0.5
+    yodd = yint & (abs(y) < 9007199254740992.0) & (np.floor(half) != half)
+    r = -r if ((_bits64(x) < 0) & yodd) else r
+    r = NAN if ((x < 0.0) & (x > -INF) & (not yint)) else r
+    r = NAN if ((x != x) | (y != y)) else r
+    # pow(x, +-0) = 1, pow(1, y) = 1, pow(-1, +-inf) = 1 (y*log|x| is NaN there)
+    r = 1.0 if ((y == 0.0) | (x == 1.0) | ((ax == 1.0) & (abs(y) == INF))) else r
+    return r
 
 
 @njit(**_NJ)
@@ -498,30 +586,7 @@ def pow_f64(x, y):
     ax = abs(x)
     axs = ax if ((ax > 0.0) & (ax < INF)) else 1.0
     lh, ll = _log_dd(axs)
-    zh, zl = _two_prod(y, lh)
-    zl += y * ll
-    zc = zh if zh < 711.0 else 711.0
-    zc = zc if zc > -746.0 else -746.0
-    zl = zl if zc == zh else 0.0
-    p, k = _exp_pk(zc, zl)
-    r = _scale_f64(p, k)
-    # |x| = 0 or inf: log is -inf / +inf
-    lsign = -1.0 if ax == 0.0 else 1.0
-    yl = y * lsign
-    r = (INF if yl > 0.0 else 0.0) if ((ax == 0.0) | (ax == INF)) else r
-    # |x| < 1 or > 1 with y = +-inf
-    r = (0.0 if (ax < 1.0) == (y > 0.0) else INF) if abs(y) == INF else r
-    r = 1.0 if ((ax == 1.0) & (abs(y) == INF)) else r
-    # sign for negative bases
-    yint = np.floor(y) == y
-    half = y * 0.5
-    yodd = yint & (abs(y) < 9007199254740992.0) & (np.floor(half) != half)
-    neg = _bits64(x) < 0
-    r = -r if (neg & yodd) else r
-    r = NAN if ((x < 0.0) & (x > -INF) & (not yint)) else r
-    r = NAN if ((x != x) | (y != y)) else r
-    r = 1.0 if ((y == 0.0) | (x == 1.0)) else r
-    return r
+    return _pow_finish(x, y, lh, ll)
 
 
 # --- logaddexp ---------------------------------------------------------------
@@ -590,15 +655,17 @@ def _sincos_poly(rh, rl):
     the reassoc+contract FMA combines of LLVM cannot move rh or w into an inner
     fma (which would add a rounding)."""
     z = _mul(rh, rh)
-    sp = _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, S6, S5), S4), S3), S2), S1)
+    z2 = z * z
+    z4 = z2 * z2
+    sp = _e6(z, z2, z4, S1, S2, S3, S4, S5, S6)
     v = z * rh
     small = _fma(v, _fma(z, sp, S0), _fma(-0.5 * z, rl, rl))
     s = rh + small
     sl = small - (s - rh)
-    cp = _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, C5, C4), C3), C2), C1), C0)
+    cp = _e6(z, z2, z4, C0, C1, C2, C3, C4, C5)
     hz = 0.5 * z
     w = 1.0 - hz
-    smallc = _fma(z * z, cp, _fma(-rh, rl, (1.0 - w) - hz))
+    smallc = _fma(z2, cp, _fma(-rh, rl, (1.0 - w) - hz))
     c = w + smallc
     cl = smallc - (c - w)
     return s, sl, c, cl
@@ -651,8 +718,8 @@ def _tan_from(x, q, rh, rl):
     numl = -cl if odd else sl
     den = s if odd else c
     denl = sl if odd else cl
-    t = num / den                       # double-double quotient, one correction step
-    y = t + (_fma(-t, den, num) + (numl - t * denl)) / den
+    t = _div(num, den)                  # double-double quotient, one correction step
+    y = t + _div(_fma(-t, den, num) + (numl - t * denl), den)
     y = _xorsign_f64(y, x)
     return y if abs(x) < INF else x - x
 
@@ -709,8 +776,8 @@ tan_f64_slow = tan_f64
 @njit(**_NJ)
 def _atan_poly(t):
     z = t * t
-    p = _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(
-        z, A10, A9), A8), A7), A6), A5), A4), A3), A2), A1), A0)
+    z2 = z * z
+    p = _e11(z, z2, z2 * z2, A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10)
     return t * z * p
 
 
@@ -722,16 +789,25 @@ def _atan_core(n, d, xneg):
     d = d * 0.25 if big else d
     ra = n <= TAN_PI8 * d
     rb = n <= TAN_3PI8 * d
-    num = n if ra else (n - d if rb else -d)
-    den = d if ra else (n + d if rb else n)
+    dm, dme = _two_sum(n, -d)
+    dp, dpe = _two_sum(n, d)
+    num = n if ra else (dm if rb else -d)
+    nume = 0.0 if ra else (dme if rb else 0.0)
+    den = d if ra else (dp if rb else n)
+    dene = 0.0 if ra else (dpe if rb else 0.0)
     bh = 0.0 if ra else (PIO4_HI if rb else PIO2_HI)
     bl = 0.0 if ra else (PIO4_LO if rb else PIO2_LO)
     # d negative: pi - atan(n/d)
     num = -num if xneg else num
+    nume = -nume if xneg else nume
     bh = (PI_HI if ra else (PI3O4_HI if rb else PIO2_HI)) if xneg else bh
     bl = (PI_LO if ra else (PI3O4_LO if rb else PIO2_LO)) if xneg else bl
-    t = num / den
-    return bh + (t + (_atan_poly(t) + bl))
+    # t + tl = (num + nume) / (den + dene) to ~2**-105
+    inv = _div(1.0, den)
+    t = num * inv
+    tl = (_fma(-t, den, num) + (nume - t * dene)) * inv
+    h, e = _two_sum(bh, t)
+    return h + (e + ((_atan_poly(t) + tl) + bl))
 
 
 @njit(**_NJ)
@@ -761,11 +837,11 @@ def _asin_parts(a):
     small = a <= 0.5
     z = a * a if small else 0.5 * (1.0 - a)
     s = np.sqrt(z)
-    sl = _fma(-s, s, z) / (s + s) if s > 0.0 else 0.0
+    sl = _div(_fma(-s, s, z), s + s) if s > 0.0 else 0.0
     s = a if small else s
     sl = 0.0 if small else sl
-    p = _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(
-        z, P11, P10), P9), P8), P7), P6), P5), P4), P3), P2), P1), P0)
+    z2 = z * z
+    p = _e12(z, z2, z2 * z2, P0, P1, P2, P3, P4, P5, P6, P7, P8, P9, P10, P11)
     return small, s, sl, s * z * p
 
 
@@ -774,7 +850,8 @@ def asin_f64(x):
     a = abs(x)
     small, s, sl, p = _asin_parts(a)
     y_small = s + p
-    y_big = (PIO2_HI - 2.0 * s) + (PIO2_LO - 2.0 * (sl + p))
+    h, e = _two_sum(PIO2_HI, -2.0 * s)
+    y_big = h + (e + (PIO2_LO - 2.0 * (sl + p)))
     y = y_small if small else y_big
     y = _copysign_f64(y, x)
     return y if a <= 1.0 else NAN * a
@@ -784,9 +861,11 @@ def asin_f64(x):
 def acos_f64(x):
     a = abs(x)
     small, s, sl, p = _asin_parts(a)
-    y_small = PIO2_HI - (x - (PIO2_LO - _copysign_f64(p, x)))
+    h, e = _two_sum(PIO2_HI, -x)
+    y_small = h + (e + (PIO2_LO - _copysign_f64(p, x)))
     y_pos = 2.0 * s + 2.0 * (sl + p)
-    y_neg = (PI_HI - 2.0 * s) + (PI_LO - 2.0 * (sl + p))
+    h, e = _two_sum(PI_HI, -2.0 * s)
+    y_neg = h + (e + (PI_LO - 2.0 * (sl + p)))
     y = y_small if small else (y_neg if x < 0.0 else y_pos)
     return y if a <= 1.0 else NAN * a
 
@@ -798,14 +877,15 @@ def _cosh_sinh_big(a):
     """(e^a / 2, e^-a / 2) for 0 <= a (clamped to 711)."""
     ac = a if a < 711.0 else 711.0
     p, k = _exp_pk(ac, 0.0)
-    return _scale_f64(p, k - 1), _scale_f64(1.0 / p, -k - 1)
+    return _scale_f64(p, k - 1), _scale_f64(_div(1.0, p), -k - 1)
 
 
 @njit(**_NJ)
 def sinh_f64(x):
     a = abs(x)
     z = a * a
-    h = _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, H6, H5), H4), H3), H2), H1), H0)
+    z2 = z * z
+    h = _e7(z, z2, z2 * z2, H0, H1, H2, H3, H4, H5, H6)
     ys = a + a * z * h
     u, v = _cosh_sinh_big(a)
     y = ys if a < 1.0 else u - v
@@ -825,13 +905,508 @@ def cosh_f64(x):
 def tanh_f64(x):
     a = abs(x)
     z = a * a
-    q = _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(z, _fma(
-        z, Q9, Q8), Q7), Q6), Q5), Q4), Q3), Q2), Q1), Q0)
+    z2 = z * z
+    z4 = z2 * z2
+    q = _fma(z4 * z4, _e6(z, z2, z4, Q8, Q9, Q10, Q11, Q12, Q13),
+             _e8(z, z2, z4, Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7))
     ys = a + a * z * q
-    # a >= 1/2: 1 - 2 / (e^(2a) + 1)
+    # a >= 3/4: 1 - 2 / (e^(2a) + 1)
     ac = a if a < 20.0 else 20.0
     t = expm1_f64(2.0 * ac)
-    yb = 1.0 - 2.0 / (t + 2.0)
-    y = ys if a < 0.5 else yb
+    yb = 1.0 - _div(2.0, t + 2.0)
+    y = ys if a < 0.75 else yb
     y = _copysign_f64(y, x)
+    return y if a == a else x
+
+
+# ----------------------------------------------------------------------------
+# float32 kernels (float32 arithmetic, 16 lanes; constants are np.float32
+# globals so that nothing promotes the code to float64)
+# ----------------------------------------------------------------------------
+
+_F = np.float32
+F0 = _F(0.0)
+F_HALF = _F(0.5)
+F1 = _F(1.0)
+F2 = _F(2.0)
+F4 = _F(4.0)
+F_INF = _F(np.inf)
+F_NAN = _F(np.nan)
+F_INVLN2 = _F(1.442695)
+F_LN2 = _F(0.6931472)
+F_LN2_LO = _F(-1.9046542e-09)
+F_LN2_HI16 = _F(0.69314575)            # 16 bits: k * F_LN2_HI16 exact for |k| < 2**8
+F_LN2_LO16 = _F(1.4286068e-06)
+F_FLT_MIN = _F(1.1754944e-38)
+F_SQRT_HALF_BITS = 0x3F3504F3
+F_IVLN2_HI = _F(1.4423828)             # 12 bits
+F_IVLN2_LO = _F(0.0003122284)
+F_IVLN10_HI = _F(0.4342041)
+F_IVLN10_LO = _F(9.038034e-05)
+F_LOG10_2_HI = _F(0.3010254)
+F_LOG10_2_LO = _F(4.605039e-06)
+F_PI_HI = _F(3.1415927)
+F_PI_LO = _F(-8.742278e-08)
+F_PIO2_HI = _F(1.5707964)
+F_PIO2_LO = _F(-4.371139e-08)
+F_PIO4_HI = _F(0.7853982)
+F_PIO4_LO = _F(-2.1855694e-08)
+F_PI3O4_HI = _F(2.3561945)
+F_PI3O4_LO = _F(-5.9624403e-09)
+F_TAN_PI8 = _F(0.41421357)
+F_TAN_3PI8 = _F(2.4142137)
+
+FE0, FE1, FE2, FE3, FE4 = [_F(c) for c in [
+    0.1666666567325592, 0.041666481643915176, 0.0083334194496274, 0.0013933245791122317,
+    0.00019824127957690507]]
+FL0, FL1, FL2 = [_F(c) for c in [0.6666677594184875, 0.39977535605430603, 0.2987186312675476]]
+FS0, FS1, FS2, FS3 = [_F(c) for c in [
+    -0.1666666716337204, 0.008333329111337662, -0.00019839309970848262, 2.718092673603678e-06]]
+FC0, FC1, FC2 = [_F(c) for c in [0.04166664555668831, -0.00138873141258955, 2.4432871214230545e-05]]
+FA0, FA1, FA2, FA3, FA4 = [_F(c) for c in [
+    -0.33333316445350647, 0.19998469948768616, -0.14243513345718384, 0.10593661665916443,
+    -0.060778163373470306]]
+FP0, FP1, FP2, FP3, FP4 = [_F(c) for c in [
+    0.16666752099990845, 0.07495297491550446, 0.04547037556767464, 0.02417951636016369,
+    0.04216630384325981]]
+FH0, FH1, FH2, FH3 = [_F(c) for c in [
+    0.1666666716337204, 0.008333349600434303, 0.0001983615948120132, 2.8169511097075883e-06]]
+FQ0, FQ1, FQ2, FQ3, FQ4 = [_F(c) for c in [
+    -0.333333283662796, 0.13332964479923248, -0.053899191319942474, 0.021297991275787354,
+    -0.0066474867053329945]]
+
+
+@njit(**_NJ)
+def _mul32(a, b):
+    return _fma(a, b, a * F0)
+
+
+@njit(**_NJ)
+def _two_prod32(a, b):
+    p = _mul32(a, b)
+    return p, _fma(a, b, -p)
+
+
+@njit(**_NJ)
+def _exp_tail_f32(r, rl):
+    r2 = r * r
+    p = _fma(r2 * r2, FE4, _e4(r, r2, FE0, FE1, FE2, FE3))
+    h = r2 * _fma(r, p, F_HALF)
+    th = F1 + r
+    tl = (F1 - th) + r
+    return th + (tl + (h + rl * th))
+
+
+@njit(**_NJ)
+def _exp_reduce_f32(xc):
+    kf = np.rint(xc * F_INVLN2)
+    rh = xc - kf * F_LN2_HI16                 # exact
+    r, rl = _two_sum(rh, -kf * F_LN2_LO16)
+    return np.int32(kf), r, rl
+
+
+@njit(**_NJ)
+def exp_f32(x):
+    xc = x if x < _F(89.0) else _F(89.0)
+    xc = xc if xc > _F(-104.0) else _F(-104.0)
+    k, r, rl = _exp_reduce_f32(xc)
+    y = _scale_f32(_exp_tail_f32(r, rl), k)
+    return y if x == x else x
+
+
+@njit(**_NJ)
+def exp2_f32(x):
+    xc = x if x < _F(129.0) else _F(129.0)
+    xc = xc if xc > _F(-151.0) else _F(-151.0)
+    kf = np.rint(xc)
+    t = xc - kf
+    r, rl = _two_prod32(t, F_LN2)
+    rl += t * F_LN2_LO
+    y = _scale_f32(_exp_tail_f32(r, rl), np.int32(kf))
+    return y if x == x else x
+
+
+@njit(**_NJ)
+def expm1_f32(x):
+    xc = x if x < _F(89.0) else _F(89.0)
+    xc = xc if xc > _F(-18.0) else _F(-18.0)
+    k, r, rl = _exp_reduce_f32(xc)
+    r2 = r * r
+    p = _fma(r2 * r2, FE4, _e4(r, r2, FE0, FE1, FE2, FE3))
+    h = r2 * _fma(r, p, F_HALF)
+    ks = k if k < 64 else np.int32(64)
+    tk = _f32(np.int32((ks + 127) << 23))
+    sh, se = _two_sum(tk - F1, tk * r)          # tk - 1 exact for -24 <= k < 24
+    small = sh + (se + tk * (h + rl * (F1 + r)))
+    th = F1 + r
+    tl = (F1 - th) + r
+    pe = th + (tl + (h + rl * th))
+    y = _fma(tk, pe, -F1) if ((k >= 24) | (k < -24)) else small
+    y = _scale_f32(pe, k) if k >= 64 else y
+    y = x if abs(x) < _F(2.9802322e-08) else y      # 2**-25
+    return y if x == x else x
+
+
+@njit(**_NJ)
+def _log_split_f32(x):
+    sub = x < F_FLT_MIN
+    xs = x * _F(16777216.0) if sub else x           # 2**24
+    ix = _bits32(xs)
+    k = (ix - F_SQRT_HALF_BITS) >> 23
+    m = _f32(np.int32(ix - (k << 23)))
+    kf = _F(k) - (_F(24.0) if sub else F0)
+    return kf, m - F1
+
+
+@njit(**_NJ)
+def _log_poly_f32(f):
+    s = _div(f, F2 + f)
+    z = s * s
+    R = z * _fma(z, _fma(z, FL2, FL1), FL0)
+    hfsq = F_HALF * f * f
+    return s, hfsq, R
+
+
+@njit(**_NJ)
+def _log_special_f32(x, y):
+    y = -F_INF if x == F0 else y
+    y = F_NAN if x < F0 else y
+    y = x if ((x == F_INF) | (x != x)) else y
+    return y
+
+
+@njit(**_NJ)
+def log_f32(x):
+    dk, f = _log_split_f32(x)
+    s, hfsq, R = _log_poly_f32(f)
+    y = dk * F_LN2_HI16 - ((hfsq - (s * (hfsq + R) + dk * F_LN2_LO16)) - f)
+    return _log_special_f32(x, y)
+
+
+@njit(**_NJ)
+def _log_hilo_f32(x):
+    dk, f = _log_split_f32(x)
+    s, hfsq, R = _log_poly_f32(f)
+    hi = f - hfsq
+    hi = _f32(np.int32(_bits32(hi) & np.int32(-4096)))    # 12 significant bits
+    lo = ((f - hi) - hfsq) + s * (hfsq + R)
+    return dk, hi, lo
+
+
+@njit(**_NJ)
+def log2_f32(x):
+    dk, hi, lo = _log_hilo_f32(x)
+    y = (lo + hi) * F_IVLN2_LO + lo * F_IVLN2_HI + hi * F_IVLN2_HI + dk
+    return _log_special_f32(x, y)
+
+
+@njit(**_NJ)
+def log10_f32(x):
+    dk, hi, lo = _log_hilo_f32(x)
+    y = ((lo + hi) * F_IVLN10_LO + lo * F_IVLN10_HI + dk * F_LOG10_2_LO + hi * F_IVLN10_HI
+         + dk * F_LOG10_2_HI)
+    return _log_special_f32(x, y)
+
+
+@njit(**_NJ)
+def log1p_f32(x):
+    u = F1 + x
+    ix = _bits32(u)
+    k = (ix - F_SQRT_HALF_BITS) >> 23
+    m = _f32(np.int32(ix - (k << 23)))
+    kz = k == 0
+    f = x if kz else m - F1
+    c = (F1 - (u - x)) if u >= F2 else (x - (u - F1))
+    c = F0 if kz else _div(c, u)
+    dk = _F(k)
+    s, hfsq, R = _log_poly_f32(f)
+    y = dk * F_LN2_HI16 - ((hfsq - (s * (hfsq + R) + (dk * F_LN2_LO16 + c))) - f)
+    y = x if abs(x) < _F(2.9802322e-08) else y
+    y = -F_INF if x == -F1 else y
+    y = F_NAN if x < -F1 else y
+    return x if ((x == F_INF) | (x != x)) else y
+
+
+@njit(**_NJ)
+def pow_f32(x, y):
+    """Computed in float64: log|x| (~2**-52) times y, exp, rounded once to float32."""
+    xd = np.float64(x)
+    yd = np.float64(y)
+    ax = abs(xd)
+    axs = ax if ((ax > 0.0) & (ax < INF)) else 1.0
+    dk, f = _log_split(axs)
+    s, hfsq, R = _log_poly(f)
+    lh = dk * LN2_HI42 - ((hfsq - (s * (hfsq + R) + dk * LN2_LO42)) - f)
+    return np.float32(_pow_finish(xd, yd, lh, 0.0))
+
+
+@njit(**_NJ)
+def logaddexp_f32(a, b):
+    m = a if a > b else b
+    d = -abs(a - b)
+    y = m + log1p_f32(exp_f32(d))
+    y = a + F_LN2 if a == b else y
+    return y if ((a == a) & (b == b)) else a + b
+
+
+# --- float32 trigonometric ----------------------------------------------------
+# The argument is reduced in float64 (x is exact there): Cody-Waite for
+# |x| <= 2**40, Payne-Hanek with 29-bit chunks of 2/pi (exact products) above.
+
+@njit(**_NJ)
+def _rem_pio2_ph_f32(ax):
+    """Payne-Hanek for a float32 ax >= 2**-10: returns (q mod 4, r) in float64."""
+    ix = _bits32(ax)
+    eb = (ix >> 23) & 0xFF
+    mant = np.float64((ix & 0x7FFFFF) | 0x800000)
+    i = np.uint64(eb) * np.uint64(4)
+    p0 = mant * _TWO_OVER_PI_F32[i]                       # all four products exact
+    p1 = mant * _TWO_OVER_PI_F32[i + np.uint64(1)]        # |p1| < 1/8
+    p2 = mant * _TWO_OVER_PI_F32[i + np.uint64(2)]
+    p3 = mant * _TWO_OVER_PI_F32[i + np.uint64(3)]
+    k0 = np.rint(p0)
+    a = p0 - k0                                           # exact
+    k1 = np.rint(a + p1)
+    hh, ll = _two_sum(a - k1, p1)
+    f = hh + (ll + (p2 + p3))
+    q = (k0 - 4.0 * np.floor(k0 * 0.25)) + k1
+    return q, f * PIO2_1
+
+
+@njit(**_NJ)
+def _rem_pio2_cw_f32(ax):
+    xd = np.float64(ax)
+    q, rh, rl = _rem_pio2_cw(xd)
+    return q, rh + rl
+
+
+@njit(**_NJ)
+def _rem_pio2_full_f32(ax):
+    q, r = _rem_pio2_cw_f32(ax)
+    q2, r2 = _rem_pio2_ph_f32(ax)
+    big = ax > TRIG_FAST_MAX_F32
+    return (q2 if big else q), (r2 if big else r)
+
+
+@njit(**_NJ)
+def _sincos_poly_f32(rd):
+    """sin, cos of the float64 rd (|rd| <= ~pi/4) in float32: the polynomial runs on
+    r = float32(rd), and dr = rd - r is added to first order."""
+    r = np.float32(rd)
+    dr = np.float32(rd - np.float64(r))
+    z = r * r
+    z2 = z * z
+    s = r + (r * z * _e4(z, z2, FS0, FS1, FS2, FS3) + dr)
+    w = F1 - F_HALF * z
+    c = w + (((F1 - w) - F_HALF * z) + (z2 * _fma(z, _fma(z, FC2, FC1), FC0) - r * dr))
+    return s, c
+
+
+@njit(**_NJ)
+def _sin_from_f32(x, q, r):
+    s, c = _sincos_poly_f32(r)
+    n = _quadrant(q)
+    y = c if (n & 1) != 0 else s
+    y = -y if (n & 2) != 0 else y
+    y = _xorsign_f32(y, x)
+    return y if abs(x) < F_INF else x - x
+
+
+@njit(**_NJ)
+def _cos_from_f32(x, q, r):
+    s, c = _sincos_poly_f32(r)
+    n = _quadrant(q)
+    y = s if (n & 1) != 0 else c
+    y = -y if ((n + 1) & 2) != 0 else y
+    return y if abs(x) < F_INF else x - x
+
+
+@njit(**_NJ)
+def _tan_from_f32(x, q, r):
+    # sin and cos in float64 (short polynomials), one division, one rounding
+    z = r * r
+    z2 = z * z
+    s = r + r * z * _e4(z, z2, S0, S1, S2, S3)
+    c = 1.0 - 0.5 * z + z2 * _e4(z, z2, C0, C1, C2, C3)
+    n = _quadrant(q)
+    odd = (n & 1) != 0
+    t = _div(-c if odd else s, s if odd else c)
+    y = _xorsign_f32(np.float32(t), x)
+    return y if abs(x) < F_INF else x - x
+
+
+@njit(**_NJ)
+def sin_f32(x):
+    q, r = _rem_pio2_full_f32(abs(x))
+    return _sin_from_f32(x, q, r)
+
+
+@njit(**_NJ)
+def cos_f32(x):
+    q, r = _rem_pio2_full_f32(abs(x))
+    return _cos_from_f32(x, q, r)
+
+
+@njit(**_NJ)
+def tan_f32(x):
+    q, r = _rem_pio2_full_f32(abs(x))
+    return _tan_from_f32(x, q, r)
+
+
+@njit(**_NJ)
+def trig_big_f32(x):
+    """True where the *_f32_fast trig functions are not valid (|x| > 2**40); False for NaN/inf."""
+    return (abs(x) > TRIG_FAST_MAX_F32) & (abs(x) < F_INF)
+
+
+@njit(**_NJ)
+def sin_f32_fast(x):
+    q, r = _rem_pio2_cw_f32(abs(x))
+    return _sin_from_f32(x, q, r)
+
+
+@njit(**_NJ)
+def cos_f32_fast(x):
+    q, r = _rem_pio2_cw_f32(abs(x))
+    return _cos_from_f32(x, q, r)
+
+
+@njit(**_NJ)
+def tan_f32_fast(x):
+    q, r = _rem_pio2_cw_f32(abs(x))
+    return _tan_from_f32(x, q, r)
+
+
+sin_f32_slow = sin_f32
+cos_f32_slow = cos_f32
+tan_f32_slow = tan_f32
+
+
+# --- float32 inverse trigonometric --------------------------------------------
+
+@njit(**_NJ)
+def _atan_core_f32(n, d, xneg):
+    big = (n > _F(4.2535296e+37)) | (d > _F(4.2535296e+37))     # 2**125
+    n = n * _F(0.25) if big else n
+    d = d * _F(0.25) if big else d
+    ra = n <= F_TAN_PI8 * d
+    rb = n <= F_TAN_3PI8 * d
+    dm, dme = _two_sum(n, -d)
+    dp, dpe = _two_sum(n, d)
+    num = n if ra else (dm if rb else -d)
+    nume = F0 if ra else (dme if rb else F0)
+    den = d if ra else (dp if rb else n)
+    dene = F0 if ra else (dpe if rb else F0)
+    bh = F0 if ra else (F_PIO4_HI if rb else F_PIO2_HI)
+    bl = F0 if ra else (F_PIO4_LO if rb else F_PIO2_LO)
+    num = -num if xneg else num
+    nume = -nume if xneg else nume
+    bh = (F_PI_HI if ra else (F_PI3O4_HI if rb else F_PIO2_HI)) if xneg else bh
+    bl = (F_PI_LO if ra else (F_PI3O4_LO if rb else F_PIO2_LO)) if xneg else bl
+    inv = _div(F1, den)
+    t = num * inv
+    tl = (_fma(-t, den, num) + (nume - t * dene)) * inv
+    z = t * t
+    z2 = z * z
+    p = t * z * _fma(z2 * z2, FA4, _e4(z, z2, FA0, FA1, FA2, FA3))
+    h, e = _two_sum(bh, t)
+    return h + (e + ((p + tl) + bl))
+
+
+@njit(**_NJ)
+def atan_f32(x):
+    return _copysign_f32(_atan_core_f32(abs(x), F1, False), x)
+
+
+@njit(**_NJ)
+def atan2_f32(y, x):
+    n = abs(y)
+    d = abs(x)
+    xneg = _bits32(x) < 0
+    r = _atan_core_f32(n, d, xneg)
+    r = ((F_PI3O4_HI if xneg else F_PIO4_HI) if ((n == F_INF) & (d == F_INF)) else r)
+    r = ((F_PI_HI if xneg else F0) if n == F0 else r)
+    r = _copysign_f32(r, y)
+    return r if ((x == x) & (y == y)) else x + y
+
+
+@njit(**_NJ)
+def _asin_parts_f32(a):
+    small = a <= F_HALF
+    z = a * a if small else F_HALF * (F1 - a)
+    s = np.sqrt(z)
+    sl = _div(_fma(-s, s, z), s + s) if s > F0 else F0
+    s = a if small else s
+    sl = F0 if small else sl
+    z2 = z * z
+    p = _fma(z2 * z2, FP4, _e4(z, z2, FP0, FP1, FP2, FP3))
+    return small, s, sl, s * z * p
+
+
+@njit(**_NJ)
+def asin_f32(x):
+    a = abs(x)
+    small, s, sl, p = _asin_parts_f32(a)
+    y_small = s + p
+    h, e = _two_sum(F_PIO2_HI, -(s + s))
+    y_big = h + (e + (F_PIO2_LO - (sl + p) * F2))
+    y = y_small if small else y_big
+    y = _copysign_f32(y, x)
+    return y if a <= F1 else F_NAN * a
+
+
+@njit(**_NJ)
+def acos_f32(x):
+    a = abs(x)
+    small, s, sl, p = _asin_parts_f32(a)
+    h, e = _two_sum(F_PIO2_HI, -x)
+    y_small = h + (e + (F_PIO2_LO - _copysign_f32(p, x)))
+    y_pos = (s + s) + (sl + p) * F2
+    h, e = _two_sum(F_PI_HI, -(s + s))
+    y_neg = h + (e + (F_PI_LO - (sl + p) * F2))
+    y = y_small if small else (y_neg if x < F0 else y_pos)
+    return y if a <= F1 else F_NAN * a
+
+
+# --- float32 hyperbolic -------------------------------------------------------
+
+@njit(**_NJ)
+def _cosh_sinh_big_f32(a):
+    ac = a if a < _F(90.0) else _F(90.0)
+    k, r, rl = _exp_reduce_f32(ac)
+    p = _exp_tail_f32(r, rl)
+    return _scale_f32(p, k - 1), _scale_f32(_div(F1, p), -k - 1)
+
+
+@njit(**_NJ)
+def sinh_f32(x):
+    a = abs(x)
+    z = a * a
+    z2 = z * z
+    ys = a + a * z * _e4(z, z2, FH0, FH1, FH2, FH3)
+    u, v = _cosh_sinh_big_f32(a)
+    y = ys if a < F1 else u - v
+    y = _copysign_f32(y, x)
+    return y if a == a else x
+
+
+@njit(**_NJ)
+def cosh_f32(x):
+    a = abs(x)
+    u, v = _cosh_sinh_big_f32(a)
+    y = u + v
+    return y if a == a else x
+
+
+@njit(**_NJ)
+def tanh_f32(x):
+    a = abs(x)
+    z = a * a
+    z2 = z * z
+    ys = a + a * z * _fma(z2 * z2, FQ4, _e4(z, z2, FQ0, FQ1, FQ2, FQ3))
+    ac = a if a < _F(10.0) else _F(10.0)
+    t = expm1_f32(ac + ac)
+    yb = F1 - _div(F2, t + F2)
+    y = ys if a < F_HALF else yb
+    y = _copysign_f32(y, x)
     return y if a == a else x
