@@ -398,7 +398,7 @@ def ulp_error(got, ref, floor=None):
     with np.errstate(all="ignore"):
         ref_t = np.clip(ref, -fi.max, fi.max).astype(dt)  # for the ulp size
         ulp = np.spacing(np.abs(ref_t)).astype(np.longdouble)
-        top = np.spacing(np.nextafter(fi.max, dt(0)))          # np.spacing(max) is inf
+        top = np.spacing(np.nextafter(fi.max, fi.max * 0))     # np.spacing(max) is inf
         ulp = np.where(np.isinf(ulp), np.longdouble(top), ulp)
         if floor is not None:
             ulp = np.maximum(ulp, np.asarray(floor, dtype=np.longdouble))
