@@ -385,9 +385,10 @@ def ulp_error(got, ref, floor=None):
 
     ref is a higher-precision (long double) value.  Subnormals are measured in the
     subnormal spacing (np.spacing(0) = the smallest subnormal); an infinite got or
-    a ref beyond the dtype's range counts as 2**(emax+1), one ulp past the largest
-    finite value, so an overflow to inf of a result just below it costs ~1 ulp;
-    infinities of the same sign and NaN against NaN count 0, NaN against a number inf.
+    a ref of 2**emax or more counts as 2**emax, one ulp past the largest finite
+    value, so an overflow to inf of a result just below it costs ~1 ulp, and inf
+    for a result beyond the range costs 0; NaN against NaN counts 0, NaN against
+    a number inf.
     With floor (an array of ulp sizes), the unit is max(ulp(ref), floor).
     """
     got = np.asarray(got)
@@ -404,9 +405,9 @@ def ulp_error(got, ref, floor=None):
             ulp = np.maximum(ulp, np.asarray(floor, dtype=np.longdouble))
         g = got.astype(np.longdouble)
         g = np.where(np.isinf(g), np.copysign(beyond, g), g)
-        r = np.where(np.isinf(ref), np.copysign(beyond, ref), ref)
+        r = np.clip(ref, -beyond, beyond)                 # out of range counts as inf
         err = np.abs(g - r) / ulp
-    same_inf = np.isinf(got) & np.isinf(ref) & (np.signbit(got) == np.signbit(ref))
+    same_inf = np.isinf(got) & (np.abs(ref) >= beyond) & (np.signbit(got) == np.signbit(ref))
     both_nan = np.isnan(got) & np.isnan(ref)
     err = np.where(same_inf | both_nan, 0.0, err)
     err = np.where(np.isnan(err) | (np.isnan(got) != np.isnan(ref)), np.inf, err)
@@ -427,7 +428,8 @@ def test_ulp_error_helper():
     big = np.finfo(np.float64).max
     assert ulp_error(np.array([np.inf]), np.array([big]))[0] == 1.0
     assert ulp_error(np.array([big], np.float64), np.array([np.inf]))[0] == 1.0
-    assert ulp_error(np.array([1.5], np.float32), np.array([1.5 + 2.0 ** -24]))[0] == 0.125
+    assert ulp_error(np.array([1.5], np.float32), np.array([1.5 + 2.0 ** -24]))[0] == 0.5
+    assert ulp_error(np.array([-np.inf], np.float32), np.array([-1e100]))[0] == 0.0
 
 
 # ---------------------------------------------------------------------------
