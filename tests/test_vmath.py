@@ -529,7 +529,10 @@ def _gen(rng, spec, n):
         return rng.uniform(lo, hi, n)
     if kind == "i":                                       # integers
         return rng.integers(lo, hi, n, endpoint=True).astype(np.float64)
-    mag = np.exp(rng.uniform(np.log(lo), np.log(hi), n))  # log-uniform magnitude
+    mag = np.exp(rng.uniform(np.log(lo), np.log(hi), n))  # log-uniform magnitude...
+    # ...with random low significand bits: exp(u) alone would make log(x) ~ u, a double
+    noise = rng.integers(0, 2 ** 44, n, dtype=np.uint64)
+    mag = np.clip((mag.view(np.uint64) ^ noise).view(np.float64), lo, hi)
     return mag if kind == "lp" else mag * rng.choice([-1.0, 1.0], n)
 
 
