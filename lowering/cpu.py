@@ -32,11 +32,17 @@ _VM_UNARY = {Op.EXP: "exp", Op.EXPM1: "expm1", Op.LOG: "log", Op.LOG1P: "log1p",
 _VM_BINARY = {Op.ATAN2: "atan2", Op.POW: "pow", Op.LOGADDEXP: "logaddexp"}
 
 
-def _vectorised(op, a, table):
+# sin/cos/tan have a cheaper variant valid for |x| <= 2**40 (Cody-Waite reduction only); element-wise
+# kernels call it, OR ``vm.trig_big_*`` of the argument into a flag, and redo a chunk with the
+# full functions (Payne-Hanek for huge arguments, ~5x the cost) only when the flag is set.
+_TRIG = frozenset({Op.SIN, Op.COS, Op.TAN})
+
+
+def _vectorised(op, a, table, suffix=""):
     """``vm.<name>_f32/_f64`` for a real float op when fast math is on, else None."""
     if not FAST_MATH or vmath is None or a.kind != "f" or op not in table:
         return None
-    name = f"{table[op]}_f{a.itemsize * 8}"
+    name = f"{table[op]}_f{a.itemsize * 8}{suffix}"
     return f"vm.{name}({{0}}{', {1}' if table is _VM_BINARY else ''})" if hasattr(vmath, name) else None
 
 # Complex accumulations cannot carry the per-instruction reassoc flag (see scalar.radd), so
@@ -65,7 +71,12 @@ _COMPLEX_HELPERS = {Op.EXP: "c_exp", Op.EXPM1: "c_expm1", Op.COSH: "c_cosh", Op.
                     Op.ASINH: "c_asinh", Op.ATAN: "c_atan", Op.ATANH: "c_atanh"}
 
 
-def _unary(op, dt, a):
+def _checked_trig(op, a):
+    """Does this op get the cheap trig variant plus a fix-up pass?"""
+    return op in _TRIG and _vectorised(op, a, _VM_UNARY, "_fast") is not None
+
+
+def _unary(op, dt, a, cheap_trig=False):
     """Expression for a unary op on input dtype ``a``; result dtype ``dt``."""
     x = "{0}"
     table = {
@@ -86,7 +97,7 @@ def _unary(op, dt, a):
         Op.INVERT: "not {0}" if a == np.bool_ else "~{0}",
         Op.CONJ: "np.conj({0})", Op.REAL: "{0}.real", Op.IMAG: "{0}.imag",
     }
-    fast = _vectorised(op, a, _VM_UNARY)
+    fast = _vectorised(op, a, _VM_UNARY, "_fast" if cheap_trig and op in _TRIG else "")
     if fast:
         return fast
     if a.kind == "c" and op in _COMPLEX_HELPERS:      # C99 Annex G special values (see scalar.py)
@@ -127,13 +138,13 @@ def _binary(op, dt, a):
     return table[op]
 
 
-def expression(op, dt, in_dtypes, args):
+def expression(op, dt, in_dtypes, args, cheap_trig=False):
     """The Numba expression of one elementwise op, cast back to its dtype (so ints wrap)."""
     dt = np.dtype(dt)
     if op is Op.WHERE:
         expr = "{1} if {0} else {2}"
     elif op.kind.value == "unary":
-        expr = _unary(op, dt, np.dtype(in_dtypes[0]))
+        expr = _unary(op, dt, np.dtype(in_dtypes[0]), cheap_trig)
     else:
         expr = _binary(op, dt, np.dtype(in_dtypes[0]))
     return f"{_t(dt)}({expr.format(*args)})"
@@ -225,12 +236,18 @@ def _value(spec, ref, pfx="", subst=None):
     return pfx + _ref(ref)
 
 
-def _emit_values(w, entries, spec, pfx="", subst=None, given=None):
+def _emit_values(w, entries, spec, pfx="", subst=None, given=None, cheap_trig=False):
+    """Assign each entry's value; with ``cheap_trig``, sin/cos/tan use the variant valid for
+    |x| <= 2**40 and OR whether an argument is beyond that into ``bad``."""
     for j, (op, dt, in_dts, refs) in entries:
         if given and j in given:
             w(f"{pfx}v{j} = {given[j]}")
-        else:
-            w(f"{pfx}v{j} = {expression(op, dt, in_dts, [_value(spec, ref, pfx, subst) for ref in refs])}")
+            continue
+        args = [_value(spec, ref, pfx, subst) for ref in refs]
+        cheap = cheap_trig and _checked_trig(op, np.dtype(in_dts[0]))
+        if cheap:
+            w(f"bad |= vm.trig_big_f{np.dtype(in_dts[0]).itemsize * 8}({args[0]})")
+        w(f"{pfx}v{j} = {expression(op, dt, in_dts, args, cheap)}")
 
 
 @dataclass(frozen=True)
@@ -318,9 +335,21 @@ def render_rows(spec: RowsSpec) -> str:
                 w(f"for i{d} in range(n{d}):")
                 w.indent()
             _emit_values(w, body, pv, pfx, subst)
+            allidx = _index((False,) * r, r)
             if spec.stash and spec.stash[0] == j:
-                w(f"out[{_index((False,) * r, r)}] = {out_t}({pfx}v{spec.stash[1]})")
-            w("acc = " + comb.format("acc", f"{_t(acc)}({_value(pv, rin, pfx, subst)})"))
+                w(f"out[{allidx}] = {out_t}({pfx}v{spec.stash[1]})")
+                if rin == ("v", spec.stash[1]) and np.dtype(rdt) == np.dtype(spec.out_dtype):
+                    # accumulate from the stored row in a loop of its own: a wider accumulator
+                    # (float32 sums add in float64) would halve the vector width of the body
+                    w.depth = row
+                    for d in red:
+                        w(f"for i{d} in range(n{d}):")
+                        w.indent()
+                    w("acc = " + comb.format("acc", f"{_t(acc)}(out[{allidx}])"))
+                    w.depth = row
+                    rin = None
+            if rin is not None:
+                w("acc = " + comb.format("acc", f"{_t(acc)}({_value(pv, rin, pfx, subst)})"))
             w.depth = row
             for d in red:
                 w(f"i{d} = U(0)")
@@ -371,18 +400,37 @@ def render(spec: KernelSpec, name_prefix="k") -> str:
         allidx = _index((False,) * r, r)
         outidx = _index(spec.reduced, r) if r else "0"
         if strategy == "map":
-            if r == 1:
-                w(f"for i0 in {rng}(n0):")
+            trig = any(_checked_trig(op, np.dtype(in_dts[0])) for op, _, in_dts, _ in spec.body)
+            last = r - 1
+            if r == 1 and trig:      # chunks, so a chunk with a huge trig argument is redone alone
+                w("nch = max(U(1), min(U(256), n0 // U(4096)))")
+                w(f"for c in {rng}(nch):")
                 w.indent()
+                w("lo = U(c) * n0 // nch")
+                w("hi = (U(c) + U(1)) * n0 // nch")
+                inner = "range(lo, hi)"
+            elif r == 1:
+                inner = f"{rng}(n0)"
             else:
                 outer = " * ".join(f"n{d}" for d in range(r - 1))
                 w(f"for f in {rng}({outer}):")
                 w.indent()
                 _unravel(w, list(range(r - 1)), "f")
-                w(f"for i{r-1} in range(n{r-1}):")
-                w.indent()
-            _emit_values(w, body, spec)
+                inner = f"range(n{last})"
+            if trig:
+                w("bad = False")
+            w(f"for i{last} in {inner}:")
+            w.indent()
+            _emit_values(w, body, spec, cheap_trig=trig)
             w(f"out[{allidx}] = {out_t}({_value(spec, spec.root)})")
+            if trig:
+                w.dedent()
+                w("if bad:")
+                w.indent()
+                w(f"for i{last} in {inner}:")
+                w.indent()
+                _emit_values(w, body, spec)
+                w(f"out[{allidx}] = {out_t}({_value(spec, spec.root)})")
         else:
             rop, rdt, _ = spec.reduce
             acc = accumulator_dtype(rop, np.dtype(rdt))
