@@ -50,7 +50,8 @@ Huge arguments of sin/cos/tan
 
   For callers that want to skip the Payne-Hanek cost there is a second API:
   ``sin_f64_fast``/``cos_f64_fast``/``tan_f64_fast`` (and ``_f32_fast``) are
-  valid for ``|x| <= TRIG_FAST_MAX_*`` (and for NaN/inf), ``trig_big_f64(x)``/
+  valid for ``|x| <= TRIG_FAST_MAX_F64`` (f32: ``TRIG_CHEAP_MAX_F32`` = 2**20, reduced
+  with two float64 FMAs, < 1 ulp) and for NaN/inf, ``trig_big_f64(x)``/
   ``trig_big_f32(x)`` tell whether an element is outside that range, and
   ``sin_f64_slow`` etc. are correct scalar fallbacks (they are the full
   functions).  A code generator can OR ``trig_big`` into a flag inside the
@@ -261,6 +262,7 @@ SQRT_HALF_BITS = 0x3FE6A09E667F3BCD    # bits of sqrt(1/2)
 DBL_MIN = 2.2250738585072014e-308
 TRIG_FAST_MAX_F64 = 1099511627776.0    # 2**40
 TRIG_FAST_MAX_F32 = np.float32(1099511627776.0)
+TRIG_CHEAP_MAX_F32 = np.float32(1048576.0)      # 2**20: the *_f32_fast functions' range
 
 # exp: e^r = 1 + r + r^2/2 + r^3 P(r), |r| <= ln2/2
 E0, E1, E2, E3, E4, E5, E6, E7, E8 = [
@@ -1192,6 +1194,18 @@ def _rem_pio2_cw_f32(ax):
 
 
 @njit(**_NJ)
+def _rem_pio2_cheap_f32(ax):
+    """ax = q*pi/2 + r for a float32 0 <= ax <= 2**20, in float64 with two FMAs: the first
+    product is exact to one rounding, the second adds pi/2's tail; |error| < 2**-80, far
+    below float32's needs even where r cancels to ~2**-30 (the double-double bookkeeping of
+    _rem_pio2_cw is what float64 results need, not float32 ones)."""
+    xd = np.float64(ax)
+    q = np.rint(xd * TWO_OVER_PI)
+    r = _fma(-q, PIO2_1, xd)
+    return q, _fma(-q, PIO2_2, r)
+
+
+@njit(**_NJ)
 def _rem_pio2_full_f32(ax):
     q, r = _rem_pio2_cw_f32(ax)
     q2, r2 = _rem_pio2_ph_f32(ax)
@@ -1266,25 +1280,25 @@ def tan_f32(x):
 
 @njit(**_NJ)
 def trig_big_f32(x):
-    """True where the *_f32_fast trig functions are not valid (|x| > 2**40); False for NaN/inf."""
-    return (abs(x) > TRIG_FAST_MAX_F32) & (abs(x) < F_INF)
+    """True where the *_f32_fast trig functions are not valid (|x| > 2**20); False for NaN/inf."""
+    return (abs(x) > TRIG_CHEAP_MAX_F32) & (abs(x) < F_INF)
 
 
 @njit(**_NJ)
 def sin_f32_fast(x):
-    q, r = _rem_pio2_cw_f32(abs(x))
+    q, r = _rem_pio2_cheap_f32(abs(x))
     return _sin_from_f32(x, q, r)
 
 
 @njit(**_NJ)
 def cos_f32_fast(x):
-    q, r = _rem_pio2_cw_f32(abs(x))
+    q, r = _rem_pio2_cheap_f32(abs(x))
     return _cos_from_f32(x, q, r)
 
 
 @njit(**_NJ)
 def tan_f32_fast(x):
-    q, r = _rem_pio2_cw_f32(abs(x))
+    q, r = _rem_pio2_cheap_f32(abs(x))
     return _tan_from_f32(x, q, r)
 
 
