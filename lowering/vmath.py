@@ -769,9 +769,22 @@ def tan_f64_fast(x):
     return _tan_from(x, q, rh, rl)
 
 
-sin_f64_slow = sin_f64
-cos_f64_slow = cos_f64
-tan_f64_slow = tan_f64
+# The fix-up functions are real calls (inline="never"): a call in the rarely taken
+# branch keeps the fix-up loop a cheap scalar scan instead of letting LLVM
+# if-convert and vectorise the whole Payne-Hanek path over every element.
+@njit(inline="never", error_model="numpy")
+def sin_f64_slow(x):
+    return sin_f64(x)
+
+
+@njit(inline="never", error_model="numpy")
+def cos_f64_slow(x):
+    return cos_f64(x)
+
+
+@njit(inline="never", error_model="numpy")
+def tan_f64_slow(x):
+    return tan_f64(x)
 
 
 # --- inverse trigonometric -------------------------------------------------------
@@ -919,8 +932,8 @@ def tanh_f64(x):
     ys = a + a * z * q
     # a >= 3/4: 1 - 2 / (e^(2a) + 1)
     ac = a if a < 20.0 else 20.0
-    t = expm1_f64(2.0 * ac)
-    yb = 1.0 - _div(2.0, t + 2.0)
+    p, k = _exp_pk(ac + ac, 0.0)             # e^(2a) >= e^1.5: no cancellation in e^(2a) + 1
+    yb = 1.0 - _div(2.0, _scale_f64(p, k) + 1.0)
     y = ys if a < 0.75 else yb
     y = _copysign_f64(y, x)
     return y if a == a else x
@@ -1288,9 +1301,19 @@ def tan_f32_fast(x):
     return _tan_from_f32(x, q, r)
 
 
-sin_f32_slow = sin_f32
-cos_f32_slow = cos_f32
-tan_f32_slow = tan_f32
+@njit(inline="never", error_model="numpy")
+def sin_f32_slow(x):
+    return sin_f32(x)
+
+
+@njit(inline="never", error_model="numpy")
+def cos_f32_slow(x):
+    return cos_f32(x)
+
+
+@njit(inline="never", error_model="numpy")
+def tan_f32_slow(x):
+    return tan_f32(x)
 
 
 # --- float32 inverse trigonometric --------------------------------------------
@@ -1420,8 +1443,8 @@ def tanh_f32(x):
     z2 = z * z
     ys = a + a * z * _fma(z2 * z2, _fma(z, FQ5, FQ4), _e4(z, z2, FQ0, FQ1, FQ2, FQ3))
     ac = a if a < _F(10.0) else _F(10.0)
-    t = expm1_f32(ac + ac)
-    yb = F1 - _div(F2, t + F2)
+    k, r, rl = _exp_reduce_f32(ac + ac)
+    yb = F1 - _div(F2, _scale_f32(_exp_tail_f32(r, rl), k) + F1)
     y = ys if a < _F(0.75) else yb
     y = _copysign_f32(y, x)
     return y if a == a else x
