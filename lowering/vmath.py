@@ -21,45 +21,74 @@ Semantics
     even for NaN x, ``pow(1, y) == 1`` even for NaN y, ``pow(-1, inf) == 1``,
     negative bases with integer/non-integer exponents, ...), and NumPy's
     ``logaddexp`` (``logaddexp(x, x) == x + log(2)``, same-sign infinities).
-  * Accuracy is about 1 ulp (measured max <= 2 ulp against higher-precision
-    references; see tests/test_vmath.py) for every finite input.
-  * The f32 functions compute in float32 (16 lanes per zmm) except ``pow_f32``,
-    whose log/exp run in float64 (the usual powf design: one f64 log and exp is
-    both faster and far more accurate than float32 double-float arithmetic), and
-    the huge-argument trig reduction, which runs in float64.
+    tests/test_vmath.py compares them bit for bit with NumPy.
+  * Accuracy, measured on 10**6 random inputs per range against long double
+    (tests/test_vmath.py ranges): at most 1.2 ulp everywhere except sinh
+    (1.8 ulp for |x| in [2, 2.5], where e^x/2 - e^-x/2 cancels a little) and
+    logaddexp (1.8 ulp; where max(a, b) is in (-ln 2, 0) and the result is near
+    0 the function is ill-conditioned, and the error is ~1 ulp of max(a, b), as
+    NumPy's).  Every float32 unary function was also checked on all 2**32
+    inputs against float64 libm: at most 1.1 ulp (sinh 1.75 ulp).  sin/cos/tan
+    are right for every finite input, huge ones included (see below).
+  * The f32 functions compute in float32 (16 lanes per zmm) except: ``pow_f32``
+    and ``logaddexp_f32`` run in float64 (one f64 log/exp is the usual powf
+    design, far more accurate than float32 double-float arithmetic, and absorbs
+    logaddexp's cancellation); the trig functions reduce the argument in
+    float64 (exact for every float32) and ``tan_f32`` also evaluates in float64;
+    such loops vectorise 8 lanes wide instead of 16.
   * Calling kernels may be compiled with ``fastmath={'reassoc', 'contract'}``
     (reductions).  Numba inlines these functions before lowering, so their
     instructions get those flags too.  Without ``nsz`` LLVM does not fold
     ``(a + b) - a`` and friends, so the error-free transformations used here
-    (two-sum, ``fma`` two-product) stay intact; rounding is done with
+    (two-sum, ``fma`` two-product) stay intact; products whose rounded value
+    matters are formed as ``fma(a, b, 0.0)`` (``_mul``) so that contraction
+    cannot fuse them into a later add, and polynomial evaluation uses explicit
+    fma's whose addends are never bare products; rounding is done with
     ``np.rint``/``np.floor`` (never the magic-number trick) and every scaling by
-    2**k is one multiply, so nothing here depends on evaluation order beyond
-    what ``reassoc`` keeps.  The tests check the functions under those flags.
+    2**k is one multiply.  The tests check the functions under those flags.
+  * Division is an ``fdiv`` intrinsic (``_div``), so a caller compiled with
+    Numba's default ``error_model='python'`` gets no ZeroDivisionError branch
+    (which would stop vectorisation).
 
-Huge arguments of sin/cos/tan
-  ``sin_f64``/``cos_f64``/``tan_f64`` (and the f32 ones) are correct for every
-  finite input.  Arguments up to ``TRIG_FAST_MAX_F64`` (2**40, f32: 2**40 too)
-  are reduced by a three-part Cody-Waite step in double-double; larger ones by
-  a branch-free Payne-Hanek reduction: the exponent indexes a table of 2/pi
-  chunks (``_TWO_OVER_PI_F64``, four doubles per exponent, four gathers), the
-  products are formed exactly with ``fma`` and summed in double-double, so the
-  reduced argument is right to ~2**-100 even for the worst cases (e.g.
-  6381956970095103 * 2**797).  Both reductions are computed for every element
-  and the result chosen with a select, because a per-element branch to a
-  scalar path stops LLVM from vectorising the caller's loop.
+Huge arguments of sin/cos/tan (the choice, and how a caller uses it)
+  ``sin_f64``/``cos_f64``/``tan_f64`` (and ``_f32``) are correct for every
+  finite input and vectorise.  Arguments up to ``TRIG_FAST_MAX_F64`` (2**40;
+  float32: also 2**40) are reduced by a three-part Cody-Waite step in
+  double-double; larger ones by a branch-free Payne-Hanek reduction: the
+  exponent indexes a table of 2/pi chunks (``_TWO_OVER_PI_F64``, four doubles
+  per exponent), the products are formed exactly with ``fma`` and summed in
+  double-double, so the reduced argument is right to ~2**-100 even for the
+  worst cases (e.g. 6381956970095103 * 2**797).  Both reductions run for every
+  element and a select picks one: a per-element branch to a scalar path would
+  stop LLVM from vectorising the caller's loop.  The price is four gathers per
+  element, which are slow on this machine (~25 cycles each): sin_f64 on 10**7
+  elements takes 29 ms on one thread against 8 ms for the Cody-Waite-only
+  version (float32: 27 vs 8 ms).
 
-  For callers that want to skip the Payne-Hanek cost there is a second API:
-  ``sin_f64_fast``/``cos_f64_fast``/``tan_f64_fast`` (and ``_f32_fast``) are
-  valid for ``|x| <= TRIG_FAST_MAX_F64`` (f32: ``TRIG_CHEAP_MAX_F32`` = 2**20, reduced
-  with two float64 FMAs, < 1 ulp) and for NaN/inf, ``trig_big_f64(x)``/
-  ``trig_big_f32(x)`` tell whether an element is outside that range, and
-  ``sin_f64_slow`` etc. are correct scalar fallbacks (they are the full
-  functions).  A code generator can OR ``trig_big`` into a flag inside the
-  vectorised loop (an OR reduction vectorises) and, only when the flag is set,
-  run a scalar fix-up loop ``if trig_big(a[i]): out[i] = sin_slow(a[i])``.
-  The measured costs are recorded in PERF notes / the commit message; the full
-  functions cost about 1.5-2x the fast ones in compute, which is often hidden
-  behind memory bandwidth.
+  So generated kernels should use the second API:
+  ``sin_f64_fast``/``cos_f64_fast``/``tan_f64_fast`` (and ``_f32_fast``) are the
+  Cody-Waite-only versions, valid for ``|x| <= TRIG_FAST_MAX_F64`` (f32:
+  ``TRIG_CHEAP_MAX_F32`` = 2**20, two float64 FMAs, < 1 ulp) and for NaN/inf;
+  ``trig_big_f64(x)``/``trig_big_f32(x)`` is True exactly where they are not
+  valid; ``sin_f64_slow`` etc. are the full functions behind a real call
+  (``inline="never"``).  In the vectorised loop OR ``trig_big`` into a flag (the
+  OR reduction vectorises; the flag cost nothing measurable: 8.3 vs 8.2 ms), and
+  only if it is set run a fix-up loop
+  ``for i: if trig_big(a[i]): out[i] = sin_f64_slow(a[i])``.  Because the slow
+  function is a call, that loop stays a cheap scalar scan (~5-7 ms per 10**7
+  elements; a two-level scan, a vectorised any() over blocks then the scalar
+  loop inside flagged blocks, would make it cheaper still) instead of being
+  if-converted into the Payne-Hanek cost for every element.
+
+Performance notes (10**7 elements, see the report for the full table)
+  Cheap functions run near copy bandwidth (exp/log/asin f64 7-8 ms on one
+  thread vs ~5 ms for a copy loop; f32 3-5 ms vs ~2 ms).  The long ones
+  (pow, atan2, the full trig, logaddexp) are latency-bound: their dependency
+  chain (~180 cycles for pow) is longer than the reorder window covers, and LLVM
+  does not interleave vectorised loops with big bodies.  Forcing an interleave
+  of 2 (``llvmlite.binding.set_option('', '-force-vector-interleave=2')``,
+  process-wide, before compiling) took pow_f64 from 66 to 31 ms and atan2 from
+  18.5 to 16.4 ms without slowing the cheap ones.
 """
 import math
 
@@ -771,9 +800,22 @@ def tan_f64_fast(x):
     return _tan_from(x, q, rh, rl)
 
 
-sin_f64_slow = sin_f64
-cos_f64_slow = cos_f64
-tan_f64_slow = tan_f64
+# The fix-up functions are real calls (inline="never"): a call in the rarely taken
+# branch keeps the fix-up loop a cheap scalar scan instead of letting LLVM
+# if-convert and vectorise the whole Payne-Hanek path over every element.
+@njit(inline="never", error_model="numpy")
+def sin_f64_slow(x):
+    return sin_f64(x)
+
+
+@njit(inline="never", error_model="numpy")
+def cos_f64_slow(x):
+    return cos_f64(x)
+
+
+@njit(inline="never", error_model="numpy")
+def tan_f64_slow(x):
+    return tan_f64(x)
 
 
 # --- inverse trigonometric -------------------------------------------------------
@@ -921,8 +963,8 @@ def tanh_f64(x):
     ys = a + a * z * q
     # a >= 3/4: 1 - 2 / (e^(2a) + 1)
     ac = a if a < 20.0 else 20.0
-    t = expm1_f64(2.0 * ac)
-    yb = 1.0 - _div(2.0, t + 2.0)
+    p, k = _exp_pk(ac + ac, 0.0)             # e^(2a) >= e^1.5: no cancellation in e^(2a) + 1
+    yb = 1.0 - _div(2.0, _scale_f64(p, k) + 1.0)
     y = ys if a < 0.75 else yb
     y = _copysign_f64(y, x)
     return y if a == a else x
@@ -1302,9 +1344,19 @@ def tan_f32_fast(x):
     return _tan_from_f32(x, q, r)
 
 
-sin_f32_slow = sin_f32
-cos_f32_slow = cos_f32
-tan_f32_slow = tan_f32
+@njit(inline="never", error_model="numpy")
+def sin_f32_slow(x):
+    return sin_f32(x)
+
+
+@njit(inline="never", error_model="numpy")
+def cos_f32_slow(x):
+    return cos_f32(x)
+
+
+@njit(inline="never", error_model="numpy")
+def tan_f32_slow(x):
+    return tan_f32(x)
 
 
 # --- float32 inverse trigonometric --------------------------------------------
@@ -1434,8 +1486,8 @@ def tanh_f32(x):
     z2 = z * z
     ys = a + a * z * _fma(z2 * z2, _fma(z, FQ5, FQ4), _e4(z, z2, FQ0, FQ1, FQ2, FQ3))
     ac = a if a < _F(10.0) else _F(10.0)
-    t = expm1_f32(ac + ac)
-    yb = F1 - _div(F2, t + F2)
+    k, r, rl = _exp_reduce_f32(ac + ac)
+    yb = F1 - _div(F2, _scale_f32(_exp_tail_f32(r, rl), k) + F1)
     y = ys if a < _F(0.75) else yb
     y = _copysign_f32(y, x)
     return y if a == a else x
