@@ -27,9 +27,10 @@ Semantics
     (1.8 ulp for |x| in [2, 2.5], where e^x/2 - e^-x/2 cancels a little),
     log2_f32 under the reduction flags (1.5 ulp) and logaddexp_f64 (1.8 ulp;
     where max(a, b) is in (-ln 2, 0) and the result is near 0 the function is
-    ill-conditioned, and the error is ~1 ulp of max(a, b), as NumPy's).  Every float32 unary function was also checked on all 2**32
-    inputs against float64 libm: at most 1.1 ulp (sinh 1.75 ulp).  sin/cos/tan
-    are right for every finite input, huge ones included (see below).
+    ill-conditioned, and the error is ~1 ulp of max(a, b), as NumPy's).
+    Every float32 unary function was also checked on all 2**32 inputs against
+    float64 libm: at most 1.1 ulp (sinh 1.75 ulp).  sin/cos/tan are right for
+    every finite input, huge ones included (see below).
   * The f32 functions compute in float32 (16 lanes per zmm) except: ``pow_f32``
     and ``logaddexp_f32`` run in float64 (one f64 log/exp is the usual powf
     design, far more accurate than float32 double-float arithmetic, and absorbs
