@@ -24,12 +24,13 @@ Semantics
     tests/test_vmath.py compares them bit for bit with NumPy.
   * Accuracy, measured on 10**6 random inputs per range against long double
     (tests/test_vmath.py ranges): at most 1.2 ulp everywhere except sinh
-    (1.8 ulp for |x| in [2, 2.5], where e^x/2 - e^-x/2 cancels a little) and
-    logaddexp (1.8 ulp; where max(a, b) is in (-ln 2, 0) and the result is near
-    0 the function is ill-conditioned, and the error is ~1 ulp of max(a, b), as
-    NumPy's).  Every float32 unary function was also checked on all 2**32
-    inputs against float64 libm: at most 1.1 ulp (sinh 1.75 ulp).  sin/cos/tan
-    are right for every finite input, huge ones included (see below).
+    (1.8 ulp for |x| in [2, 2.5], where e^x/2 - e^-x/2 cancels a little),
+    log2_f32 under the reduction flags (1.5 ulp) and logaddexp_f64 (1.8 ulp;
+    where max(a, b) is in (-ln 2, 0) and the result is near 0 the function is
+    ill-conditioned, and the error is ~1 ulp of max(a, b), as NumPy's).
+    Every float32 unary function was also checked on all 2**32 inputs against
+    float64 libm: at most 1.1 ulp (sinh 1.75 ulp).  sin/cos/tan are right for
+    every finite input, huge ones included (see below).
   * The f32 functions compute in float32 (16 lanes per zmm) except: ``pow_f32``
     and ``logaddexp_f32`` run in float64 (one f64 log/exp is the usual powf
     design, far more accurate than float32 double-float arithmetic, and absorbs
@@ -75,20 +76,20 @@ Huge arguments of sin/cos/tan (the choice, and how a caller uses it)
   OR reduction vectorises; the flag cost nothing measurable: 8.3 vs 8.2 ms), and
   only if it is set run a fix-up loop
   ``for i: if trig_big(a[i]): out[i] = sin_f64_slow(a[i])``.  Because the slow
-  function is a call, that loop stays a cheap scalar scan (~5-7 ms per 10**7
-  elements; a two-level scan, a vectorised any() over blocks then the scalar
-  loop inside flagged blocks, would make it cheaper still) instead of being
-  if-converted into the Payne-Hanek cost for every element.
+  function is a call, that loop stays a cheap scalar scan (~6 ms per 10**7
+  float64 elements on one thread, measured with one element in 10**4 huge)
+  instead of being if-converted into the Payne-Hanek cost for every element.
 
 Performance notes (10**7 elements, see the report for the full table)
-  Cheap functions run near copy bandwidth (exp/log/asin f64 7-8 ms on one
-  thread vs ~5 ms for a copy loop; f32 3-5 ms vs ~2 ms).  The long ones
+  Cheap functions run near copy bandwidth (two threads: exp/log/asin f64
+  3.3-3.9 ms and f32 1.7-1.9 ms, against 3.3 / 1.5 ms for a copy loop).  The long ones
   (pow, atan2, the full trig, logaddexp) are latency-bound: their dependency
   chain (~180 cycles for pow) is longer than the reorder window covers, and LLVM
   does not interleave vectorised loops with big bodies.  Forcing an interleave
   of 2 (``llvmlite.binding.set_option('', '-force-vector-interleave=2')``,
-  process-wide, before compiling) took pow_f64 from 66 to 31 ms and atan2 from
-  18.5 to 16.4 ms without slowing the cheap ones.
+  process-wide, before compiling) took pow_f64 from 63 to 32 ms on one thread,
+  sin_f64 from 29 to 26 ms and atan2 from 18 to 16 ms without slowing the cheap
+  ones.
 """
 import math
 
