@@ -732,10 +732,16 @@ def test_fast_trig_with_fixup(dtype):
     big = np.zeros(x.size, np.bool_)
     fn, name = (_fast_api_f64, "sin") if dtype == np.float64 else (_fast_api_f32, "cos")
     assert fn(x, out, big)
-    expect_big = (np.abs(x) > 2.0 ** 40) & np.isfinite(x)
+    limit = 2.0 ** 40 if dtype == np.float64 else float(vm.TRIG_CHEAP_MAX_F32)   # f32: 2**20
+    expect_big = (np.abs(x) > limit) & np.isfinite(x)
     assert (big == expect_big).all()
     full = apply(name, dtype, x)
-    assert (out.view(np.uint8) == full.view(np.uint8)).all()   # same bits as the full function
+    if dtype == np.float64:
+        assert (out.view(np.uint8) == full.view(np.uint8)).all()   # same bits as the full function
+    else:   # f32's fast path reduces with two FMAs, the full one in double-double: both < 1 ulp
+        same = (out == full) | (np.isnan(out) & np.isnan(full))
+        close = np.abs(out.astype(np.float64) - full) <= np.spacing(np.abs(full))
+        assert (same | close).all()
     small = x[~expect_big]
     assert not fn(small, np.empty_like(small), np.zeros(small.size, np.bool_))
 
