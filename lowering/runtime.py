@@ -252,6 +252,15 @@ def coalesce(shape, operands, reduced):
     return new_shape, new_red, reshaped
 
 
+def _launch(kernel, n, args):
+    """Run a compiled kernel: its prange nest (threads) for ``n`` >= PARALLEL_MIN iterations."""
+    if n >= PARALLEL_MIN:
+        with _launch_lock:
+            kernel(True, *args)
+    else:
+        kernel(False, *args)
+
+
 def _run_numba(k, st, nodes, buffers):
     if k.kind == "contract":
         return _run_contract(k, nodes, buffers, "numba")
@@ -286,11 +295,7 @@ def _run_numba(k, st, nodes, buffers):
     kernel = kcache.get_kernel(spec, lambda: render(spec), st.description)
     consts = [_const(p, nodes) for p in k.consts]
     args = [out_c, np.array(new_shape, dtype=np.int64)] + pre_c + post_c + consts
-    if _size(shape) >= PARALLEL_MIN:
-        with _launch_lock:
-            kernel(True, *args)
-    else:
-        kernel(False, *args)
+    _launch(kernel, _size(shape), args)
     return out
 
 
@@ -359,11 +364,7 @@ def _run_rows(k, st, nodes, buffers):
     for (npre, npost), part in zip(layout, k.parts):
         args += arrays[at:at + npre + npost] + [_const(p, nodes) for p in part.consts]
         at += npre + npost
-    if _size(shape) >= PARALLEL_MIN:
-        with _launch_lock:
-            kernel(True, *args)
-    else:
-        kernel(False, *args)
+    _launch(kernel, _size(shape), args)
     return out
 
 

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -21,3 +23,13 @@ def assert_same(got, expected, exact=True):
         np.testing.assert_array_equal(got, expected)
     else:
         np.testing.assert_allclose(got, expected, rtol=1e-6 if got.dtype.itemsize > 4 else 2e-4, equal_nan=True)
+
+
+def outcome(fn):
+    """(result, None), or (None, exception type) when ``fn`` raises: compared with a reference."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return fn(), None
+        except Exception as exc:        # compare the exception type with the reference
+            return None, type(exc)

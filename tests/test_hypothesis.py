@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from hypothesis.extra.array_api import make_strategies_namespace
 
 import arrayforge as xp
+from conftest import outcome
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -35,15 +36,6 @@ def same(ours, ref):
                                        equal_nan=True)
     else:
         np.testing.assert_array_equal(ours_np, ref_np)
-
-
-def outcome(fn):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return fn(), None
-        except Exception as exc:        # compare the exception type with the reference
-            return None, type(exc)
 
 
 def check(ours_fn, ref_fn):
