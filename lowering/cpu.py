@@ -201,10 +201,11 @@ def _ref(ref):
         if kind in "lpcr" else f"v{k}"
 
 
-def _index(mask, r):
+def _index(mask, r, idx=None):
+    """Index expression of a load with broadcast ``mask``; ``idx`` renames the loop variables."""
     if r == 0:
         return "0"
-    return ", ".join("0" if m else f"i{d}" for d, m in enumerate(mask))
+    return ", ".join("0" if m else (idx[d] if idx else f"i{d}") for d, m in enumerate(mask))
 
 
 class _Writer:
@@ -222,9 +223,10 @@ class _Writer:
         self.depth -= 1
 
 
-def _value(spec, ref, pfx="", subst=None):
+def _value(spec, ref, pfx="", subst=None, idx=None):
     """Expression of a value reference at the current loop indices.  ``pfx`` names the
-    part of a rows kernel; ``subst`` maps its loads of earlier parts to their row values."""
+    part of a rows kernel; ``subst`` maps its loads of earlier parts to their row values;
+    ``idx`` renames the index variables (a rows kernel reads the next row with ``j``s)."""
     if subst and ref in subst:
         return f"s{subst[ref][1]}"
     kind, k = ref
@@ -232,22 +234,24 @@ def _value(spec, ref, pfx="", subst=None):
         mask = (spec.pre_masks if kind == "l" else spec.post_masks)[k]
         if kind == "p":      # output space: reduced dims are index 0
             mask = tuple(m or red for m, red in zip(mask, spec.reduced))
-        return f"{pfx}{kind}{k}[{_index(mask, spec.rank)}]"
-    return pfx + _ref(ref)
+        return f"{pfx}{kind}{k}[{_index(mask, spec.rank, idx)}]"
+    return (pfx + "n" if idx is not None and kind == "v" else pfx) + _ref(ref)
 
 
-def _emit_values(w, entries, spec, pfx="", subst=None, given=None, cheap_trig=False):
+def _emit_values(w, entries, spec, pfx="", subst=None, given=None, cheap_trig=False, idx=None):
     """Assign each entry's value; with ``cheap_trig``, sin/cos/tan use the variant valid for
-    |x| <= 2**40 and OR whether an argument is beyond that into ``bad``."""
+    |x| <= 2**40 and OR whether an argument is beyond that into ``bad``.  With ``idx`` the
+    values are those at the renamed indices, named with an extra ``n`` (``q0_nv3``)."""
+    vp = pfx if idx is None else pfx + "n"
     for j, (op, dt, in_dts, refs) in entries:
         if given and j in given:
-            w(f"{pfx}v{j} = {given[j]}")
+            w(f"{vp}v{j} = {given[j]}")
             continue
-        args = [_value(spec, ref, pfx, subst) for ref in refs]
+        args = [_value(spec, ref, pfx, subst, idx) for ref in refs]
         cheap = cheap_trig and _checked_trig(op, np.dtype(in_dts[0]))
         if cheap:
             w(f"bad |= vm.trig_big_f{np.dtype(in_dts[0]).itemsize * 8}({args[0]})")
-        w(f"{pfx}v{j} = {expression(op, dt, in_dts, args, cheap)}")
+        w(f"{vp}v{j} = {expression(op, dt, in_dts, args, cheap)}")
 
 
 @dataclass(frozen=True)
@@ -294,7 +298,13 @@ def rows_arguments(spec):
 
 
 def render_rows(spec: RowsSpec) -> str:
-    """Python source of a rows kernel (``kernel(parallel, out, shp, *operands)``)."""
+    """Python source of a rows kernel (``kernel(parallel, out, shp, *operands)``).
+
+    Each thread takes one contiguous block of rows.  The first part's reduction (the
+    only stage that reads its inputs from memory rather than from cache: softmax's max,
+    layer norm's mean) is software-pipelined: it runs for the *next* row inside the
+    second part's loop over this row, so the memory stream overlaps the costly stage
+    (softmax's ``exp``) instead of alternating with it."""
     r = spec.rank
     kept = [d for d in range(r) if not spec.reduced[d]]
     red = [d for d in range(r) if spec.reduced[d]]
@@ -302,15 +312,50 @@ def render_rows(spec: RowsSpec) -> str:
     branches = []
     base = 2
     last = len(spec.parts) - 1
+    nxt = tuple(f"j{d}" if d in kept else f"i{d}" for d in range(r))
+    first = spec.parts[0]
+    pipelined = last >= 1 and not (spec.stash and spec.stash[0] == 0)
+    p0 = _PartView(spec, first)
+    if pipelined:
+        rop0, rdt0, rin0 = first.reduce
+        init0, comb0 = _reduce_parts(rop0, accumulator_dtype(rop0, np.dtype(rdt0)))
+        acc0_t = _t(accumulator_dtype(rop0, np.dtype(rdt0)))
+
+    def next_row_step(w):
+        """Part 0's body and accumulation at the next row (indices ``j``)."""
+        _emit_values(w, list(enumerate(first.body)), p0, "q0_", None, idx=nxt)
+        w("nacc = " + comb0.format("nacc", f"{acc0_t}({_value(p0, rin0, 'q0_', None, nxt)})"))
+
     for rng in ("prange", "range"):
         w = _Writer()
         w.depth = base
         for d in range(r):
             w(f"n{d} = U(shp[{d}])")
         nk = " * ".join(f"n{d}" for d in kept) or "U(1)"
-        w(f"for f in {rng}({nk}):")
-        w.indent()
-        _unravel(w, kept, "f")
+        if pipelined:
+            w(f"nk = {nk}")
+            # shp[r] is the thread count (get_num_threads would make the kernel uncacheable)
+            w(f"nch = U(min(nk, U(shp[{r}])))" if rng == "prange" else "nch = U(1)")
+            w(f"for c in {rng}(nch):")
+            w.indent()
+            w("lo = U(c) * nk // nch")
+            w("hi = (U(c) + U(1)) * nk // nch")
+            _unravel(w, kept, "lo", var="j")
+            w(f"nacc = {init0}")
+            top = w.depth
+            for d in red:
+                w(f"for i{d} in range(n{d}):")
+                w.indent()
+            next_row_step(w)
+            w.depth = top
+            w("for f in range(lo, hi):")
+            w.indent()
+            _unravel(w, kept, "f")
+            _unravel(w, kept, "f + U(1) if f + U(1) < hi else f", var="j")
+        else:
+            w(f"for f in {rng}({nk}):")
+            w.indent()
+            _unravel(w, kept, "f")
         row = w.depth
         for j, part in enumerate(spec.parts):
             pv = _PartView(spec, part)
@@ -324,32 +369,40 @@ def render_rows(spec: RowsSpec) -> str:
                 allidx = _index((False,) * r, r)
                 given = {spec.stash[2]: f"out[{allidx}]"} if spec.stash else None
                 _emit_values(w, body, pv, pfx, subst, given)
+                if pipelined and j == 1:
+                    next_row_step(w)
                 w(f"out[{allidx}] = {out_t}({_value(pv, part.root, pfx, subst)})")
                 w.depth = row
                 continue
             rop, rdt, rin = part.reduce
             acc = accumulator_dtype(rop, np.dtype(rdt))
             init, comb = _reduce_parts(rop, acc)
-            w(f"acc = {init}")
-            for d in red:
-                w(f"for i{d} in range(n{d}):")
-                w.indent()
-            _emit_values(w, body, pv, pfx, subst)
-            allidx = _index((False,) * r, r)
-            if spec.stash and spec.stash[0] == j:
-                w(f"out[{allidx}] = {out_t}({pfx}v{spec.stash[1]})")
-                if rin == ("v", spec.stash[1]) and np.dtype(rdt) == np.dtype(spec.out_dtype):
-                    # accumulate from the stored row in a loop of its own: a wider accumulator
-                    # (float32 sums add in float64) would halve the vector width of the body
-                    w.depth = row
-                    for d in red:
-                        w(f"for i{d} in range(n{d}):")
-                        w.indent()
-                    w("acc = " + comb.format("acc", f"{_t(acc)}(out[{allidx}])"))
-                    w.depth = row
-                    rin = None
-            if rin is not None:
-                w("acc = " + comb.format("acc", f"{_t(acc)}({_value(pv, rin, pfx, subst)})"))
+            if pipelined and j == 0:          # this row's reduction ran in the last row's loop
+                w("acc = nacc")
+                w(f"nacc = {init0}")
+            else:
+                w(f"acc = {init}")
+                for d in red:
+                    w(f"for i{d} in range(n{d}):")
+                    w.indent()
+                _emit_values(w, body, pv, pfx, subst)
+                if pipelined and j == 1:
+                    next_row_step(w)
+                allidx = _index((False,) * r, r)
+                if spec.stash and spec.stash[0] == j:
+                    w(f"out[{allidx}] = {out_t}({pfx}v{spec.stash[1]})")
+                    if rin == ("v", spec.stash[1]) and np.dtype(rdt) == np.dtype(spec.out_dtype):
+                        # accumulate from the stored row in a loop of its own: a wider accumulator
+                        # (float32 sums add in float64) would halve the vector width of the body
+                        w.depth = row
+                        for d in red:
+                            w(f"for i{d} in range(n{d}):")
+                            w.indent()
+                        w("acc = " + comb.format("acc", f"{_t(acc)}(out[{allidx}])"))
+                        w.depth = row
+                        rin = None
+                if rin is not None:
+                    w("acc = " + comb.format("acc", f"{_t(acc)}({_value(pv, rin, pfx, subst)})"))
             w.depth = row
             for d in red:
                 w(f"i{d} = U(0)")
@@ -368,17 +421,17 @@ def render_rows(spec: RowsSpec) -> str:
     return _head(spec, func) + func
 
 
-def _unravel(w, dims, flat, extra_div=None):
-    """Emit index variables for ``dims`` (row-major) from unsigned flat index ``flat``."""
+def _unravel(w, dims, flat, extra_div=None, var="i"):
+    """Emit index variables ``{var}{d}`` for ``dims`` (row-major) from unsigned flat index ``flat``."""
     w(f"g = U({flat})")
     if extra_div is not None:
         w(f"blk = g % {extra_div}")
         w(f"g = g // {extra_div}")
     for d in reversed(dims[1:]):
-        w(f"i{d} = g % n{d}")
+        w(f"{var}{d} = g % n{d}")
         w(f"g = g // n{d}")
     if dims:
-        w(f"i{dims[0]} = g")
+        w(f"{var}{dims[0]} = g")
 
 
 def render(spec: KernelSpec, name_prefix="k") -> str:

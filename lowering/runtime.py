@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 
+import numba
 import numpy as np
 
 from . import cache as kcache
@@ -359,7 +360,7 @@ def _run_rows(k, st, nodes, buffers):
     spec = RowsSpec(rank=len(new_shape), reduced=new_red, parts=tuple(specs), out_dtype=root.dtype.str,
                     stash=st.stash)
     kernel = kcache.get_kernel(spec, lambda: render_rows(spec), st.description)
-    args = [arrays[0], np.array(new_shape, dtype=np.int64)]
+    args = [arrays[0], np.array(new_shape + (numba.get_num_threads(),), dtype=np.int64)]
     at = 1
     for (npre, npost), part in zip(layout, k.parts):
         args += arrays[at:at + npre + npost] + [_const(p, nodes) for p in part.consts]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import arrayforge as xp
+from lowering import runtime
 from conftest import assert_same
 
 RNG = np.random.default_rng(7)
@@ -103,3 +104,21 @@ def test_rows_kernel_matches_interpreter():
         finally:
             xp.set_executor(None)
     np.testing.assert_allclose(results[0], results[1], rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize("rows", [16, 17, 37])
+def test_pipelined_first_part_reads_views_and_broadcasts(executor, rows, parallel, monkeypatch):
+    # The first part's reduction runs one row ahead (software-pipelined into the second
+    # part's loop): check block edges (row counts not a multiple of the thread count),
+    # two kept dims that do not coalesce (a strided view), and a broadcast operand.
+    monkeypatch.setattr(runtime, "PARALLEL_MIN", 0 if parallel else 1 << 62)
+    base = RNG.standard_normal((rows, 9, 70))
+    wn = RNG.standard_normal(70)
+    x = xp.asarray(base)[:, ::2, :]
+    y = softmax(xp, x * xp.asarray(wn))
+    assert [k.kind for k in xp.explain(y).kernels] == ["rows"]
+    assert_same(y, softmax(np, base[:, ::2, :] * wn), exact=False)
+    z = layer_norm(xp, xp.permute_dims(xp.asarray(base), (1, 0, 2)), xp.asarray(wn), xp.asarray(wn))
+    np.testing.assert_allclose(np.asarray(z), layer_norm(np, base.transpose(1, 0, 2), wn, wn),
+                               rtol=1e-12, atol=1e-12)
