@@ -32,10 +32,15 @@ _VM_UNARY = {Op.EXP: "exp", Op.EXPM1: "expm1", Op.LOG: "log", Op.LOG1P: "log1p",
 _VM_BINARY = {Op.ATAN2: "atan2", Op.POW: "pow", Op.LOGADDEXP: "logaddexp"}
 
 
-# sin/cos/tan have a cheaper variant valid for |x| <= 2**40 (Cody-Waite reduction only); element-wise
-# kernels call it, OR ``vm.trig_big_*`` of the argument into a flag, and redo a chunk with the
-# full functions (Payne-Hanek for huge arguments, ~5x the cost) only when the flag is set.
+# Checked ops: a cheaper variant valid on a predicate's complement.  Element-wise kernels call
+# the cheap one, OR the predicate (``bad``) over a chunk, and redo a flagged chunk with the full
+# expression.  sin/cos/tan: Cody-Waite only, bad for |x| > 2**40 (float32: 2**20), where the full
+# functions' Payne-Hanek reduction costs ~5x.  Complex exp/sinh/cosh/sin/cos: the textbook
+# formula on the vectorised real functions, bad where a part is non-finite or could overflow
+# (the full expression is scalar.py's C99 helper, which owns the special values).
 _TRIG = frozenset({Op.SIN, Op.COS, Op.TAN})
+_VM_COMPLEX = {Op.EXP: ("cexp", "cexp"), Op.SINH: ("csinh", "csinh"), Op.COSH: ("ccosh", "csinh"),
+               Op.SIN: ("csin", "csin"), Op.COS: ("ccos", "csin")}
 
 
 def _vectorised(op, a, table, suffix=""):
@@ -71,12 +76,19 @@ _COMPLEX_HELPERS = {Op.EXP: "c_exp", Op.EXPM1: "c_expm1", Op.COSH: "c_cosh", Op.
                     Op.ASINH: "c_asinh", Op.ATAN: "c_atan", Op.ATANH: "c_atanh"}
 
 
-def _checked_trig(op, a):
-    """Does this op get the cheap trig variant plus a fix-up pass?"""
-    return op in _TRIG and _vectorised(op, a, _VM_UNARY, "_fast") is not None
+def _checked(op, a):
+    """(cheap expression, bad-flag expression) of a checked op on input dtype ``a``, or None."""
+    if not FAST_MATH or vmath is None:
+        return None
+    if a.kind == "c" and op in _VM_COMPLEX:
+        fast, bad = _VM_COMPLEX[op]
+        return f"vm.{fast}_fast({{0}})", f"vm.{bad}_bad({{0}})"
+    if op in _TRIG and _vectorised(op, a, _VM_UNARY, "_fast") is not None:
+        return _vectorised(op, a, _VM_UNARY, "_fast"), f"vm.trig_big_f{a.itemsize * 8}({{0}})"
+    return None
 
 
-def _unary(op, dt, a, cheap_trig=False):
+def _unary(op, dt, a, use_cheap=False):
     """Expression for a unary op on input dtype ``a``; result dtype ``dt``."""
     x = "{0}"
     table = {
@@ -97,7 +109,10 @@ def _unary(op, dt, a, cheap_trig=False):
         Op.INVERT: "not {0}" if a == np.bool_ else "~{0}",
         Op.CONJ: "np.conj({0})", Op.REAL: "{0}.real", Op.IMAG: "{0}.imag",
     }
-    fast = _vectorised(op, a, _VM_UNARY, "_fast" if cheap_trig and op in _TRIG else "")
+    checked = _checked(op, a) if use_cheap else None
+    if checked:
+        return checked[0]
+    fast = _vectorised(op, a, _VM_UNARY)
     if fast:
         return fast
     if a.kind == "c" and op in _COMPLEX_HELPERS:      # C99 Annex G special values (see scalar.py)
@@ -138,13 +153,13 @@ def _binary(op, dt, a):
     return table[op]
 
 
-def expression(op, dt, in_dtypes, args, cheap_trig=False):
+def expression(op, dt, in_dtypes, args, use_cheap=False):
     """The Numba expression of one elementwise op, cast back to its dtype (so ints wrap)."""
     dt = np.dtype(dt)
     if op is Op.WHERE:
         expr = "{1} if {0} else {2}"
     elif op.kind.value == "unary":
-        expr = _unary(op, dt, np.dtype(in_dtypes[0]), cheap_trig)
+        expr = _unary(op, dt, np.dtype(in_dtypes[0]), use_cheap)
     else:
         expr = _binary(op, dt, np.dtype(in_dtypes[0]))
     return f"{_t(dt)}({expr.format(*args)})"
@@ -238,9 +253,9 @@ def _value(spec, ref, pfx="", subst=None, idx=None):
     return (pfx + "n" if idx is not None and kind == "v" else pfx) + _ref(ref)
 
 
-def _emit_values(w, entries, spec, pfx="", subst=None, given=None, cheap_trig=False, idx=None):
-    """Assign each entry's value; with ``cheap_trig``, sin/cos/tan use the variant valid for
-    |x| <= 2**40 and OR whether an argument is beyond that into ``bad``.  With ``idx`` the
+def _emit_values(w, entries, spec, pfx="", subst=None, given=None, use_cheap=False, idx=None):
+    """Assign each entry's value; with ``use_cheap``, checked ops (see ``_checked``) use their
+    cheap variant and OR their bad-flag into ``bad``.  With ``idx`` the
     values are those at the renamed indices, named with an extra ``n`` (``q0_nv3``)."""
     vp = pfx if idx is None else pfx + "n"
     for j, (op, dt, in_dts, refs) in entries:
@@ -248,9 +263,10 @@ def _emit_values(w, entries, spec, pfx="", subst=None, given=None, cheap_trig=Fa
             w(f"{vp}v{j} = {given[j]}")
             continue
         args = [_value(spec, ref, pfx, subst, idx) for ref in refs]
-        cheap = cheap_trig and _checked_trig(op, np.dtype(in_dts[0]))
+        checked = _checked(op, np.dtype(in_dts[0])) if use_cheap else None
+        cheap = checked is not None
         if cheap:
-            w(f"bad |= vm.trig_big_f{np.dtype(in_dts[0]).itemsize * 8}({args[0]})")
+            w(f"bad |= {checked[1].format(args[0])}")
         w(f"{vp}v{j} = {expression(op, dt, in_dts, args, cheap)}")
 
 
@@ -453,9 +469,9 @@ def render(spec: KernelSpec, name_prefix="k") -> str:
         allidx = _index((False,) * r, r)
         outidx = _index(spec.reduced, r) if r else "0"
         if strategy == "map":
-            trig = any(_checked_trig(op, np.dtype(in_dts[0])) for op, _, in_dts, _ in spec.body)
+            checked = any(_checked(op, np.dtype(in_dts[0])) for op, _, in_dts, _ in spec.body)
             last = r - 1
-            if r == 1 and trig:      # chunks, so a chunk with a huge trig argument is redone alone
+            if r == 1 and checked:   # chunks, so a chunk with a flagged argument is redone alone
                 w("nch = max(U(1), min(U(256), n0 // U(4096)))")
                 w(f"for c in {rng}(nch):")
                 w.indent()
@@ -470,13 +486,13 @@ def render(spec: KernelSpec, name_prefix="k") -> str:
                 w.indent()
                 _unravel(w, list(range(r - 1)), "f")
                 inner = f"range(n{last})"
-            if trig:
+            if checked:
                 w("bad = False")
             w(f"for i{last} in {inner}:")
             w.indent()
-            _emit_values(w, body, spec, cheap_trig=trig)
+            _emit_values(w, body, spec, use_cheap=checked)
             w(f"out[{allidx}] = {out_t}({_value(spec, spec.root)})")
-            if trig:
+            if checked:
                 w.dedent()
                 w("if bad:")
                 w.indent()

@@ -31,6 +31,9 @@ Semantics
     Every float32 unary function was also checked on all 2**32 inputs against
     float64 libm: at most 1.1 ulp (sinh 1.75 ulp).  sin/cos/tan are right for
     every finite input, huge ones included (see below).
+  * Complex exp, sinh, cosh, sin and cos (``c*_fast``, at the end) are the
+    textbook formulas on these functions, for element-wise kernels; special
+    values go to scalar.py's C99 helpers through a per-chunk flag.
   * The f32 functions compute in float32 (16 lanes per zmm) except: ``pow_f32``
     and ``logaddexp_f32`` run in float64 (one f64 log/exp is the usual powf
     design, far more accurate than float32 double-float arithmetic, and absorbs
@@ -45,8 +48,9 @@ Semantics
     matters are formed as ``fma(a, b, 0.0)`` (``_mul``) so that contraction
     cannot fuse them into a later add, and polynomial evaluation uses explicit
     fma's whose addends are never bare products; rounding is done with
-    ``np.rint``/``np.floor`` (never the magic-number trick) and every scaling by
-    2**k is one multiply.  The tests check the functions under those flags.
+    ``np.rint``/``np.floor``, except ``exp_f32``'s shifter, which is added inside
+    an ``fma`` (an intrinsic call that no flag rewrites); every scaling by 2**k
+    is one multiply.  The tests check the functions under those flags.
   * Division is an ``fdiv`` intrinsic (``_div``), so a caller compiled with
     Numba's default ``error_model='python'`` gets no ZeroDivisionError branch
     (which would stop vectorisation).
@@ -1514,3 +1518,72 @@ def tanh_f32(x):
     y = ys if a < _F(0.75) else yb
     y = _copysign_f32(y, x)
     return y if a == a else x
+
+
+# ----------------------------------------------------------------------------
+# Complex functions built from the real ones (complex128, and complex64 computed
+# in float64 like scalar.py's C99 helpers, the kernel rounding the result back).
+#
+# Each ``c<name>_fast(z)`` is the textbook formula on the vectorised real functions;
+# it is exact to the real functions' accuracy wherever ``c<name>_bad(z)`` is False:
+# both parts finite, |Re z| (or |Im z| for sin/cos) at most 708 so nothing
+# overflows, and the trig argument within the Cody-Waite range.  Element-wise
+# kernels OR the ``_bad`` flag over a chunk and redo a flagged chunk with
+# scalar.py's C99 Annex G helpers, which own every special value (inf, NaN,
+# overflow in two halves); the fast formulas agree with those helpers on signed
+# zeros, because the helpers compute the same products.
+# ----------------------------------------------------------------------------
+
+C_EXP_MAX = 708.0
+
+
+@njit(**_NJ)
+def _c_ok(e, t):
+    """The fast complex formulas hold: ``e`` feeds exp/sinh/cosh, ``t`` feeds sin/cos."""
+    return (abs(e) <= C_EXP_MAX) & (abs(t) <= TRIG_FAST_MAX_F64)
+
+
+@njit(**_NJ)
+def cexp_fast(z):
+    x, y = np.float64(z.real), np.float64(z.imag)
+    r = exp_f64(x)
+    return complex(r * cos_f64_fast(y), r * sin_f64_fast(y))
+
+
+@njit(**_NJ)
+def cexp_bad(z):
+    return not _c_ok(np.float64(z.real), np.float64(z.imag))
+
+
+@njit(**_NJ)
+def csinh_fast(z):
+    x, y = np.float64(z.real), np.float64(z.imag)
+    return complex(sinh_f64(x) * cos_f64_fast(y), cosh_f64(x) * sin_f64_fast(y))
+
+
+@njit(**_NJ)
+def ccosh_fast(z):
+    x, y = np.float64(z.real), np.float64(z.imag)
+    return complex(cosh_f64(x) * cos_f64_fast(y), sinh_f64(x) * sin_f64_fast(y))
+
+
+@njit(**_NJ)
+def csin_fast(z):                       # sin(x + iy) = sin x cosh y + i cos x sinh y
+    x, y = np.float64(z.real), np.float64(z.imag)
+    return complex(sin_f64_fast(x) * cosh_f64(y), cos_f64_fast(x) * sinh_f64(y))
+
+
+@njit(**_NJ)
+def ccos_fast(z):                       # cos(x + iy) = cos x cosh y - i sin x sinh y
+    x, y = np.float64(z.real), np.float64(z.imag)
+    return complex(cos_f64_fast(x) * cosh_f64(y), -(sin_f64_fast(x) * sinh_f64(y)))
+
+
+@njit(**_NJ)
+def csinh_bad(z):
+    return not _c_ok(np.float64(z.real), np.float64(z.imag))
+
+
+@njit(**_NJ)
+def csin_bad(z):
+    return not _c_ok(np.float64(z.imag), np.float64(z.real))

@@ -102,3 +102,58 @@ def test_sign_of_a_real_zero_is_plus_zero_in_both_executors():
             xp.set_executor(None)
         assert [math.copysign(1.0, v) for v in got[:2]] == [1.0, 1.0], (executor, got)
         np.testing.assert_array_equal(got[2:], [-1.0, np.nan])
+
+
+FAST = {"exp": ("cexp", "cexp", sc.c_exp), "sinh": ("csinh", "csinh", sc.c_sinh),
+        "cosh": ("ccosh", "csinh", sc.c_cosh), "sin": ("csin", "csin", sc.c_sin),
+        "cos": ("ccos", "csin", sc.c_cos)}
+
+
+def _fast_and_flag(fast, bad):
+    @njit
+    def run(z):
+        out = np.empty(z.size, dtype=np.complex128)
+        flag = np.empty(z.size, dtype=np.bool_)
+        for i in range(z.size):
+            out[i] = fast(z[i])
+            flag[i] = bad(z[i])
+        return out, flag
+    return run
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_fast_complex_formulas_agree_with_the_helpers_where_not_flagged(name):
+    # The vectorised formulas of vmath serve every unflagged element; the C99 helpers the rest.
+    import lowering.vmath as vm
+    fast, bad, helper = FAST[name]
+    rng = np.random.default_rng(3)
+    z = np.concatenate([GRID, rng.standard_normal(2000) * 20 + 1j * rng.standard_normal(2000) * 20,
+                        rng.standard_normal(200) * 700 + 1j * rng.standard_normal(200)])
+    got, flagged = _fast_and_flag(getattr(vm, fast + "_fast"), getattr(vm, bad + "_bad"))(z)
+    ref = _apply_all(z)[[n for n, _ in FUNCS].index(name)]
+    assert flagged[~np.isfinite(z.real) | ~np.isfinite(z.imag)].all()
+    assert not flagged[len(GRID):len(GRID) + 2000].any()         # ordinary values take the fast path
+    wrong = [(complex(v), complex(r), complex(o)) for v, r, o, f in zip(z, ref, got, flagged)
+             if not f and not (_same_part(o.real, r.real, 4e-15) and _same_part(o.imag, r.imag, 4e-15))]
+    assert not wrong, wrong[:5]
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+def test_fused_complex_kernel_redoes_only_flagged_chunks(dtype):
+    # 20000 elements run as several chunks; special values sit in one chunk, so that chunk is
+    # redone with the helpers while the others keep the fast formulas: all must match NumPy.
+    rng = np.random.default_rng(4)
+    z = (rng.standard_normal(20000) * 3 + 1j * rng.standard_normal(20000) * 3).astype(dtype)
+    z[7000:7000 + GRID.size] = GRID.astype(dtype)
+    rtol = 1e-13 if dtype == np.complex128 else 2e-6
+    xp.set_executor("numba")
+    try:
+        got = {name: np.asarray(getattr(xp, name)(xp.asarray(z))) for name in FAST}
+    finally:
+        xp.set_executor(None)
+    with np.errstate(all="ignore"):
+        for name in FAST:
+            ref = dict(FUNCS)[name](z)
+            wrong = [(complex(v), complex(r), complex(o)) for v, r, o in zip(z, ref, got[name])
+                     if not (_same_part(o.real, r.real, rtol) and _same_part(o.imag, r.imag, rtol))]
+            assert not wrong, (name, wrong[:5])

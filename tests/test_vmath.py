@@ -340,6 +340,12 @@ def _logaddexp_f64_fm(a, b, out):
 
 
 @njit(**_LOOP_FM)
+def _exp_f32_fm(a, out):
+    for i in range(a.size):
+        out[i] = vm.exp_f32(a[i])
+
+
+@njit(**_LOOP_FM)
 def _expm1_f32_fm(a, out):
     for i in range(a.size):
         out[i] = vm.expm1_f32(a[i])
@@ -656,7 +662,7 @@ def test_accuracy(name, dtype):
 
 FASTMATH = [(n, np.float64) for n in ["exp", "expm1", "log1p", "sin", "tan", "atan2", "pow",
                                       "logaddexp"]] + \
-           [(n, np.float32) for n in ["expm1", "log2", "sin", "pow"]]
+           [(n, np.float32) for n in ["exp", "expm1", "log2", "sin", "pow"]]
 
 
 @pytest.mark.parametrize("name,dtype", FASTMATH, ids=[f"{n}-{SFX[d]}" for n, d in FASTMATH])

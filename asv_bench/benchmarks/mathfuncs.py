@@ -62,3 +62,24 @@ class UnaryMath:
 
     def time_numpy(self, function, dtype):
         self.fn_np(self.x_np)
+
+
+class ComplexMath:
+    """Complex functions built from the vectorised real ones, 4e6 elements."""
+
+    params = (["exp", "sin", "cosh"], ["complex128", "complex64"])
+    param_names = ["function", "dtype"]
+
+    def setup(self, function, dtype):
+        rng = np.random.default_rng(0)
+        n = 4 * 10**6
+        self.x_np = (rng.standard_normal(n) * 3 + 1j * rng.standard_normal(n) * 3).astype(dtype)
+        self.x = xp.asarray(self.x_np)
+        self.fn_xp, self.fn_np = getattr(xp, function), getattr(np, function)
+        warm(self, function, dtype)
+
+    def time_arrayforge(self, function, dtype):
+        self.fn_xp(self.x).compute()
+
+    def time_numpy(self, function, dtype):
+        self.fn_np(self.x_np)
