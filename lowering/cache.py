@@ -12,9 +12,11 @@ need the same new kernel compile it once.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -152,6 +154,8 @@ class CompiledKernel:
         self.function = function
         self.description = description
         self.source = source
+        m = re.search(r"^# interleave: (\d+)$", source, re.M)
+        self.interleave = int(m.group(1)) if m else 0
         self.seen = set()
 
     def __call__(self, parallel, *args):
@@ -165,7 +169,8 @@ class CompiledKernel:
             hits_before = _cache_hits(fn)
             nsig = len(fn.signatures)
             try:
-                result = fn(parallel, *args)
+                with _interleave(self.interleave):
+                    result = fn(parallel, *args)
             except Exception as exc:
                 raise KernelError(f"arrayforge kernel [{self.description}] failed: "
                                   f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
@@ -180,6 +185,27 @@ class CompiledKernel:
                               f"({os.path.basename(self.source_path or '<memory>')})", file=sys.stderr)
             self.seen.add(sig_key)
             return result
+
+
+@contextlib.contextmanager
+def _interleave(count):
+    """Compile with LLVM's loop interleave forced to ``count`` (0: LLVM's choice).
+
+    Kernels whose body is one long dependency chain (pow, logaddexp: ~180 cycles) leave
+    the core idle unless two vector iterations are in flight, and LLVM does not interleave
+    big loop bodies by itself.  The option is process-wide, so it is set and reset under
+    Numba's compiler lock (a kernel compiles inside its first call)."""
+    if not count:
+        yield
+        return
+    import llvmlite.binding as ll
+    from numba.core.compiler_lock import global_compiler_lock
+    with global_compiler_lock:
+        ll.set_option("", f"-force-vector-interleave={count}")
+        try:
+            yield
+        finally:
+            ll.set_option("", "-force-vector-interleave=0")
 
 
 def _cache_hits(fn):

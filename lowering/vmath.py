@@ -605,7 +605,14 @@ def _pow_finish(x, y, lh, ll):
     zc = zc if zc > -746.0 else -746.0
     zl = zl if zc == zh else 0.0
     p, k = _exp_pk(zc, zl)
-    r = _scale_f64(p, k)
+    return _pow_specials(x, y, _scale_f64(p, k))
+
+
+@njit(**_NJ)
+def _pow_specials(x, y, r):
+    """pow's result from r = exp(y log|x|) (inf/0 where that over/underflows), with C99's
+    signs and special cases."""
+    ax = abs(x)
     # negative (or -0, -inf) base: odd integer y flips the sign, non-integer y gives NaN
     yint = np.floor(y) == y                   # True for +-inf
     half = y * 0.5
@@ -1208,7 +1215,7 @@ def log1p_f32(x):
 
 @njit(**_NJ)
 def pow_f32(x, y):
-    """Computed in float64: log|x| (~2**-52) times y, exp, rounded once to float32."""
+    """Computed in float64: log|x| (~2**-52) times y, exp_f64, rounded to float32."""
     xd = np.float64(x)
     yd = np.float64(y)
     ax = abs(xd)
@@ -1216,7 +1223,10 @@ def pow_f32(x, y):
     dk, f = _log_split(axs)
     s, hfsq, R = _log_poly(f)
     lh = dk * LN2_HI42 - ((hfsq - (s * (hfsq + R) + dk * LN2_LO42)) - f)
-    return np.float32(_pow_finish(xd, yd, lh, 0.0))
+    lh = -INF if ax == 0.0 else lh
+    lh = INF if ax == INF else lh
+    # float64 y*log|x| and exp are ~2**-45 relative even at |y log|x|| ~ 100: no double-double
+    return np.float32(_pow_specials(xd, yd, exp_f64(yd * lh)))
 
 
 @njit(**_NJ)

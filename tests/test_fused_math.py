@@ -194,3 +194,21 @@ def test_fast_math_off_gives_libm_results(tmp_path):
     env = dict(os.environ, ARRAYFORGE_FAST_MATH="0", ARRAYFORGE_CACHE_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_latency_bound_kernels_compile_interleaved():
+    # pow's kernel asks for LLVM interleave 2 (two vector iterations in flight); the option is
+    # process-wide, so it must be back at 0 for the next kernel, which must not carry the line.
+    from lowering import cache
+    xp.set_executor("numba")
+    try:
+        a, b = xp.asarray(np.linspace(0.5, 3.0, 1000)), xp.asarray(np.linspace(-2.0, 2.0, 1000))
+        np.testing.assert_allclose(np.asarray(a ** b), np.linspace(0.5, 3.0, 1000) ** np.linspace(-2.0, 2.0, 1000),
+                                   rtol=4e-16)
+        np.asarray(a * b - 1.0)
+    finally:
+        xp.set_executor(None)
+    sources = [k.source for k in cache._memory.values()]
+    pow_src = [s for s in sources if "vm.pow_f64(" in s]
+    assert pow_src and all("# interleave: 2" in s for s in pow_src)
+    assert all("# interleave" not in s for s in sources if "vm." not in s)
