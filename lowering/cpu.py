@@ -39,7 +39,7 @@ _VM_BINARY = {Op.ATAN2: "atan2", Op.POW: "pow", Op.LOGADDEXP: "logaddexp"}
 # formula on the vectorised real functions, bad where a part is non-finite or could overflow
 # (the full expression is scalar.py's C99 helper, which owns the special values).
 _TRIG = frozenset({Op.SIN, Op.COS, Op.TAN})
-_VM_COMPLEX = {Op.EXP: ("cexp", "cexp"), Op.SINH: ("csinh", "csinh"), Op.COSH: ("ccosh", "csinh"),
+_VM_COMPLEX = {Op.EXP: ("cexp", "cexp"), Op.SINH: ("csinh", "cexp"), Op.COSH: ("ccosh", "cexp"),
                Op.SIN: ("csin", "csin"), Op.COS: ("ccos", "csin")}
 
 
@@ -83,9 +83,8 @@ def _checked(op, a):
     if a.kind == "c" and op in _VM_COMPLEX:
         fast, bad = _VM_COMPLEX[op]
         return f"vm.{fast}_fast({{0}})", f"vm.{bad}_bad({{0}})"
-    if op in _TRIG and _vectorised(op, a, _VM_UNARY, "_fast") is not None:
-        return _vectorised(op, a, _VM_UNARY, "_fast"), f"vm.trig_big_f{a.itemsize * 8}({{0}})"
-    return None
+    cheap = _vectorised(op, a, _VM_UNARY, "_fast") if op in _TRIG else None
+    return (cheap, f"vm.trig_big_f{a.itemsize * 8}({{0}})") if cheap else None
 
 
 def _unary(op, dt, a, use_cheap=False):
@@ -352,10 +351,7 @@ def render_rows(spec: RowsSpec) -> str:
             w(f"nk = {nk}")
             # shp[r] is the thread count (get_num_threads would make the kernel uncacheable)
             w(f"nch = U(min(nk, U(shp[{r}])))" if rng == "prange" else "nch = U(1)")
-            w(f"for c in {rng}(nch):")
-            w.indent()
-            w("lo = U(c) * nk // nch")
-            w("hi = (U(c) + U(1)) * nk // nch")
+            _blocks(w, rng, "nk")
             _unravel(w, kept, "lo", var="j")
             w(f"nacc = {init0}")
             top = w.depth
@@ -437,6 +433,14 @@ def render_rows(spec: RowsSpec) -> str:
     return _head(spec, func) + func
 
 
+def _blocks(w, rng, total):
+    """Open a loop over ``nch`` contiguous blocks of ``total`` iterations: ``lo``..``hi``."""
+    w(f"for c in {rng}(nch):")
+    w.indent()
+    w(f"lo = U(c) * {total} // nch")
+    w(f"hi = (U(c) + U(1)) * {total} // nch")
+
+
 def _unravel(w, dims, flat, extra_div=None, var="i"):
     """Emit index variables ``{var}{d}`` for ``dims`` (row-major) from unsigned flat index ``flat``."""
     w(f"g = U({flat})")
@@ -473,10 +477,7 @@ def render(spec: KernelSpec, name_prefix="k") -> str:
             last = r - 1
             if r == 1 and checked:   # chunks, so a chunk with a flagged argument is redone alone
                 w("nch = max(U(1), min(U(256), n0 // U(4096)))")
-                w(f"for c in {rng}(nch):")
-                w.indent()
-                w("lo = U(c) * n0 // nch")
-                w("hi = (U(c) + U(1)) * n0 // nch")
+                _blocks(w, rng, "n0")
                 inner = "range(lo, hi)"
             elif r == 1:
                 inner = f"{rng}(n0)"
@@ -524,10 +525,7 @@ def render(spec: KernelSpec, name_prefix="k") -> str:
                     w("N = " + " * ".join(f"n{d}" for d in range(r - 1)))
                     w("nch = max(U(1), min(U(256), N))")
                 w(f"part = np.empty(nch, {_t(acc)})")
-                w(f"for c in {rng}(nch):")
-                w.indent()
-                w("lo = U(c) * N // nch")
-                w("hi = (U(c) + U(1)) * N // nch")
+                _blocks(w, rng, "N")
                 w(f"acc = {init}")
                 if r == 1:
                     w("for i0 in range(lo, hi):")

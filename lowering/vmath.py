@@ -1562,6 +1562,7 @@ def cexp_fast(z):
 
 @njit(**_NJ)
 def cexp_bad(z):
+    """The flag of exp, sinh and cosh (Re z feeds the exponentials)."""
     return not _c_ok(np.float64(z.real), np.float64(z.imag))
 
 
@@ -1590,10 +1591,6 @@ def ccos_fast(z):                       # cos(x + iy) = cos x cosh y - i sin x s
 
 
 @njit(**_NJ)
-def csinh_bad(z):
-    return not _c_ok(np.float64(z.real), np.float64(z.imag))
-
-
-@njit(**_NJ)
 def csin_bad(z):
+    """The flag of sin and cos (Im z feeds the exponentials)."""
     return not _c_ok(np.float64(z.imag), np.float64(z.real))
