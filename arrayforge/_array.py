@@ -9,11 +9,11 @@ import operator
 
 import numpy as np
 
-from lowering import Op, make_node, realize
+from lowering import Op, realize
 
 from . import _dtypes as dt
 from . import elementwise as ew
-from ._graph import bounded, reshape_node, scalar_node, view
+from ._graph import MAX_NDIM, new_node, reshape_node, scalar_node, view
 
 
 class Device:
@@ -229,7 +229,7 @@ def _binop(fn, reflected=False):
         else:
             return fn(self, other)
         out = _new_array(Array)
-        out._node = bounded(make_node(op, dt.bool if bool_result else d, n1.shape, (n1, n2)))
+        out._node = new_node(op, dt.bool if bool_result else d, n1.shape, (n1, n2))
         return out
     return method
 
@@ -325,6 +325,9 @@ def _normalize_key(x, key):
             i %= n
             slices.append((i, i + 1, 1))
         dim += 1
+    if len(shape) > MAX_NDIM:       # Note: NumPy raises IndexError here (ValueError elsewhere)
+        raise IndexError(f"number of dimensions must be within [0, {MAX_NDIM}], "
+                         f"indexing result would have {len(shape)}")
     return tuple(slices), tuple(shape)
 
 

@@ -4,13 +4,14 @@ import operator
 
 import numpy as np
 
-from lowering import Op, OpKind, const_node, make_node, realize
+from lowering import Op, OpKind, const_node, make_node, realize, run_now
+from lowering import ir
 from lowering.ir import COSTLY
 
 from . import _dtypes as dt
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
-MAX_NDIM = 64
+MAX_NDIM = ir.MAX_NDIM
 MAX_DEPTH = 256       # graphs deeper than this are realized as they are recorded
 
 
@@ -22,15 +23,9 @@ def check_shape(shape, dtype=None):
         shape = tuple(operator.index(s) for s in shape)
     except TypeError:
         raise TypeError(f"shape must be a sequence of integers, got {shape!r}") from None
-    if len(shape) > MAX_NDIM:
-        raise ValueError(f"maximum supported dimension for an array is {MAX_NDIM}, found {len(shape)}")
     if any(s < 0 for s in shape):
         raise ValueError(f"negative dimensions are not allowed: {shape}")
-    size = math.prod(shape)
-    itemsize = np.dtype(dtype).itemsize if dtype is not None else 1
-    if size * itemsize > np.iinfo(np.intp).max:
-        raise ValueError(f"array is too big: shape {shape} of {np.dtype(dtype or 'u1')} "
-                         f"needs {size * itemsize} bytes, more than the largest possible array")
+    ir.check_shape(shape, np.dtype(dtype if dtype is not None else "u1"))
     return shape
 
 
@@ -69,9 +64,21 @@ def bounded(node):
     return node
 
 
+def new_node(op, dtype, shape, inputs=(), arg=None):
+    """The node for one validated operation: the door every recording goes through.
+
+    Small work on realized inputs runs at once (the runtime's eager tier, ``run_now``) and
+    becomes a leaf; anything else is recorded (and realized if the graph grew too deep)."""
+    if inputs:
+        leaf = run_now(op, dtype, shape, inputs, arg)
+        if leaf is not None:
+            return leaf
+    return bounded(make_node(op, dtype, shape, inputs, arg))
+
+
 def record(op, dtype, shape, inputs=(), arg=None):
     """Record one node and return the Array for it."""
-    return _array.Array._new(bounded(make_node(op, dtype, shape, inputs, arg)))
+    return _array.Array._new(new_node(op, dtype, shape, inputs, arg))
 
 
 _ELEMENTWISE = (OpKind.UNARY, OpKind.BINARY, OpKind.TERNARY)
@@ -89,17 +96,33 @@ def view(op, node, shape, arg):
         return node
     if node.op is Op.CONST and node.buffer is None:      # a view of a constant is a constant
         return const_node(node.arg, node.dtype, shape)
+    if node.buffer is not None:
+        return new_node(op, node.dtype, shape, (node,), arg)
+    def pushable(n):
+        return (n.buffer is None and n.op.kind in _ELEMENTWISE
+                and not (op is Op.EXPAND and n.op in _NO_EXPAND_THROUGH))
+
+    # All or nothing: push only when the whole element-wise region below fits the budget.  A
+    # region cut part-way would materialize an arbitrary inner node (recomputed by every later
+    # view, e.g. a periodic ``float(x[0])`` in a loop); viewing the top materializes ``node``
+    # itself, which the runtime keeps when the user holds it, and later work starts from it.
+    seen, stack = set(), [node]
+    while stack:
+        n = stack.pop()
+        if n in seen or not pushable(n):
+            continue
+        seen.add(n)
+        if len(seen) > PUSH_BUDGET:
+            return bounded(make_node(op, node.dtype, shape, (node,), arg))
+        stack.extend(n.inputs)
     memo = {}
-    budget = [PUSH_BUDGET]
 
     def push(n):
         if n in memo:
             return memo[n]
         if n.op is Op.CONST and n.buffer is None:    # 0-d constants are scalar operands
             out = n if n.shape == () else const_node(n.arg, n.dtype, shape)
-        elif (n.buffer is None and n.op.kind in _ELEMENTWISE and budget[0] > 0
-              and not (op is Op.EXPAND and n.op in _NO_EXPAND_THROUGH)):
-            budget[0] -= 1
+        elif n in seen:
             out = make_node(n.op, n.dtype, shape, [push(i) for i in n.inputs], n.arg)
         else:
             out = make_node(op, n.dtype, shape, (n,), arg)
@@ -115,7 +138,7 @@ def cast(node, dtype):
         return node
     if node.op is Op.CONST and node.buffer is None:
         return const_node(np.asarray(node.arg).astype(dtype).item(), dtype, node.shape)
-    return make_node(Op.CAST, dtype, node.shape, (node,))
+    return new_node(Op.CAST, dtype, node.shape, (node,))
 
 
 def expand(node, shape):

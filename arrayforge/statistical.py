@@ -4,10 +4,10 @@ import builtins   # this module defines sum/max/min/all/any
 
 import numpy as np
 
-from lowering import Op, const_node, make_node
+from lowering import Op, const_node
 
 from . import _dtypes as dt
-from ._graph import bounded, cast, check_array, expand, normalize_axis, record, reshape_node
+from ._graph import cast, check_array, expand, new_node, normalize_axis, record, reshape_node
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["sum", "prod", "max", "min", "mean", "var", "std"]
@@ -42,7 +42,7 @@ _ALL_AXES = [tuple(range(n)) for n in range(65)]
 
 
 def _node(op, dtype, shape, node, axes):
-    return bounded(make_node(op, dtype, shape, (node,), axes))
+    return new_node(op, dtype, shape, (node,), axes)
 
 
 def _sum_dtype(x, dtype):

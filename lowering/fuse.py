@@ -181,6 +181,9 @@ def fuse(nodes, outputs, users):
             else:
                 k.body, k.post, k.loads, k.post_loads = k.post, [], k.post_loads, []
         kernels[r] = k
+    # Note: ``region`` calls itself through its closure cell, a reference cycle that would keep
+    # ``pos`` (so the graph and its buffers) alive until a GC pass; emptying the cell breaks it.
+    del region
     return merge_rows([kernels[r] for r in sorted(kernels)], nodes, set(outputs))
 
 

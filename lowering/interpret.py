@@ -118,7 +118,10 @@ def accumulator_dtype(op, dtype):
 
 def apply_view(node, array):
     """Apply one VIEW node to a NumPy array; a view, except a reshape NumPy must copy."""
-    op, arg = node.op, node.arg
+    return apply_view_op(node.op, node.arg, array)
+
+
+def apply_view_op(op, arg, array):
     if op is Op.RESHAPE:
         return array.reshape(arg)
     if op is Op.PERMUTE:
@@ -134,30 +137,36 @@ def evaluate(node, args):
     """Evaluate one non-leaf, non-view node on NumPy arrays (or scalars) ``args``.
 
     The caller sets ``np.errstate`` once per kernel (NaN/inf are values here, not errors)."""
-    op, dt = node.op, node.dtype
+    ins = node.inputs
+    return evaluate_op(node.op, node.dtype, node.shape, ins[0].dtype if ins else None,
+                       ins[0].shape if ins else None, node.arg, args)
+
+
+def evaluate_op(op, dt, shape, in_dtype, in_shape, arg, args):
+    """:func:`evaluate` of an op not (yet) recorded as a node: the eager tier calls it."""
     if op is Op.CAST:
         x = args[0]
         if np.asarray(x).dtype.kind == "c" and dt.kind != "c":
             x = x.real if dt != np.bool_ else x
         out = np.asarray(x).astype(dt)
     elif op in UNARY:
-        fn = COMPLEX_UNARY.get(op) if node.inputs[0].dtype.kind == "c" else None
+        fn = COMPLEX_UNARY.get(op) if in_dtype.kind == "c" else None
         out = (fn or UNARY[op])(args[0])
     elif op in BINARY:
         out = BINARY[op](args[0], args[1])
     elif op is Op.WHERE:
         out = np.where(args[0], args[1], args[2])
     elif op in REDUCE:
-        if np.ndim(args[0]) != len(node.inputs[0].shape):   # work on constants only: a scalar here
-            args = [np.broadcast_to(args[0], node.inputs[0].shape)]
+        if np.ndim(args[0]) != len(in_shape):   # work on constants only: a scalar here
+            args = [np.broadcast_to(args[0], in_shape)]
         if op is Op.SUM or op is Op.PROD:
-            out = REDUCE[op](args[0], axis=node.arg, dtype=accumulator_dtype(op, dt), keepdims=True)
+            out = REDUCE[op](args[0], axis=arg, dtype=accumulator_dtype(op, dt), keepdims=True)
         elif dt == np.bool_:      # all/any: empty reductions have an identity
-            out = REDUCE[op](args[0], axis=node.arg, keepdims=True, initial=op is Op.MIN)
+            out = REDUCE[op](args[0], axis=arg, keepdims=True, initial=op is Op.MIN)
         else:
-            out = REDUCE[op](args[0], axis=node.arg, keepdims=True)
-        if out.shape != node.shape:
-            out = out.reshape(node.shape)
+            out = REDUCE[op](args[0], axis=arg, keepdims=True)
+        if out.shape != shape:
+            out = out.reshape(shape)
     else:
         raise AssertionError(op)
     if type(out) is not np.ndarray or out.dtype != dt:
@@ -165,18 +174,27 @@ def evaluate(node, args):
     return out
 
 
+_COMPLEX_DIRECT = frozenset({Op.NEG, Op.SQUARE, Op.EXP, Op.LOG, Op.SQRT, Op.CONJ})
+
+
+def direct_ufunc(op, in_dtype):
+    """The NumPy ufunc that computes ``op`` on operands of ``in_dtype`` (all of one dtype)
+    giving exactly :func:`evaluate_op`'s result, or None where that needs more (casts,
+    reductions, the standard's special cases, shifts past the width)."""
+    if op in BINARY:
+        fn = BINARY[op]
+    elif op in UNARY and op is not Op.SIGN and (in_dtype.kind != "c" or op in _COMPLEX_DIRECT):
+        fn = UNARY[op]
+    else:
+        return None
+    return fn if isinstance(fn, np.ufunc) else None
+
+
 def evaluator(node):
     """A function of NumPy arrays computing ``node`` (built once per plan, reused every run),
     or None when the computation depends on sizes (reductions, casts, ...)."""
-    op = node.op
-    in_dt = node.inputs[0].dtype if node.inputs else None
-    direct = None
-    if op in BINARY and op not in (Op.LSHIFT, Op.RSHIFT):
-        direct = BINARY[op]
-    elif op in UNARY and op not in (Op.FLOOR, Op.SIGN, Op.CAST) and in_dt is not None and (
-            in_dt.kind != "c" or op in (Op.NEG, Op.SQUARE, Op.EXP, Op.LOG, Op.SQRT, Op.CONJ)):
-        direct = UNARY[op]
-    if direct is not None and isinstance(direct, np.ufunc):
+    direct = direct_ufunc(node.op, node.inputs[0].dtype) if node.inputs else None
+    if direct is not None:
         # NumPy returns the node's dtype for same-dtype operands: no cast needed
         if direct.nin == 2:
             return lambda a, b: direct(a, b)

@@ -171,13 +171,37 @@ class Node:
         The node holds a read-only view; the owner stays writeable, so a no-copy export to a
         consumer that cannot be told "read-only" (legacy DLPack) can alias it."""
         array = array.view()
-        array.flags.writeable = False
+        array.setflags(write=False)     # (~2x faster than flags.writeable = False)
         self.buffer = array
         self.inputs = ()
+        self.depth = 0          # a leaf again: a loop that realizes keeps fusing its later steps
         self.skey = ("leaf", self.dtype, len(self.shape))
-        ref = _INTERN.get(self._key)
-        if ref is not None and ref() is self:
-            _INTERN.pop(self._key, None)
+        key, self._key = self._key, None     # the key holds the inputs: drop it, or every
+        if key is not None:                   # realized buffer of a loop's chain stays reachable
+            ref = _INTERN.get(key)
+            if ref is not None and ref() is self:
+                _INTERN.pop(key, None)
+
+
+MAX_NDIM = 64
+_MAX_BYTES = np.iinfo(np.intp).max
+
+
+def check_shape(shape, dtype):
+    """ValueError unless an array of ``shape`` and ``dtype`` can exist, by NumPy's rule: at
+    most 64 dims, and the product of the non-zero dims times the itemsize fits ``intp``
+    (so ``(2**62, 2**62, 0)`` is rejected as NumPy does, ``(2**62, 0)`` is not).
+
+    :func:`make_node` calls it for every node whose shape is not its input's, so every
+    recorded shape is validated here, at the recording call."""
+    if len(shape) > MAX_NDIM:
+        raise ValueError(f"maximum supported dimension for an array is {MAX_NDIM}, found {len(shape)}")
+    size = math.prod(shape)
+    if size == 0:
+        size = math.prod(s for s in shape if s)
+    if size * dtype.itemsize > _MAX_BYTES:
+        raise ValueError(f"array is too big: shape {shape} of {dtype} needs more bytes "
+                         f"than the largest possible array ({_MAX_BYTES})")
 
 
 def make_node(op, dtype, shape, inputs=(), arg=None):
@@ -207,6 +231,8 @@ def make_node(op, dtype, shape, inputs=(), arg=None):
         node = ref()
         if node is not None:
             return node
+    if not inputs or shape is not inputs[0].shape or dtype.itemsize > inputs[0].dtype.itemsize:
+        check_shape(shape, dtype)         # (an element-wise node of its input's shape is valid)
     node = _new_node(Node)
     node.op = op
     node.dtype = dtype
@@ -231,22 +257,27 @@ def make_node(op, dtype, shape, inputs=(), arg=None):
     return node
 
 
-_CONST_OP, _EXTERN_OP = Op.CONST, Op.EXTERN
+_CONST_OP, _EXTERN_OP, _BUFFER_OP = Op.CONST, Op.EXTERN, Op.BUFFER
 _STRUCTURAL_KINDS = frozenset({OpKind.REDUCE, OpKind.VIEW, OpKind.EXTERN, OpKind.CONTRACT})
 
 
-def buffer_node(array):
+def buffer_node(array, own=False):
     """A leaf holding an existing NumPy array (never shared with another leaf).
 
-    The leaf keeps a read-only view: the caller's array keeps its own flags."""
-    array = array.view()
-    node = Node()
-    node.op, node.dtype, node.shape, node.inputs, node.arg = Op.BUFFER, array.dtype, array.shape, (), None
+    The leaf keeps a read-only view: the caller's array keeps its own flags (``own``: the
+    array is the caller's fresh result, made read-only itself).  Hot on the eager path."""
+    if not own:
+        array = array.view()
+    array.setflags(write=False)
+    node = _new_node(Node)
+    node.op = _BUFFER_OP
+    node.dtype = dtype = array.dtype
+    node.shape = shape = array.shape
+    node.inputs = ()
+    node.arg = node._key = None
     node.depth = 0
-    node.seq = next(_SEQ)
-    node.skey = ("leaf", node.dtype, len(node.shape))
-    node._key = None
-    array.flags.writeable = False
+    node.seq = _next_seq()
+    node.skey = ("leaf", dtype, len(shape))
     node.buffer = array
     return node
 

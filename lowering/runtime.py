@@ -20,8 +20,8 @@ import numpy as np
 from . import cache as kcache
 from .cpu import KernelSpec, PartSpec, RowsSpec, render, render_rows
 from .fuse import iteration_shape as _iteration_shape, row_broadcast
-from .interpret import apply_view
-from .ir import Op
+from .interpret import apply_view, apply_view_op, direct_ufunc, evaluate_op
+from .ir import Op, OpKind, buffer_node
 from .kernels import contract as kcontract
 from .schedule import build_plan, graph_key
 
@@ -40,6 +40,7 @@ HOT_MIN = 4096
 try:    # np.errstate(all="ignore") without rebuilding its state object on every realize (~0.6 us)
     from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
     _IGNORE_ERRORS = _make_extobj(all="ignore")
+    _set_errors, _reset_errors = _extobj_contextvar.set, _extobj_contextvar.reset
 
     class _ignore_fp_errors:
         __slots__ = ("token",)
@@ -52,6 +53,15 @@ try:    # np.errstate(all="ignore") without rebuilding its state object on every
 except (ImportError, AttributeError, TypeError):    # other NumPy versions: the public API
     def _ignore_fp_errors():
         return np.errstate(all="ignore")
+
+    _IGNORE_ERRORS = None
+
+    def _set_errors(_):
+        state = np.seterr(all="ignore")
+        return state
+
+    def _reset_errors(state):
+        np.seterr(**state)
 
 class BufferPool:
     """Reuse the memory of large kernel outputs that nobody references any more.
@@ -129,6 +139,7 @@ def get_plan(outputs):
 
 
 _size = math.prod
+_CONST, _VIEW, _ndarray = Op.CONST, OpKind.VIEW, np.ndarray
 ROW_BYTES_MAX = 1 << 18     # a rows kernel keeps each row in L2 while its stages revisit it
 ROWS_MIN = 16               # ... and needs enough rows to share among the threads
 
@@ -388,6 +399,8 @@ def realize(outputs):
                     buffers[k.root] = run(k, plan.structures[i], nodes, buffers)
                 else:
                     buffers[k.root] = _run_numpy(k, nodes, buffers)
+                if _held_elsewhere(nodes, k.root, plan.users):
+                    nodes[k.root].realize_as(buffers[k.root])
                 for p in plan.frees[i]:
                     _drop(buffers, p)
         plan.runs += 1
@@ -396,6 +409,74 @@ def realize(outputs):
                 q = pos[o]
                 o.realize_as(buffers[q] if q in buffers else _const_array(o))
     return [o.buffer for o in outputs]
+
+
+_GRAPH_REFS = 3    # the ``nodes`` list, the ``pos`` dict, getrefcount's own argument
+
+
+def _held_elsewhere(nodes, p, users):
+    """Does anything outside this graph (a user's Array, another pending graph) hold node
+    ``p``?  Then the value just computed for it is kept (``realize_as``): a realized result
+    is never recomputed, and work recorded later starts from it (``float(x[0])`` in a loop
+    realizes ``x``, so the loop's chain restarts at depth 0 instead of being recomputed).
+    Intermediates nobody holds are freed as before, so peak memory does not grow."""
+    return sys.getrefcount(nodes[p]) > _GRAPH_REFS + users[p] and nodes[p].buffer is None
+
+
+# the eager tier's limit (elements): such work is never compiled anyway; 0 turns it off
+EAGER_MAX = int(os.environ.get("ARRAYFORGE_EAGER_MAX", HOT_MIN))
+_EAGER_OPS = frozenset(op for op in Op if op.kind in (
+    OpKind.UNARY, OpKind.BINARY, OpKind.TERNARY, OpKind.REDUCE, OpKind.VIEW))
+_DIRECT = {}           # (op, input dtype) -> ufunc giving evaluate_op's result, or None
+
+
+def run_now(op, dtype, shape, inputs, arg):
+    """The eager tier: compute an operation at once, with NumPy, when it is about to be
+    recorded on realized inputs and its work is small; returns the realized leaf, or None
+    (then the caller records the operation).
+
+    Recording and realizing a graph costs ~20 us of Python (keys, plan lookup, the
+    interpreted program) where NumPy takes ~1 us per op on 100 elements, so a loop over
+    small arrays would pay that on every step.  Such work always runs on the NumPy executor
+    (it is below ``HOT_MIN``), op by op, through the same ``evaluate_op``: the results are
+    identical, and fusion has nothing to save.  Only in ``auto`` mode: a forced executor
+    runs every op through plans, so the numba and numpy executors stay testable on any size.
+    Errors stay at the recording call: the front end validated the op before asking."""
+    if op not in _EAGER_OPS or (_forced["executor"] or executor_mode()) != "auto" or _size(shape) > EAGER_MAX:
+        return None
+    args = []
+    realized = False
+    for n in inputs:
+        b = n.buffer
+        if b is None:
+            if n.op is not _CONST:
+                return None
+            args.append(n.dtype.type(n.arg))      # a constant is a scalar operand, as in kernels
+        elif b.size > EAGER_MAX:
+            return None
+        else:
+            realized = True
+            args.append(b)
+    if not realized:        # constants only: they stay free until used
+        return None
+    if op.kind is _VIEW:
+        return buffer_node(apply_view_op(op, arg, args[0]))
+    first = inputs[0].dtype
+    fn = _DIRECT.get((op, first), _DIRECT)
+    if fn is _DIRECT:
+        fn = _DIRECT[(op, first)] = direct_ufunc(op, first)
+    token = _set_errors(_IGNORE_ERRORS)        # NaN and inf are values, never warnings
+    try:
+        out = fn(*args) if fn is not None else evaluate_op(op, dtype, shape, first, inputs[0].shape, arg, args)
+    finally:
+        _reset_errors(token)
+    if type(out) is not _ndarray or out.dtype != dtype:     # 0-d results are NumPy scalars
+        out = np.asarray(out).astype(dtype, copy=False)
+    if out.shape != shape:
+        out = np.broadcast_to(out, shape)
+    if not out.flags.c_contiguous:
+        out = np.array(out, order="C")
+    return buffer_node(out, own=True)
 
 
 def _const_array(node):

@@ -134,12 +134,16 @@ def _structure(k, nodes, pos):
 
 
 class Plan:
-    __slots__ = ("kernels", "structures", "frees", "runs")
+    """``kernels`` in order; ``frees[i]``: the buffers kernel i reads last; ``users[p]``: how
+    many nodes of the graph read node ``p`` (the runtime tells from it whether anything
+    outside the graph holds an intermediate, and then keeps its value)."""
+    __slots__ = ("kernels", "structures", "frees", "users", "runs")
 
-    def __init__(self, kernels, structures, frees):
+    def __init__(self, kernels, structures, frees, users):
         self.kernels = kernels
         self.structures = structures
         self.frees = frees
+        self.users = users
         self.runs = 0
 
 
@@ -166,7 +170,7 @@ def build_plan(nodes, pos, outputs):
     for s, i in last_use.items():
         if s not in keep:
             frees[i].append(s)
-    return Plan(kernels, structures, frees)
+    return Plan(kernels, structures, frees, users)
 
 
 def _interpreter_steps(k, nodes, pos):

@@ -33,3 +33,10 @@ def outcome(fn):
             return fn(), None
         except Exception as exc:        # compare the exception type with the reference
             return None, type(exc)
+
+
+@pytest.fixture
+def lazy(monkeypatch):
+    """Record everything, however small (no eager tier): for tests of plans and fusion."""
+    from lowering import runtime
+    monkeypatch.setattr(runtime, "EAGER_MAX", 0)

@@ -1,7 +1,10 @@
 """Fusion decisions, checked from the plan alone (nothing is run)."""
 import numpy as np
+import pytest
 
 import arrayforge as xp
+
+pytestmark = pytest.mark.usefixtures("lazy")     # small arrays are recorded, not run at once
 
 
 def arrays(n=1000, k=4, dtype=np.float64):

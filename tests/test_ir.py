@@ -1,8 +1,11 @@
 """IR structure: interning, iterative traversal, deep graphs."""
 import numpy as np
+import pytest
 
 import arrayforge as xp
 from lowering import Op, toposort
+
+pytestmark = pytest.mark.usefixtures("lazy")     # small arrays are recorded, not run at once
 
 
 def test_identical_subexpressions_are_one_node():

@@ -24,7 +24,7 @@ def layer_norm(xp_, x, w, b):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", [(64, 1100), (3, 4, 300), (8, 9000), (4096, 3)])
-def test_softmax(executor, dtype, shape):
+def test_softmax(executor, lazy, dtype, shape):
     xn = RNG.standard_normal(shape).astype(dtype) * 10
     y = softmax(xp, xp.asarray(xn))
     assert len(xp.explain(y).kernels) == 1
