@@ -4,7 +4,7 @@ import operator
 
 import numpy as np
 
-from lowering import Op, OpKind, const_node, make_node, realize, run_now
+from lowering import Op, OpKind, const_node, make_node, realize, realize_deep, run_now
 from lowering import ir
 from lowering.ir import COSTLY
 
@@ -60,7 +60,7 @@ def bounded(node):
     """Realize ``node`` now if its graph grew deeper than MAX_DEPTH (bounds compile time and
     memory of long chains); returns it."""
     if node.depth > MAX_DEPTH and node.buffer is None:
-        realize([node])
+        realize_deep(node)
     return node
 
 

@@ -21,7 +21,7 @@ from . import cache as kcache
 from .cpu import KernelSpec, PartSpec, RowsSpec, render, render_rows
 from .fuse import iteration_shape as _iteration_shape, row_broadcast
 from .interpret import apply_view, apply_view_op, direct_ufunc, evaluate_op
-from .ir import Op, OpKind, buffer_node
+from .ir import Op, OpKind, buffer_node, toposort
 from .kernels import contract as kcontract
 from .schedule import build_plan, graph_key
 
@@ -477,6 +477,44 @@ def run_now(op, dtype, shape, inputs, arg):
     if not out.flags.c_contiguous:
         out = np.array(out, order="C")
     return buffer_node(out, own=True)
+
+
+def realize_deep(node):
+    """Cut the graph of ``node``, which grew past the depth bound.
+
+    The cut is made at the nodes that something outside the graph holds (the loop variable
+    of ``x = f(x)``, values on the stack of the expression being built), taking the lowest
+    of them: realizing the previous ``x`` computes the chain below it once, in one kernel,
+    and the current step stays recorded on top of it, so every later realization has the
+    same structure.  When no held node cuts the depth enough, ``node`` is realized with the
+    held nodes as extra outputs, so none of them is recomputed later (in
+    ``x = a(x) + b(x)``, ``b(x)`` must not compute ``x`` again)."""
+    nodes = toposort([node])
+    readers = dict.fromkeys(nodes, 0)
+    for n in nodes:
+        if n.buffer is None:
+            for i in n.inputs:
+                readers[i] += 1
+    # references to a node here: ``nodes``, ``readers``' key, the loop variable, getrefcount's
+    held = [n for n in nodes if n.buffer is None and n is not node and n.op is not _CONST
+            and sys.getrefcount(n) > 4 + readers[n]]
+    del n
+    if held:
+        held_set = set(held)
+        above = set()           # unrealized nodes with a held node below them
+        for m in nodes:
+            if m.buffer is None and any(i in held_set or i in above for i in m.inputs):
+                above.add(m)
+        realize([m for m in held if m not in above])
+        for m in nodes:         # the depths above the cut restart from the realized leaves
+            if m.buffer is None:
+                m.depth = 1 + max((i.depth for i in m.inputs), default=-1)
+        if node.buffer is not None or node.depth <= MAX_DEPTH_AFTER_CUT:
+            return node.buffer
+    return realize([node] + [m for m in held if m.buffer is None])[0]
+
+
+MAX_DEPTH_AFTER_CUT = 64
 
 
 def _const_array(node):

@@ -298,7 +298,7 @@ def test_contract_arg_is_size_free():
         == "*ab,ab->a"
 
 
-def test_computed_operands_are_materialized_once():
+def test_computed_operands_are_materialized_once(lazy):
     a, b = matrices()
     plan = xp.explain((a * 2.0) @ (b + 1.0))
     assert sorted(k.kind for k in plan.kernels) == ["contract", "elementwise", "elementwise"]

@@ -618,7 +618,7 @@ def test_array_object_methods():
     ("diagonal", lambda a: xp.linalg.diagonal(a + 1.0) * 3.0, 1),
     ("tril", lambda a: xp.tril(a + 1.0), 3),          # two arange leaves and one fused select
 ])
-def test_compositions_fuse(name, make, kernels):
+def test_compositions_fuse(lazy, name, make, kernels):
     a = xp.asarray(np.arange(12.0).reshape(3, 4))
     plan = xp.explain(make(a))
     assert len(plan.kernels) == kernels, plan.kernels
