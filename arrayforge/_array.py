@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from lowering import Op, realize
+from lowering import Op, realize, run_ufunc_now
 
 from . import _dtypes as dt
 from . import elementwise as ew
@@ -97,14 +97,24 @@ class Array:
     # ---- evaluation
     def compute(self):
         """Evaluate this array now (one fused plan); returns ``self`` for chaining."""
-        realize([self._node])
+        if self._node.buffer is None:
+            realize([self._node])
         return self
 
     def _value(self):
         return realize([self._node])[0]
 
+    def _export(self):
+        """The value for a consumer outside arrayforge: read-only (values never change).
+        Eager results are kept writeable inside (setting the flag costs as much as the op)."""
+        buf = realize([self._node])[0]
+        if buf.flags.writeable:
+            buf = buf.view()
+            buf.setflags(write=False)
+        return buf
+
     def __array__(self, dtype=None, copy=None):
-        buf = self._value()
+        buf = self._export()
         if dtype is not None and np.dtype(dtype) != buf.dtype:
             if copy is False:
                 raise ValueError("converting to another dtype needs a copy, but copy=False")
@@ -115,7 +125,7 @@ class Array:
         """Export through DLPack (evaluates).  ``copy=True`` exports a fresh copy."""
         if dl_device is not None and tuple(dl_device) != (1, 0):
             raise BufferError("arrayforge arrays live on the CPU (kDLCPU, device 0)")
-        buf = self._value()
+        buf = self._export()
         if copy:
             buf = np.array(buf)
         kwargs = {} if max_version is None else {"max_version": max_version}
@@ -144,10 +154,12 @@ class Array:
         return self._value().tolist()
 
     def _scalar(self, kind):
-        if self.size != 1:
+        node = self._node
+        if node.shape and node.size != 1:
             raise TypeError(f"only arrays of size 1 can be converted to Python {kind.__name__}, "
                             f"this one has shape {self.shape}")
-        return self._value().item()
+        buf = node.buffer
+        return (buf if buf is not None else realize([node])[0]).item()
 
     def __bool__(self):
         return bool(self._scalar(bool))
@@ -220,15 +232,25 @@ def _binop(fn, reflected=False):
         n1 = self._node
         d = n1.dtype
         t = type(other)
+        out = _new_array(Array)
         if t is Array:
             n2 = other._node
             if d != n2.dtype or n1.shape != n2.shape or d not in allowed:
                 return fn(self, other)
+            if n1.buffer is not None and n2.buffer is not None:     # small work runs at once
+                leaf = run_ufunc_now(op, n1.buffer, n2.buffer)
+                if leaf is not None:
+                    out._node = leaf
+                    return out
         elif t is float and d.kind == "f" and d in allowed:
+            if n1.buffer is not None:
+                leaf = run_ufunc_now(op, n1.buffer, d.type(other))
+                if leaf is not None:
+                    out._node = leaf
+                    return out
             n2 = scalar_node(other, d)
         else:
             return fn(self, other)
-        out = _new_array(Array)
         out._node = new_node(op, dt.bool if bool_result else d, n1.shape, (n1, n2))
         return out
     return method

@@ -3,7 +3,7 @@ import sys
 
 import numpy as np
 
-from lowering import Op, const_node
+from lowering import Op, const_node, run_ufunc_now
 
 from . import _dtypes as dt
 from ._graph import as_operands, cast, check_array, record
@@ -68,7 +68,15 @@ def _make_binary(name, op, category):
 
 
 def _make_unary(name, op, category):
+    # the float dtypes for which this function is the plain op with the input's dtype
+    plain = frozenset(d for d in dt.CATEGORIES[category] if d.kind == "f") \
+        if op is not None and op not in _BOOL_RESULT else frozenset()
+
     def func(x, /):
+        if type(x) is _array.Array and x._node.buffer is not None and x._node.dtype in plain:
+            leaf = run_ufunc_now(op, x._node.buffer)        # small work runs at once
+            if leaf is not None:
+                return _array.Array._new(leaf)
         check_array(x, name, category)
         if op is None or (op is Op.CONJ and x.dtype.kind != "c") or (op is Op.REAL and x.dtype.kind != "c"):
             return x       # Note: positive, and conj/real of real arrays, return the input unchanged

@@ -108,12 +108,13 @@ REDUCE = {Op.SUM: np.add.reduce, Op.PROD: np.multiply.reduce,     # ufunc.reduce
           Op.MAX: np.maximum.reduce, Op.MIN: np.minimum.reduce}   # wrapper costs 1 us more
 
 
+_ACCUMULATOR = {np.dtype("float32"): np.dtype("float64"), np.dtype("complex64"): np.dtype("complex128")}
+
+
 def accumulator_dtype(op, dtype):
     """Sums of float32/complex64 accumulate in double precision (products do not: their
     overflow to inf must match NumPy's)."""
-    if op is Op.SUM and dtype in (np.dtype("float32"), np.dtype("complex64")):
-        return np.dtype("float64") if dtype.kind == "f" else np.dtype("complex128")
-    return dtype
+    return _ACCUMULATOR.get(dtype, dtype) if op is Op.SUM else dtype
 
 
 def apply_view(node, array):
@@ -157,16 +158,16 @@ def evaluate_op(op, dt, shape, in_dtype, in_shape, arg, args):
     elif op is Op.WHERE:
         out = np.where(args[0], args[1], args[2])
     elif op in REDUCE:
-        if np.ndim(args[0]) != len(in_shape):   # work on constants only: a scalar here
-            args = [np.broadcast_to(args[0], in_shape)]
+        x = args[0]
+        if type(x) is not np.ndarray or x.ndim != len(in_shape):   # work on constants only: a scalar
+            x = np.broadcast_to(x, in_shape)
+        keep = len(shape) == len(in_shape)       # the node keeps the reduced dims as 1s, or drops them
         if op is Op.SUM or op is Op.PROD:
-            out = REDUCE[op](args[0], axis=arg, dtype=accumulator_dtype(op, dt), keepdims=True)
+            out = REDUCE[op](x, axis=arg, dtype=_ACCUMULATOR.get(dt) if op is Op.SUM else None, keepdims=keep)
         elif dt == np.bool_:      # all/any: empty reductions have an identity
-            out = REDUCE[op](args[0], axis=arg, keepdims=True, initial=op is Op.MIN)
+            out = REDUCE[op](x, axis=arg, keepdims=keep, initial=op is Op.MIN)
         else:
-            out = REDUCE[op](args[0], axis=arg, keepdims=True)
-        if out.shape != shape:
-            out = out.reshape(shape)
+            out = REDUCE[op](x, axis=arg, keepdims=keep)
     else:
         raise AssertionError(op)
     if type(out) is not np.ndarray or out.dtype != dt:

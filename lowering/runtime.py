@@ -139,7 +139,7 @@ def get_plan(outputs):
 
 
 _size = math.prod
-_CONST, _VIEW, _ndarray = Op.CONST, OpKind.VIEW, np.ndarray
+_CONST, _VIEW, _REDUCE, _ndarray = Op.CONST, OpKind.VIEW, OpKind.REDUCE, np.ndarray
 ROW_BYTES_MAX = 1 << 18     # a rows kernel keeps each row in L2 while its stages revisit it
 ROWS_MIN = 16               # ... and needs enough rows to share among the threads
 
@@ -427,7 +427,6 @@ def _held_elsewhere(nodes, p, users):
 EAGER_MAX = int(os.environ.get("ARRAYFORGE_EAGER_MAX", HOT_MIN))
 _EAGER_OPS = frozenset(op for op in Op if op.kind in (
     OpKind.UNARY, OpKind.BINARY, OpKind.TERNARY, OpKind.REDUCE, OpKind.VIEW))
-_DIRECT = {}           # (op, input dtype) -> ufunc giving evaluate_op's result, or None
 
 
 def run_now(op, dtype, shape, inputs, arg):
@@ -442,7 +441,8 @@ def run_now(op, dtype, shape, inputs, arg):
     identical, and fusion has nothing to save.  Only in ``auto`` mode: a forced executor
     runs every op through plans, so the numba and numpy executors stay testable on any size.
     Errors stay at the recording call: the front end validated the op before asking."""
-    if op not in _EAGER_OPS or (_forced["executor"] or executor_mode()) != "auto" or _size(shape) > EAGER_MAX:
+    if op not in _EAGER_OPS or _size(shape) > EAGER_MAX or (
+            _forced["executor"] != "auto" and executor_mode() != "auto"):
         return None
     args = []
     realized = False
@@ -451,32 +451,57 @@ def run_now(op, dtype, shape, inputs, arg):
         if b is None:
             if n.op is not _CONST:
                 return None
-            args.append(n.dtype.type(n.arg))      # a constant is a scalar operand, as in kernels
-        elif b.size > EAGER_MAX:
-            return None
+            b = n.dtype.type(n.arg)         # a constant is a scalar operand, as in kernels
         else:
             realized = True
-            args.append(b)
+        args.append(b)
     if not realized:        # constants only: they stay free until used
         return None
-    if op.kind is _VIEW:
+    kind = op.kind
+    if kind is _VIEW:
         return buffer_node(apply_view_op(op, arg, args[0]))
+    if kind is _REDUCE and args[0].size > EAGER_MAX:
+        return None
     first = inputs[0].dtype
-    fn = _DIRECT.get((op, first), _DIRECT)
-    if fn is _DIRECT:
-        fn = _DIRECT[(op, first)] = direct_ufunc(op, first)
+    fn = (_DIRECT_COMPLEX if first.kind == "c" else _DIRECT_REAL).get(op)
     token = _set_errors(_IGNORE_ERRORS)        # NaN and inf are values, never warnings
     try:
         out = fn(*args) if fn is not None else evaluate_op(op, dtype, shape, first, inputs[0].shape, arg, args)
     finally:
         _reset_errors(token)
-    if type(out) is not _ndarray or out.dtype != dtype:     # 0-d results are NumPy scalars
+    if type(out) is not _ndarray or (out.dtype is not dtype and out.dtype != dtype):   # 0-d: a NumPy scalar
         out = np.asarray(out).astype(dtype, copy=False)
     if out.shape != shape:
         out = np.broadcast_to(out, shape)
     if not out.flags.c_contiguous:
         out = np.array(out, order="C")
     return buffer_node(out, own=True)
+
+
+def run_ufunc_now(op, a, b=None):
+    """:func:`run_now` for the front end's commonest calls, without a graph: ``op`` on the
+    realized array ``a`` and, for a binary op, an array of ``a``'s dtype and shape or a NumPy
+    scalar of ``a``'s dtype.  Returns the leaf, or None (then the caller records)."""
+    if a.size > EAGER_MAX or (_forced["executor"] != "auto" and executor_mode() != "auto"):
+        return None
+    fn = (_DIRECT_COMPLEX if a.dtype.kind == "c" else _DIRECT_REAL).get(op)
+    if fn is None:
+        return None
+    token = _set_errors(_IGNORE_ERRORS)
+    try:
+        out = fn(a) if b is None else fn(a, b)
+    finally:
+        _reset_errors(token)
+    if type(out) is not _ndarray:        # 0-d operands give a NumPy scalar
+        out = np.asarray(out)
+    elif not out.flags.c_contiguous:
+        out = np.array(out, order="C")
+    return buffer_node(out, own=True)
+
+
+# per op, the ufunc computing it exactly as evaluate_op does (interpret.direct_ufunc)
+_DIRECT_REAL = {op: f for op in Op if (f := direct_ufunc(op, np.dtype("float64"))) is not None}
+_DIRECT_COMPLEX = {op: f for op in Op if (f := direct_ufunc(op, np.dtype("complex128"))) is not None}
 
 
 def realize_deep(node):
