@@ -57,3 +57,33 @@ class SmallArrayDispatch:
     def time_numpy(self):
         a, b, c, d = self.np_inputs
         float(np.sum(a * b + c - d * 0.5))
+
+
+class TinyExpression:
+    """``float(sum(sqrt(s*2.0 + 1.0) - s))`` on 100 elements (issue 11's reproducer): small
+    work on realized inputs runs at once (the eager tier), so it costs a few NumPy calls
+    rather than a graph, a plan lookup and an interpreted program.  Goal: <= 2x NumPy."""
+
+    s_np = random_arrays(1, (100,))[0]
+    s = xp.asarray(s_np)
+
+    def time_arrayforge(self):
+        s = self.s
+        float(xp.sum(xp.sqrt(s * 2.0 + 1.0) - s))
+
+    def time_numpy(self):
+        s = self.s_np
+        float(np.sum(np.sqrt(s * 2.0 + 1.0) - s))
+
+
+class TinyOp:
+    """``(a + b).compute()`` on 100 elements: one small op.  Goal: <= 4x NumPy's ``a + b``."""
+
+    a_np, b_np = random_arrays(2, (100,))
+    a, b = xp.asarray(a_np), xp.asarray(b_np)
+
+    def time_arrayforge(self):
+        (self.a + self.b).compute()
+
+    def time_numpy(self):
+        self.a_np + self.b_np
