@@ -244,7 +244,8 @@ def _binop(fn, reflected=False):
                     return out
         elif t is float and d.kind == "f" and d in allowed:
             if n1.buffer is not None:
-                leaf = run_ufunc_now(op, n1.buffer, d.type(other))
+                # (a Python float is what NumPy casts fastest; float32 gets the constant's rounding)
+                leaf = run_ufunc_now(op, n1.buffer, other if d is _FLOAT64 else d.type(other))
                 if leaf is not None:
                     out._node = leaf
                     return out
@@ -257,6 +258,7 @@ def _binop(fn, reflected=False):
 
 
 _new_array = object.__new__
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _inplace(fn):

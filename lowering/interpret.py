@@ -145,7 +145,18 @@ def evaluate(node, args):
 
 def evaluate_op(op, dt, shape, in_dtype, in_shape, arg, args):
     """:func:`evaluate` of an op not (yet) recorded as a node: the eager tier calls it."""
-    if op is Op.CAST:
+    if op in REDUCE:
+        x = args[0]
+        if type(x) is not np.ndarray or x.ndim != len(in_shape):   # work on constants only: a scalar
+            x = np.broadcast_to(x, in_shape)
+        keep = len(shape) == len(in_shape)       # the node keeps the reduced dims as 1s, or drops them
+        if op is Op.SUM or op is Op.PROD:
+            out = REDUCE[op](x, axis=arg, dtype=_ACCUMULATOR.get(dt) if op is Op.SUM else None, keepdims=keep)
+        elif dt == np.bool_:      # all/any: empty reductions have an identity
+            out = REDUCE[op](x, axis=arg, keepdims=keep, initial=op is Op.MIN)
+        else:
+            out = REDUCE[op](x, axis=arg, keepdims=keep)
+    elif op is Op.CAST:
         x = args[0]
         if np.asarray(x).dtype.kind == "c" and dt.kind != "c":
             x = x.real if dt != np.bool_ else x
@@ -157,17 +168,6 @@ def evaluate_op(op, dt, shape, in_dtype, in_shape, arg, args):
         out = BINARY[op](args[0], args[1])
     elif op is Op.WHERE:
         out = np.where(args[0], args[1], args[2])
-    elif op in REDUCE:
-        x = args[0]
-        if type(x) is not np.ndarray or x.ndim != len(in_shape):   # work on constants only: a scalar
-            x = np.broadcast_to(x, in_shape)
-        keep = len(shape) == len(in_shape)       # the node keeps the reduced dims as 1s, or drops them
-        if op is Op.SUM or op is Op.PROD:
-            out = REDUCE[op](x, axis=arg, dtype=_ACCUMULATOR.get(dt) if op is Op.SUM else None, keepdims=keep)
-        elif dt == np.bool_:      # all/any: empty reductions have an identity
-            out = REDUCE[op](x, axis=arg, keepdims=keep, initial=op is Op.MIN)
-        else:
-            out = REDUCE[op](x, axis=arg, keepdims=keep)
     else:
         raise AssertionError(op)
     if type(out) is not np.ndarray or out.dtype != dt:

@@ -9,6 +9,7 @@ serial one below.  Output buffers are allocated here with NumPy, never in a kern
 """
 from __future__ import annotations
 
+import contextvars
 import math
 import os
 import sys
@@ -40,7 +41,7 @@ HOT_MIN = 4096
 try:    # np.errstate(all="ignore") without rebuilding its state object on every realize (~0.6 us)
     from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
     _IGNORE_ERRORS = _make_extobj(all="ignore")
-    _set_errors, _reset_errors = _extobj_contextvar.set, _extobj_contextvar.reset
+    _set_errors = _extobj_contextvar.set
 
     class _ignore_fp_errors:
         __slots__ = ("token",)
@@ -56,12 +57,8 @@ except (ImportError, AttributeError, TypeError):    # other NumPy versions: the 
 
     _IGNORE_ERRORS = None
 
-    def _set_errors(_):
-        state = np.seterr(all="ignore")
-        return state
-
-    def _reset_errors(state):
-        np.seterr(**state)
+    def _set_errors(_):         # (inside the eager tier's own context only)
+        np.seterr(all="ignore")
 
 class BufferPool:
     """Reuse the memory of large kernel outputs that nobody references any more.
@@ -444,31 +441,41 @@ def run_now(op, dtype, shape, inputs, arg):
     if op not in _EAGER_OPS or _size(shape) > EAGER_MAX or (
             _forced["executor"] != "auto" and executor_mode() != "auto"):
         return None
-    args = []
-    realized = False
-    for n in inputs:
-        b = n.buffer
-        if b is None:
-            if n.op is not _CONST:
+    first = inputs[0]
+    if len(inputs) == 1:        # a unary op, a cast, a reduction or a view
+        b = first.buffer
+        if b is None:           # (of a constant: it stays a free constant)
+            return None
+        kind = op.kind
+        if kind is _VIEW:
+            return buffer_node(apply_view_op(op, arg, b))
+        if kind is _REDUCE:       # (evaluate_op returns a fresh array of the node's dtype and shape)
+            if b.size > EAGER_MAX:
                 return None
-            b = n.dtype.type(n.arg)         # a constant is a scalar operand, as in kernels
-        else:
-            realized = True
-        args.append(b)
-    if not realized:        # constants only: they stay free until used
-        return None
-    kind = op.kind
-    if kind is _VIEW:
-        return buffer_node(apply_view_op(op, arg, args[0]))
-    if kind is _REDUCE and args[0].size > EAGER_MAX:
-        return None
-    first = inputs[0].dtype
+            return buffer_node(_QUIET.context.run(evaluate_op, op, dtype, shape, first.dtype, first.shape,
+                                                  arg, (b,)), own=True)
+        args = (b,)
+    else:
+        args = []
+        realized = False
+        for n in inputs:
+            b = n.buffer
+            if b is None:
+                if n.op is not _CONST:
+                    return None
+                b = n.dtype.type(n.arg)         # a constant is a scalar operand, as in kernels
+            else:
+                realized = True
+            args.append(b)
+        if not realized:        # constants only: they stay free until used
+            return None
+    in_shape, first = first.shape, first.dtype
     fn = (_DIRECT_COMPLEX if first.kind == "c" else _DIRECT_REAL).get(op)
-    token = _set_errors(_IGNORE_ERRORS)        # NaN and inf are values, never warnings
-    try:
-        out = fn(*args) if fn is not None else evaluate_op(op, dtype, shape, first, inputs[0].shape, arg, args)
-    finally:
-        _reset_errors(token)
+    quiet = _QUIET.context        # NaN and inf are values, never warnings
+    if fn is not None:
+        out = quiet.run(fn, *args)
+    else:
+        out = quiet.run(evaluate_op, op, dtype, shape, first, in_shape, arg, args)
     if type(out) is not _ndarray or (out.dtype is not dtype and out.dtype != dtype):   # 0-d: a NumPy scalar
         out = np.asarray(out).astype(dtype, copy=False)
     if out.shape != shape:
@@ -487,16 +494,26 @@ def run_ufunc_now(op, a, b=None):
     fn = (_DIRECT_COMPLEX if a.dtype.kind == "c" else _DIRECT_REAL).get(op)
     if fn is None:
         return None
-    token = _set_errors(_IGNORE_ERRORS)
-    try:
-        out = fn(a) if b is None else fn(a, b)
-    finally:
-        _reset_errors(token)
+    quiet = _QUIET.context
+    out = quiet.run(fn, a) if b is None else quiet.run(fn, a, b)
     if type(out) is not _ndarray:        # 0-d operands give a NumPy scalar
         out = np.asarray(out)
     elif not out.flags.c_contiguous:
         out = np.array(out, order="C")
     return buffer_node(out, own=True)
+
+
+class _QuietContext(threading.local):
+    """Per thread, a ``contextvars.Context`` whose NumPy error state ignores everything: the
+    eager tier runs each op in it (``Context.run`` costs ~nothing; setting and resetting the
+    error state around a 100-element op cost as much as the op)."""
+
+    def __init__(self):
+        self.context = contextvars.Context()
+        self.context.run(_set_errors, _IGNORE_ERRORS)
+
+
+_QUIET = _QuietContext()
 
 
 # per op, the ufunc computing it exactly as evaluate_op does (interpret.direct_ufunc)
