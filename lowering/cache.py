@@ -156,11 +156,14 @@ def _usable():
             problem = "no directory: ARRAYFORGE_CACHE_DIR and XDG_CACHE_HOME are unset and there is no home"
         else:
             try:
-                pycache = os.path.join(path, "__pycache__")    # Numba's entries; it would create it 0755
-                _make_private_dirs(pycache)
-                for d in (os.path.dirname(path), path, pycache):
-                    problem = problem or _unsafe(d)
-                if problem is None:
+                # the base, this version's directory, Numba's entries (Numba would create it 0755):
+                # each checked before anything is made inside it
+                for d in (os.path.dirname(path), path, os.path.join(path, "__pycache__")):
+                    _make_private_dirs(d)
+                    problem = _unsafe(d)
+                    if problem is not None:
+                        break
+                else:
                     probe = tempfile.NamedTemporaryFile(dir=path, prefix=".probe", delete=True)
                     probe.close()
             except OSError as exc:
