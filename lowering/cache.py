@@ -18,9 +18,9 @@ A cache that cannot lie:
   and a rewrite) and never imported, so neither a foreign ``.py`` nor a stale or
   foreign ``.pyc`` can stand in for it.
 * Every Numba entry is stored with a digest of (version tag, kernel source, Numba's
-  index key: signature, target, bytecode) and verified against the key it was looked
-  up by before it is rebuilt into a function: a swapped, moved or foreign ``.nbc`` is a
-  warning and a recompile, and the recompiled entry replaces it.
+  index key: signature, target, bytecode hash; the entry's bytes) and verified against
+  the key it was looked up by before it is unpickled: a swapped, moved, foreign or
+  altered ``.nbc`` is a warning and a recompile, and the recompiled entry replaces it.
 * Numba's own cache fails hard on a truncated or garbage file (numba#10434): every
   read is guarded, a bad entry gives a warning and a recompile.  Writes go to a
   temporary file and ``os.replace``, and a per-key lock makes 8 threads that need the
@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import pickle
 import re
 import stat
 import sys
@@ -190,46 +191,51 @@ def _write_atomic(path, data):
 
 
 def _entry_digest(source):
-    """The function of Numba's index key that tags this kernel's entries: a digest of the
-    version tag, the kernel's source and the key (signature, target, bytecode hash)."""
+    """The digest that binds a Numba cache entry to this kernel: of the version tag, the kernel's
+    source, Numba's index key (signature, target, bytecode hash) and the entry's bytes."""
     base = hashlib.sha256(b"arrayforge cache entry\0" + _version_tag().encode() + b"\0"
                           + source.encode("utf-8") + b"\0")
 
-    def digest(key):
+    def digest(key, blob):
         h = base.copy()
-        h.update(repr(key).encode("utf-8"))
+        h.update(repr(key).encode("utf-8") + b"\0")
+        h.update(blob)
         return h.hexdigest()
     return digest
 
 
 def _guard_numba_cache(dispatcher, path, source):
-    """Make every Numba cache entry of ``dispatcher`` carry the digest of the key it was saved
-    under, verified before use; make a wrong or corrupt entry a warning and a recompile."""
+    """Store every Numba cache entry of ``dispatcher`` as (digest, pickled entry), the digest
+    binding it to the key it was saved under; verify it against the key it is looked up by
+    before unpickling it; make a wrong or corrupt entry a warning and a recompile (the
+    recompiled entry then replaces it)."""
     cache = getattr(dispatcher, "_cache", None)
     if cache is None or not hasattr(cache, "load_overload"):
         return
     cfile = getattr(cache, "_cache_file", None)
-    if cfile is None or not (callable(getattr(cfile, "load", None)) and callable(getattr(cfile, "save", None))):
+    if cfile is None or not all(callable(getattr(cfile, f, None)) for f in ("load", "save", "_dump")):
         # A Numba whose cache we cannot tag: no entry could be verified, so use none.
         from numba.core.caching import NullCache
         dispatcher._cache = NullCache()
         return
-    original, load, save = cache.load_overload, cfile.load, cfile.save
+    original, load, save, dump = cache.load_overload, cfile.load, cfile.save, cfile._dump
     digest = _entry_digest(source)
     name = os.path.basename(path)
 
     def tagged_save(key, data):
-        return save(key, (digest(key), data))
+        blob = dump(data)
+        return save(key, (digest(key, blob), blob))
 
     def verified_load(key):
         entry = load(key)
         if entry is None:
             return None
-        if type(entry) is tuple and len(entry) == 2 and entry[0] == digest(key):
-            return entry[1]
+        if (type(entry) is tuple and len(entry) == 2 and type(entry[1]) is bytes
+                and entry[0] == digest(key, entry[1])):
+            return pickle.loads(entry[1])
         warnings.warn(f"arrayforge: Numba cache entry of {name} for {key[0]} was not saved for this "
-                      "kernel and signature (moved, swapped or foreign); recompiling", RuntimeWarning,
-                      stacklevel=2)
+                      "kernel and signature (moved, swapped, foreign or altered); recompiling",
+                      RuntimeWarning, stacklevel=2)
         return None
 
     def load_overload(sig, target_context):

@@ -25,10 +25,11 @@ A = np.linspace(0.1, 1.0, 1000)
 B = np.linspace(1.0, 2.0, 1000)
 C = np.linspace(-1.0, 1.0, 1000)
 # Three kernels: the first two have the same signature (5 arguments), the third has 6.
+# (The issue's case was sin(a)*b answered by exp(a)*b; these compile several times faster.)
 EXPRS = {
-    "sin": (lambda a, b, c: xp.sin(a) * b, np.sin(A) * B),
-    "exp": (lambda a, b, c: xp.exp(a) * b, np.exp(A) * B),
-    "sin+c": (lambda a, b, c: xp.sin(a) * b + c, np.sin(A) * B + C),
+    "mul": (lambda a, b, c: a * b, A * B),
+    "sub": (lambda a, b, c: a - b, A - B),
+    "mul+c": (lambda a, b, c: a * b + c, A * B + C),
 }
 
 
@@ -103,10 +104,10 @@ def test_copied_cache_is_warm(copied):
 
 
 def test_swapped_numba_entries_are_verified_and_recompiled(copied):
-    """Rotate the .nbc files of three kernels: "sin" gets exp's code (same signature: wrong
-    results unless verified), "exp" gets a 6-argument kernel and "sin+c" a 5-argument one."""
+    """Rotate the .nbc files of three kernels: "mul" gets sub's code (same signature: wrong
+    results unless verified), "sub" gets a 6-argument kernel and "mul+c" a 5-argument one."""
     path, names = copied
-    files = [nbc(path, names[k]) for k in ("sin", "exp", "sin+c")]
+    files = [nbc(path, names[k]) for k in ("mul", "sub", "mul+c")]
     blobs = [f.read_bytes() for f in files]
     for f, blob in zip(files, blobs[1:] + blobs[:1]):
         f.write_bytes(blob)
@@ -118,6 +119,19 @@ def test_swapped_numba_entries_are_verified_and_recompiled(copied):
         counts = compute_all()
     assert counts["compiled"] == 0 and counts["disk_hits"] == 3, counts
     assert not messages(caught, "arrayforge")
+
+
+def test_altered_numba_entry_is_recompiled(copied):
+    """One byte changed inside an entry's compiled code: the digest covers the entry's bytes."""
+    path, names = copied
+    f = nbc(path, names["mul"])
+    blob = bytearray(f.read_bytes())
+    blob[len(blob) // 2] ^= 0x01
+    f.write_bytes(bytes(blob))
+    with cache_at(path) as caught:
+        counts = compute_all()
+    assert counts["compiled"] == 1 and counts["disk_hits"] == 2, counts
+    assert len(messages(caught, "was not saved for this kernel")) == 1, [str(w.message) for w in caught]
 
 
 def foreign_pyc(path, victim, donor):
@@ -139,20 +153,20 @@ def test_kernel_source_must_match_its_spec(copied, damage):
     """A kernel's .py holding binary garbage or another kernel's source is a warning and a
     rewrite; another kernel's compiled module (.pyc) is never run."""
     path, names = copied
-    sin_py, exp_py = path / names["sin"], path / names["exp"]
+    mul_py, sub_py = path / names["mul"], path / names["sub"]
     if damage == "binary":
-        sin_py.write_bytes(bytes(range(0x80, 0x100)) * 4)
+        mul_py.write_bytes(bytes(range(0x80, 0x100)) * 4)
         expected = 1
     elif damage == "swapped":
-        s, e = sin_py.read_bytes(), exp_py.read_bytes()
-        sin_py.write_bytes(e)
-        exp_py.write_bytes(s)
+        s, e = mul_py.read_bytes(), sub_py.read_bytes()
+        mul_py.write_bytes(e)
+        sub_py.write_bytes(s)
         expected = 2
     else:
-        foreign_pyc(path, names["sin"], names["exp"])
+        foreign_pyc(path, names["mul"], names["sub"])
         expected = 0
     with cache_at(path) as caught:
-        compute_all()
+        counts = compute_all()
     assert len(messages(caught, "was damaged; rewriting it")) == expected, [str(w.message) for w in caught]
     with cache_at(path) as caught:
         counts = compute_all()
