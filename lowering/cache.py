@@ -8,8 +8,8 @@ executed from the source generated for its spec, under the file's name, so Numba
 A cache that cannot lie:
 
 * Every level of the tree that this module creates is 0700.  A cache directory (or
-  its version or ``__pycache__`` directory) writable by group or others, or owned by
-  another user, is refused: Numba's entries are pickles, and whoever can write them
+  its version or ``__pycache__`` directory) owned by another user, or writable by others
+  or by a group other than the user's private group, is refused: Numba's entries are pickles, and whoever can write them
   can run code in this process.  A refused, read-only or missing directory, or no
   directory at all (no ``ARRAYFORGE_CACHE_DIR``, no absolute ``XDG_CACHE_HOME``, no
   home), gives one warning and in-memory compiles.
@@ -47,12 +47,13 @@ from .errors import KernelError
 VERSION = "0.1.0"
 
 _lock = threading.Lock()
+_usable_lock = threading.Lock()
 _key_locks: dict = {}
 _memory: dict = {}
 stats = {"compiled": 0, "memory_hits": 0, "disk_hits": 0}
 _state = {"dir": None, "usable": None, "warned": False, "tag": None}
 # The files whose text shapes generated kernels or their cache entries (Numba only checks the
-# kernel file's own timestamp, so the helpers that kernels inline are part of the version tag).
+# kernel file itself, so the helpers that kernels inline are part of the version tag).
 _TAGGED_FILES = ("scalar.py", "vmath.py", "cpu.py", "cache.py")
 
 
@@ -144,36 +145,56 @@ def _unsafe(path):
         return f"{path} is not a directory"
     if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
         return f"{path} is owned by uid {st.st_uid}, not by this user (uid {os.geteuid()})"
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    if st.st_mode & stat.S_IWOTH or (st.st_mode & stat.S_IWGRP and not _private_group(st.st_gid)):
         return f"{path} is writable by group or others (mode {stat.S_IMODE(st.st_mode):#o})"
     return None
 
 
+def _private_group(gid):
+    """Is ``gid`` this user's private group (named after the user, the user's primary group,
+    no other member)?  Then group-writable is private: with umask 002, the Debian/Ubuntu
+    convention, earlier versions created the cache's base directory 0775."""
+    try:
+        import grp
+        import pwd
+        user, group = pwd.getpwuid(os.geteuid()), grp.getgrgid(gid)
+    except (ImportError, KeyError):
+        return False
+    return group.gr_name == user.pw_name and user.pw_gid == gid and set(group.gr_mem) <= {user.pw_name}
+
+
 def _usable():
     if _state["usable"] is None:
-        path = cache_dir()
-        problem = None
-        if path is None:
-            problem = "no directory: ARRAYFORGE_CACHE_DIR and XDG_CACHE_HOME are unset and there is no home"
-        else:
-            try:
-                # the base, this version's directory, Numba's entries (Numba would create it 0755):
-                # each checked before anything is made inside it
-                for d in (os.path.dirname(path), path, os.path.join(path, "__pycache__")):
-                    _make_private_dirs(d)
-                    problem = _unsafe(d)
-                    if problem is not None:
-                        break
-                else:
-                    probe = tempfile.NamedTemporaryFile(dir=path, prefix=".probe", delete=True)
-                    probe.close()
-            except OSError as exc:
-                problem = str(exc)
-        _state["usable"] = problem is None
-        if problem is not None:
-            warnings.warn(f"arrayforge: kernel cache directory {path!r} is not usable ({problem}); "
-                          "kernels will be compiled in memory only", RuntimeWarning, stacklevel=4)
+        with _usable_lock:          # threads that need their first kernels at once: one warning
+            if _state["usable"] is None:
+                _check_usable()
     return _state["usable"]
+
+
+def _check_usable():
+    """Decide once whether the cache directory may be used; warn once when it may not."""
+    path = cache_dir()
+    problem = None
+    if path is None:
+        problem = "no directory: ARRAYFORGE_CACHE_DIR and XDG_CACHE_HOME are unset and there is no home"
+    else:
+        try:
+            # the base, this version's directory, Numba's entries (Numba would create it 0755):
+            # each checked before anything is made inside it
+            for d in (os.path.dirname(path), path, os.path.join(path, "__pycache__")):
+                _make_private_dirs(d)
+                problem = _unsafe(d)
+                if problem is not None:
+                    break
+            else:
+                probe = tempfile.NamedTemporaryFile(dir=path, prefix=".probe", delete=True)
+                probe.close()
+        except OSError as exc:
+            problem = str(exc)
+    _state["usable"] = problem is None
+    if problem is not None:
+        warnings.warn(f"arrayforge: kernel cache directory {path!r} is not usable ({problem}); "
+                      "kernels will be compiled in memory only", RuntimeWarning, stacklevel=5)
 
 
 def _write_atomic(path, data):

@@ -192,12 +192,15 @@ def test_every_created_level_is_private(tmp_path, monkeypatch):
 def test_unsafe_cache_dir_is_refused(tmp_path, monkeypatch, unsafe):
     shared = tmp_path / "shared"
     shared.mkdir()
+    if unsafe != "world-writable" and os.geteuid() != 0:
+        pytest.skip("needs root to give a directory to another user or group")
     if unsafe == "other-owner":
-        if os.geteuid() != 0:
-            pytest.skip("needs root to give a directory to another user")
         os.chown(shared, 65534, 65534)
+    elif unsafe == "group-writable":
+        os.chown(shared, 0, 65534)      # a group shared with others (not root's private group)
+        shared.chmod(0o770)
     else:
-        shared.chmod(0o777 if unsafe == "world-writable" else 0o770)
+        shared.chmod(0o777)
     monkeypatch.setenv("ARRAYFORGE_CACHE_DIR", str(shared))
     with cache_at(None) as caught:
         assert not cache._usable() and not cache._usable()
@@ -205,6 +208,27 @@ def test_unsafe_cache_dir_is_refused(tmp_path, monkeypatch, unsafe):
             assert float(xp.sum(xp.asarray(np.arange(10.0)) * 1.25)) == 56.25
     assert len(messages(caught, "not usable")) == 1, [str(w.message) for w in caught]
     assert os.listdir(shared) == []
+
+
+def test_private_group_writable_dir_is_accepted(tmp_path, monkeypatch):
+    """umask 002 (Debian/Ubuntu: each user has a private group) made earlier versions create
+    the base directory 0775: group-writable by the user's own private group is private."""
+    import grp
+    import pwd
+    user = pwd.getpwuid(os.geteuid())
+    try:
+        group = grp.getgrgid(user.pw_gid)
+    except KeyError:
+        pytest.skip("no group entry")
+    if group.gr_name != user.pw_name or set(group.gr_mem) - {user.pw_name}:
+        pytest.skip("this user has no private group")
+    base = tmp_path / "upgraded"
+    base.mkdir()
+    base.chmod(0o775)
+    monkeypatch.setenv("ARRAYFORGE_CACHE_DIR", str(base))
+    with cache_at(None) as caught:
+        assert cache._usable()
+    assert not messages(caught, "not usable")
 
 
 def test_empty_home_is_not_the_root_directory(monkeypatch):
