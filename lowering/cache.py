@@ -254,7 +254,11 @@ def _guard_numba_cache(dispatcher, path, source):
         if (type(entry) is tuple and len(entry) == 2 and type(entry[1]) is bytes
                 and entry[0] == digest(key, entry[1])):
             return pickle.loads(entry[1])
-        warnings.warn(f"arrayforge: Numba cache entry of {name} for {key[0]} was not saved for this "
+        try:
+            sig = "(" + ", ".join(map(str, key[0])) + ")"
+        except Exception:   # pragma: no cover - a Numba with another key layout
+            sig = "this signature"
+        warnings.warn(f"arrayforge: Numba cache entry of {name} for {sig} was not saved for this "
                       "kernel and signature (moved, swapped, foreign or altered); recompiling",
                       RuntimeWarning, stacklevel=2)
         return None
