@@ -26,10 +26,12 @@ Routines (see :func:`routine`):
 * ``dot``: no free dims, or a conjugated operand: ``np.vecdot`` over the merged K (a
   BLAS dot per output element for floating dtypes).
 * ``int-gemm``: integer and bool dtypes on the Numba executor: a tiled, parallel kernel
-  that accumulates in int64.  It is compiled once (``cache=True``) for every integer
-  dtype: addition and multiplication modulo 2**64 agree with every narrower type modulo
-  its width, so casting the int64 result back wraps exactly like NumPy (which
-  accumulates in the narrow type); bool is OR of ANDs, i.e. ``count != 0``.
+  that accumulates in int64.  It is compiled once, on first use, for every integer
+  dtype, through :mod:`lowering.cache` like a generated kernel (cached on disk when
+  there is a usable cache directory, compiled in memory when there is none; nothing is
+  compiled or written at import).  Addition and multiplication modulo 2**64 agree with
+  every narrower type modulo its width, so casting the int64 result back wraps exactly
+  like NumPy (which accumulates in the narrow type); bool is OR of ANDs, i.e. ``count != 0``.
 * ``matmul``: integer and bool dtypes on the NumPy executor: ``np.matmul`` (NumPy has
   no BLAS for integers; slow, but identical values).
 """
@@ -40,13 +42,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+
+from .. import cache as kcache
 
 # Operands whose dims could not be merged without a copy (a view otherwise); tests read it.
 stats = {"operand_copies": 0}
 
 TILE_M, TILE_N, TILE_K = 64, 256, 256     # int-gemm: 128 KB accumulator tile, 512 KB panel of b
-_U = np.uint64
 _WIDE = (np.dtype(np.int64), np.dtype(np.uint64))
 
 
@@ -166,10 +168,10 @@ def _int_gemm(A, B, out):
     a, b = _as_int64(A, (nbatch, m, k)), _as_int64(B, (nbatch, k, n))
     dst = out.reshape(nbatch, m, n)
     if dst.dtype in _WIDE:
-        int_gemm_kernel(a, b, dst.view(np.int64))
+        _int_gemm_kernel()(True, a, b, dst.view(np.int64))
         return
     wide = np.empty((nbatch, m, n), np.int64)
-    int_gemm_kernel(a, b, wide)
+    _int_gemm_kernel()(True, a, b, wide)
     if dst.dtype == np.bool_:
         np.not_equal(wide, 0, out=dst)
     else:
@@ -189,11 +191,29 @@ def _as_int64(x, shape):
     return x
 
 
+def _int_gemm_kernel():
+    """The compiled int-gemm kernel, ``kernel(parallel, a, b, out)``: loaded (or compiled)
+    on first use through the kernel cache, never at import."""
+    return kcache.get_kernel(("int-gemm", TILE_M, TILE_N, TILE_K), lambda: INT_GEMM_SOURCE,
+                             "int-gemm: int64 (batch, m, k) @ (batch, k, n)")
+
+
+# The kernel is a static module source rather than an ``@njit(cache=True)`` function here: Numba
+# would need a writable cache directory at import ("no locator available" without one), and its
+# cache entries would bypass arrayforge's checks.
+INT_GEMM_SOURCE = f'''# The int-gemm kernel of lowering.kernels.contract; do not edit.
+import numpy as np
+from numba import njit, prange
+U = np.uint64
+TILE_M, TILE_N, TILE_K = {TILE_M}, {TILE_N}, {TILE_K}
+
+
 @njit(parallel=True, cache=True, nogil=True, boundscheck=False, error_model="numpy")
-def int_gemm_kernel(a, b, out):
+def kernel(parallel, a, b, out):
     """``out[p] = a[p] @ b[p]`` in int64 (wrapping), tiled TILE_M x TILE_N per parallel task,
     streaming TILE_K rows of b through the accumulator tile; the inner loop is contiguous
-    and unsigned so it vectorises."""
+    and unsigned so it vectorises.  ``parallel`` is the kernel cache's calling convention
+    (always parallel: the executor sends only large work here)."""
     nb, m, k = a.shape
     n = b.shape[2]
     ti = (m + TILE_M - 1) // TILE_M
@@ -204,7 +224,7 @@ def int_gemm_kernel(a, b, out):
         i0 = (r // tj) * TILE_M
         j0 = (r % tj) * TILE_N
         i1 = min(m, i0 + TILE_M)
-        w = _U(min(n, j0 + TILE_N) - j0)
+        w = U(min(n, j0 + TILE_N) - j0)
         acc = np.zeros((TILE_M, TILE_N), np.int64)
         for k0 in range(0, k, TILE_K):
             k1 = min(k, k0 + TILE_K)
@@ -220,3 +240,4 @@ def int_gemm_kernel(a, b, out):
             acc_row = acc[i - i0]
             for j in range(w):
                 out_row[j] = acc_row[j]
+'''
