@@ -73,7 +73,8 @@ def _fl(dt):
 
 _COMPLEX_HELPERS = {Op.EXP: "c_exp", Op.EXPM1: "c_expm1", Op.COSH: "c_cosh", Op.SINH: "c_sinh", Op.TANH: "c_tanh", Op.SIN: "c_sin",
                     Op.COS: "c_cos", Op.TAN: "c_tan", Op.ACOS: "c_acos", Op.ACOSH: "c_acosh", Op.ASIN: "c_asin",
-                    Op.ASINH: "c_asinh", Op.ATAN: "c_atan", Op.ATANH: "c_atanh"}
+                    Op.ASINH: "c_asinh", Op.ATAN: "c_atan", Op.ATANH: "c_atanh", Op.SQRT: "c_sqrt",
+                    Op.LOG: "c_log", Op.RECIPROCAL: "creciprocal"}
 
 
 def _checked(op, a):
@@ -125,6 +126,16 @@ def _unary(op, dt, a, use_cheap=False):
     return table[op]
 
 
+# Ops whose Numba lowering can raise a Python exception (lost inside a prange, see scalar.py)
+# or differs from NumPy, by operand kind: each goes through a scalar.py helper instead.
+_SAFE_BINARY = {
+    ("c", Op.DIV): "sc.cdiv({0}, {1})",                     # ZeroDivisionError; Smith's scaling
+    ("i", Op.FLOORDIV): "sc.floordiv_int({0}, {1})",        # INT_MIN // -1
+    ("i", Op.POW): "sc.ipow(U({0}), U({1}), True)",         # via float64; raises for b < 0
+    ("u", Op.POW): "sc.ipow(U({0}), U({1}), False)",
+}
+
+
 def _binary(op, dt, a):
     bits = a.itemsize * 8
     fl = a.kind in "fc"
@@ -133,6 +144,8 @@ def _binary(op, dt, a):
     fast = _vectorised(op, a, _VM_BINARY)
     if fast:
         return fast
+    if (a.kind, op) in _SAFE_BINARY:
+        return _SAFE_BINARY[a.kind, op]
     table = {
         Op.ADD: "{0} + {1}", Op.SUB: "{0} - {1}", Op.MUL: "{0} * {1}", Op.DIV: "{0} / {1}",
         Op.FLOORDIV: "sc.floordiv_float({0}, {1})" if fl else "{0} // {1}",

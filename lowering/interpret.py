@@ -38,6 +38,19 @@ def _floor_divide(a, b):
     return out
 
 
+def _power(a, b):
+    """``np.power``, except that an integer base to a negative integer exponent (NumPy: a
+    ValueError at compute time) gives the value the compiled kernels give: the true power
+    truncated toward zero, ``1 ** -n == 1``, ``(-1) ** -n == +-1``, else 0 (``0 ** -n`` too)."""
+    if np.result_type(a, b).kind == "i":
+        neg = b < 0
+        if np.any(neg):
+            out = np.power(a, np.where(neg, 0, b))
+            fix = np.where(a == 1, 1, np.where(a == -1, np.where(b & 1, -1, 1), 0))
+            return np.where(neg, fix, out).astype(out.dtype)
+    return np.power(a, b)
+
+
 def _sign(x):
     if x.dtype.kind == "c":
         a = np.abs(x)
@@ -94,7 +107,7 @@ COMPLEX_UNARY = {Op.EXPM1: _complex_expm1, Op.TANH: _complex_tanh}
 
 BINARY = {
     Op.ADD: np.add, Op.SUB: np.subtract, Op.MUL: np.multiply, Op.DIV: np.divide,
-    Op.FLOORDIV: _floor_divide, Op.REMAINDER: np.remainder, Op.POW: np.power,
+    Op.FLOORDIV: _floor_divide, Op.REMAINDER: np.remainder, Op.POW: _power,
     Op.MAXIMUM: np.maximum, Op.MINIMUM: np.minimum, Op.ATAN2: np.arctan2, Op.HYPOT: np.hypot,
     Op.COPYSIGN: np.copysign, Op.LOGADDEXP: np.logaddexp, Op.NEXTAFTER: np.nextafter,
     Op.EQ: np.equal, Op.NE: np.not_equal, Op.LT: np.less, Op.LE: np.less_equal,
@@ -171,7 +184,9 @@ def evaluator(node):
     op = node.op
     in_dt = node.inputs[0].dtype if node.inputs else None
     direct = None
-    if op in BINARY and op not in (Op.LSHIFT, Op.RSHIFT):
+    if op is Op.POW and in_dt is not None and in_dt.kind in "fc":
+        direct = np.power
+    elif op in BINARY and op not in (Op.LSHIFT, Op.RSHIFT):
         direct = BINARY[op]
     elif op in UNARY and op not in (Op.FLOOR, Op.SIGN, Op.CAST) and in_dt is not None and (
             in_dt.kind != "c" or op in (Op.NEG, Op.SQUARE, Op.EXP, Op.LOG, Op.SQRT, Op.CONJ)):
