@@ -51,6 +51,34 @@ def _power(a, b):
     return np.power(a, b)
 
 
+def _truncate(x, bits):
+    """x86's cvttsd2si: ``trunc(x)`` as int64 where it fits ``bits`` signed bits, else the most
+    negative such integer (NaN too)."""
+    lim = 2.0 ** (bits - 1)
+    ok = (x >= -lim) & (x < lim)        # (trunc(x) == -lim just above -lim - 1: the same value)
+    return np.where(ok, np.where(ok, x, 0).astype(np.int64), np.int64(-2 ** (bits - 1)))
+
+
+def _float_to_int(x, dt):
+    """``x.astype(dt)`` for a float ``x``, with scalar.py's defined values (x86's, NumPy's
+    there) where the truncated value does not fit: NaN, +-inf, overflow."""
+    info = np.iinfo(dt)
+    out = x.astype(dt)
+    fits = (x > info.min - 1.0) & (x < info.max + 1.0)
+    if fits.all():
+        return out
+    if dt.itemsize == 8 and dt.kind == "u":
+        big = x >= 2.0 ** 63
+        wide = np.where(big, _truncate(x - 2.0 ** 63, 64) ^ np.int64(-2 ** 63), _truncate(x, 64))
+    elif dt.itemsize == 8:
+        wide = _truncate(x, 64)
+    elif dt.itemsize == 4 and dt.kind == "u":
+        wide = np.where(x >= 2.0 ** 31, _truncate(x - 2.0 ** 31, 32) ^ -2 ** 31, _truncate(x, 32))
+    else:
+        wide = _truncate(x, 32)
+    return np.where(fits, out, wide.astype(dt))      # int64 -> dt wraps
+
+
 def _sign(x):
     if x.dtype.kind == "c":
         a = np.abs(x)
@@ -152,7 +180,8 @@ def evaluate(node, args):
         x = args[0]
         if np.asarray(x).dtype.kind == "c" and dt.kind != "c":
             x = x.real if dt != np.bool_ else x
-        out = np.asarray(x).astype(dt)
+        x = np.asarray(x)
+        out = _float_to_int(x, dt) if x.dtype.kind == "f" and dt.kind in "iu" else x.astype(dt)
     elif op in UNARY:
         fn = COMPLEX_UNARY.get(op) if node.inputs[0].dtype.kind == "c" else None
         out = (fn or UNARY[op])(args[0])

@@ -112,6 +112,18 @@ def _real_const(x, value):
     return lambda x, value: t(value)
 
 
+def cpack(x, re, im):
+    """The complex number ``re + im j`` in the complex type matching the real scalar ``x``
+    (``complex(re, im)`` alone is a complex128, which would turn complex64 work into double)."""
+    return complex(re, im)
+
+
+@overload(cpack, inline="always")
+def _cpack(x, re, im):
+    t = np.result_type(numpy_support.as_dtype(x), np.complex64).type
+    return lambda x, re, im: t(complex(re, im))
+
+
 # Note: every branch of a helper returns the type of its operands: Numba unifies uint64 with
 # int64 (``a * 0``, a literal) to float64, which silently loses the bits above 2**53.
 @njit(**_NJ)
@@ -162,6 +174,37 @@ def ipow(a, b, signed):
     return r
 
 
+# ---- float -> integer casts.  A value whose truncation does not fit the target (NaN, +-inf,
+# overflow) has no defined result in C (NumPy) or LLVM (fptosi gives poison, and the vector
+# and scalar loops of one kernel disagree).  Both executors give x86's answers, which are
+# NumPy's there: truncate into int32 (int64 for the 64-bit targets), out of range -> INT_MIN,
+# then wrap to the target width; uint32/uint64 above 2**31/2**63 convert x - 2**31/2**63.
+# (interpret._float_to_int is the NumPy twin.)  Each is a select, so loops still vectorise.
+@njit(**_NJ)
+def f2i32(x):
+    """Truncate to int32; INT32_MIN where that overflows or x is NaN (int8/16/32, uint8/16)."""
+    return np.int32(x) if (x > -2147483649.0 and x < 2147483648.0) else np.int32(-2147483648)
+
+
+@njit(**_NJ)
+def f2i64(x):
+    """Truncate to int64; INT64_MIN where that overflows or x is NaN."""
+    return np.int64(x) if (x >= -9223372036854775808.0 and x < 9223372036854775808.0) \
+        else np.int64(-9223372036854775807 - 1)
+
+
+@njit(**_NJ)
+def f2u32(x):
+    return np.int64(f2i32(x - 2147483648.0) ^ np.int32(-2147483648)) if x >= 2147483648.0 \
+        else np.int64(f2i32(x))
+
+
+@njit(**_NJ)
+def f2u64(x):
+    return U(f2i64(x - 9223372036854775808.0)) ^ U(9223372036854775808) if x >= 9223372036854775808.0 \
+        else U(f2i64(x))
+
+
 @njit(**_NJ)
 def cdiv(a, b):
     """Complex ``a / b`` with NumPy's algorithm (Smith's scaling, in the operands' precision):
@@ -171,13 +214,13 @@ def cdiv(a, b):
     abr, abi = abs(br), abs(bi)
     if abr >= abi:
         if abr == 0 and abi == 0:
-            return complex(ar / abr, ai / abr)
+            return cpack(ar, ar / abr, ai / abr)
         rat = bi / br
         scl = real_const(br, 1.0) / (br + bi * rat)
-        return complex((ar + ai * rat) * scl, (ai - ar * rat) * scl)
+        return cpack(ar, (ar + ai * rat) * scl, (ai - ar * rat) * scl)
     rat = br / bi
     scl = real_const(br, 1.0) / (bi + br * rat)
-    return complex((ar * rat + ai) * scl, (ai * rat - ar) * scl)
+    return cpack(ar, (ar * rat + ai) * scl, (ai * rat - ar) * scl)
 
 
 @njit(**_NJ)
@@ -188,10 +231,10 @@ def creciprocal(z):
     if abs(zi) <= abs(zr):
         r = zi / zr
         d = zr + zi * r
-        return complex(one / d, -r / d)
+        return cpack(zr, one / d, -r / d)
     r = zr / zi
     d = zr * r + zi
-    return complex(r / d, -one / d)
+    return cpack(zr, r / d, -one / d)
 
 
 @njit(**_NJ)
@@ -460,23 +503,23 @@ def c_sqrt(z):
     big, tiny, _, digits = float_info(x)
     half, one, two = real_const(x, 0.5), real_const(x, 1.0), real_const(x, 2.0)
     if math.isinf(y):
-        return complex(math.inf, y)
+        return cpack(z.real, math.inf, y)
     if math.isinf(x):
         if x < 0:
-            return complex(math.nan if math.isnan(y) else 0.0, math.copysign(math.inf, y))
-        return complex(x, math.nan if math.isnan(y) else math.copysign(0.0, y))
+            return cpack(z.real, math.nan if math.isnan(y) else 0.0, math.copysign(math.inf, y))
+        return cpack(z.real, x, math.nan if math.isnan(y) else math.copysign(0.0, y))
     if math.isnan(x) or math.isnan(y):
-        return complex(math.nan, math.nan)
+        return cpack(z.real, math.nan, math.nan)
     if y == 0:
         if x < 0:
-            return complex(0.0, math.copysign(math.sqrt(-x), y))
-        return complex(abs(math.sqrt(x)), math.copysign(0.0, y))
+            return cpack(z.real, 0.0, math.copysign(math.sqrt(-x), y))
+        return cpack(z.real, abs(math.sqrt(x)), math.copysign(0.0, y))
     if x == 0:
         if abs(y) >= 2 * tiny:
             r = math.sqrt(half * abs(y))
         else:
             r = half * math.sqrt(two * abs(y))
-        return complex(r, math.copysign(r, y))
+        return cpack(z.real, r, math.copysign(r, y))
     scale = 0
     if abs(x) > big / 4:
         scale = 1
@@ -510,7 +553,7 @@ def c_sqrt(z):
     if scale:
         r = math.ldexp(r, scale)
         s = math.ldexp(s, scale)
-    return complex(r, math.copysign(s, y))
+    return cpack(z.real, r, math.copysign(s, y))
 
 
 @njit(**_NJ)
@@ -564,9 +607,9 @@ def c_log(z):
     big, tiny, eps, digits = float_info(x)
     if x == 0 and y == 0:
         im = math.copysign(math.pi if math.copysign(1.0, x) < 0 else 0.0, y)
-        return complex(-1.0 / abs(x), im)
+        return cpack(z.real, -1.0 / abs(x), im)
     if math.isnan(x) or math.isnan(y):
-        return complex(math.inf if (math.isinf(x) or math.isinf(y)) else math.nan, math.nan)
+        return cpack(z.real, math.inf if (math.isinf(x) or math.isinf(y)) else math.nan, math.nan)
     ax, ay = abs(x), abs(y)
     if ax < ay:
         ax, ay = ay, ax
@@ -598,4 +641,63 @@ def c_log(z):
         re = math.log1p(real_const(x, e2m1)) * half
     else:
         re = math.log(math.hypot(ax, ay)) - real_const(x, scale) * real_const(x, math.log(2.0))
-    return complex(re, math.atan2(y, x))
+    return cpack(z.real, re, math.atan2(y, x))
+
+
+@njit(**_NJ)
+def c_log2(z):
+    """NumPy's complex log2: ``c_log`` with each part times log2(e) (so no overflow either)."""
+    r = c_log(z)
+    k = real_const(z.real, 1.4426950408889634)
+    return cpack(z.real, real_const(z.real, r.real) * k, real_const(z.real, r.imag) * k)
+
+
+@njit(**_NJ)
+def c_log10(z):
+    """NumPy's complex log10: ``c_log`` with each part times log10(e)."""
+    r = c_log(z)
+    k = real_const(z.real, 0.4342944819032518)
+    return cpack(z.real, real_const(z.real, r.real) * k, real_const(z.real, r.imag) * k)
+
+
+@njit(**_NJ)
+def _cmul(a, b):
+    """NumPy's complex product (no C99 NaN recovery), in the operands' precision."""
+    return cpack(a.real, a.real * b.real - a.imag * b.imag, a.real * b.imag + a.imag * b.real)
+
+
+@njit(**_NJ)
+def c_pow(a, b):
+    """Complex ``a ** b`` as NumPy's npy_cpow: ``a ** 0`` is 1, ``0 ** b`` is 0 or NaN (never
+    Numba's ZeroDivisionError), small integer exponents by repeated multiplication (exact
+    where cpow is not), else glibc's cpow: ``exp(b * log(a))``."""
+    ar, ai, br, bi = a.real, a.imag, b.real, b.imag
+    if br == 0 and bi == 0:
+        return cpack(a.real, 1.0, 0.0)
+    if ar == 0 and ai == 0:
+        if br > 0:
+            return cpack(a.real, 0.0, 0.0)
+        return cpack(a.real, math.nan, math.nan)
+    if bi == 0 and br > -100 and br < 100 and br == math.floor(br):
+        n = int(br)
+        if n == 1:
+            return a
+        if n == 2:
+            return _cmul(a, a)
+        if n == 3:
+            return _cmul(a, _cmul(a, a))
+        m = -n if n < 0 else n
+        acc = cpack(ar, 1.0, 0.0)
+        p = a
+        mask = 1
+        while True:
+            if m & mask:
+                acc = _cmul(acc, p)
+            mask <<= 1
+            if m < mask:
+                break
+            p = _cmul(p, p)
+        if br < 0:
+            return cdiv(cpack(ar, 1.0, 0.0), acc)
+        return acc
+    return c_exp(b * c_log(a))
