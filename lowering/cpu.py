@@ -136,7 +136,7 @@ _SAFE_BINARY = {
     ("c", Op.DIV): "sc.cdiv({0}, {1})",                     # ZeroDivisionError; Smith's scaling
     ("c", Op.POW): "sc.c_pow({0}, {1})",                    # 0 ** b; exact small integer powers
     ("i", Op.FLOORDIV): "sc.floordiv_int({0}, {1})",        # INT_MIN // -1
-    ("i", Op.POW): "sc.ipow(U({0}), U({1}), True)",         # via float64; raises for b < 0
+    ("i", Op.POW): "sc.ipow(U({0}), U({1}), True)",         # Numba's: float64, can raise
     ("u", Op.POW): "sc.ipow(U({0}), U({1}), False)",
 }
 

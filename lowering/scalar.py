@@ -289,7 +289,8 @@ def signbit(x):
 # ---- complex functions with C99 Annex G special values (the standard's special cases).
 # Numba's np.cosh/np.tanh/... on complex are naive formulas (NaN where the standard says
 # +-inf, overflow in complex64); its cmath versions follow CPython but miss a few NaN cases.
-# Each helper computes in double precision (the kernel casts back to complex64).
+# Note: they were meant to compute in double precision, but Numba's float() keeps a float32 a
+# float32, so for complex64 they run in single precision (the tests allow 2e-6 there).
 _CX = dict(error_model="numpy")
 HALF_PI = math.pi / 2
 
@@ -556,7 +557,7 @@ def c_sqrt(z):
     return cpack(z.real, r, math.copysign(s, y))
 
 
-@njit(**_NJ)
+@njit(**_CX)
 def _two_prod(x, y):
     """hi + lo == x * y exactly (Dekker's split; float64)."""
     hi = x * y
@@ -570,7 +571,7 @@ def _two_prod(x, y):
     return hi, lo
 
 
-@njit(**_NJ)
+@njit(**_CX)
 def _sort_by_magnitude(v, start):
     for i in range(start + 1, 5):      # insertion sort of v[start:] by |value|
         t = v[i]
@@ -581,10 +582,11 @@ def _sort_by_magnitude(v, start):
         v[j + 1] = t
 
 
-@njit(**_NJ)
+@njit(**_CX)
 def x2y2m1(x, y):
     """x*x + y*y - 1 to nearly full precision (glibc's __x2y2m1): the products are split
-    exactly, then the five terms are added smallest first with exact two-sums."""
+    exactly, then the five terms are added smallest first with exact two-sums.  Not inlined
+    (a rare branch of ``c_log``; inlining it costs seconds of compile per kernel)."""
     v = np.empty(5, np.float64)
     v[1], v[0] = _two_prod(x, x)
     v[3], v[2] = _two_prod(y, y)
