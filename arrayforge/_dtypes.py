@@ -76,6 +76,17 @@ def promote(a, b):
                         "(the Array API standard defines no mixed-kind promotion)") from None
 
 
+SUPPORTED = ", ".join(d.name for d in _all)
+
+
+def unsupported(dtype, what="dtype"):
+    """The TypeError for a dtype outside the standard's (float16, longdouble, ...): never
+    converted silently, so a result's dtype is always the one NumPy would give."""
+    hint = " (convert with .astype(numpy.float32) first)" if np.dtype(dtype) == np.float16 else ""
+    return TypeError(f"{what} {dtype} is not supported: arrayforge has the Array API standard's "
+                     f"dtypes only ({SUPPORTED}){hint}")
+
+
 def check_dtype(dt):
     """Normalize a dtype argument; TypeError for anything that is not a standard dtype."""
     try:
@@ -83,7 +94,7 @@ def check_dtype(dt):
     except TypeError:
         raise TypeError(f"{dt!r} is not a supported dtype") from None
     if dt not in _all:
-        raise TypeError(f"{dt} is not one of the Array API standard's dtypes")
+        raise unsupported(dt)
     return dt
 
 

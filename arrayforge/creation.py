@@ -69,10 +69,9 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None):
     if copy is False and isinstance(obj, np.ndarray) and (arr is not obj and arr.base is not obj):
         raise ValueError("asarray: a copy is needed but copy=False")
     if arr.dtype.kind in "US O" or arr.dtype not in dt._all:
-        if arr.dtype == np.dtype("float16"):
-            arr = arr.astype(dt.float32)
-        else:
-            raise TypeError(f"cannot convert {type(obj).__name__} of dtype {arr.dtype} to an arrayforge array")
+        if arr.dtype.kind in "biufc":      # float16, longdouble, ...: never a silent change of dtype
+            raise dt.unsupported(arr.dtype, f"asarray: {type(obj).__name__} of dtype")
+        raise TypeError(f"cannot convert {type(obj).__name__} of dtype {arr.dtype} to an arrayforge array")
     if dtype is not None and arr.dtype != dtype:
         arr = arr.astype(dtype)
     check_shape(arr.shape, arr.dtype)
@@ -102,6 +101,8 @@ def from_dlpack(x, /, *, device=None, copy=None):
         arr = np.from_dlpack(x, **kwargs)
     except AttributeError:
         raise TypeError(f"from_dlpack: {type(x).__name__} does not support the DLPack protocol") from None
+    if arr.dtype not in dt._all:
+        raise dt.unsupported(arr.dtype, "from_dlpack: dtype")
     return asarray(arr, copy=True if copy else False)
 
 

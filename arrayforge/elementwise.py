@@ -61,6 +61,10 @@ def _make_binary(name, op, category):
                 and not isinstance(x1, (int, float, complex)):
             return square(x1) if x1.dtype.kind in "fc" or isinstance(x2, int) else pow(x1, float(x2))
         n1, n2, dtype, shape = as_operands(x1, x2, category, name)
+        if op is Op.POW and dtype.kind in "iu" and n2.op is Op.CONST and n2.buffer is None and n2.arg < 0:
+            # NumPy's error, raised by the recording call for a constant exponent (for an array
+            # exponent with negative values the kernels give a defined value: see interpret._power)
+            raise ValueError("Integers to negative integer powers are not allowed.")
         return record(op, dt.bool if op in _COMPARISONS else dtype, shape, (n1, n2))
     # for the operator fast path in _array (same dtype and shape, or an array and a float)
     func.op, func.allowed, func.bool_result = op, dt.CATEGORIES[category], op in _COMPARISONS

@@ -73,7 +73,8 @@ def _fl(dt):
 
 _COMPLEX_HELPERS = {Op.EXP: "c_exp", Op.EXPM1: "c_expm1", Op.COSH: "c_cosh", Op.SINH: "c_sinh", Op.TANH: "c_tanh", Op.SIN: "c_sin",
                     Op.COS: "c_cos", Op.TAN: "c_tan", Op.ACOS: "c_acos", Op.ACOSH: "c_acosh", Op.ASIN: "c_asin",
-                    Op.ASINH: "c_asinh", Op.ATAN: "c_atan", Op.ATANH: "c_atanh"}
+                    Op.ASINH: "c_asinh", Op.ATAN: "c_atan", Op.ATANH: "c_atanh", Op.SQRT: "c_sqrt",
+                    Op.LOG: "c_log", Op.LOG2: "c_log2", Op.LOG10: "c_log10", Op.RECIPROCAL: "creciprocal"}
 
 
 def _checked(op, a):
@@ -85,6 +86,9 @@ def _checked(op, a):
         return f"vm.{fast}_fast({{0}})", f"vm.{bad}_bad({{0}})"
     cheap = _vectorised(op, a, _VM_UNARY, "_fast") if op in _TRIG else None
     return (cheap, f"vm.trig_big_f{a.itemsize * 8}({{0}})") if cheap else None
+
+
+_FLOAT_TO_INT = {"i8": "f2i64", "u4": "f2u32", "u8": "f2u64"}     # others: f2i32, then wrap
 
 
 def _unary(op, dt, a, use_cheap=False):
@@ -119,10 +123,22 @@ def _unary(op, dt, a, use_cheap=False):
     if op is Op.CAST:
         if dt == np.bool_:
             return "{0} != 0"
-        if a.kind == "c" and dt.kind != "c":
-            return "{0}.real"
-        return x
+        real = "{0}.real" if a.kind == "c" and dt.kind != "c" else x
+        if a.kind in "fc" and dt.kind in "iu":      # defined for NaN/inf/overflow (see scalar.py)
+            return f"sc.{_FLOAT_TO_INT.get(dt.str[1:], 'f2i32')}({real})"
+        return real
     return table[op]
+
+
+# Ops whose Numba lowering can raise a Python exception (lost inside a prange, see scalar.py)
+# or differs from NumPy, by operand kind: each goes through a scalar.py helper instead.
+_SAFE_BINARY = {
+    ("c", Op.DIV): "sc.cdiv({0}, {1})",                     # ZeroDivisionError; Smith's scaling
+    ("c", Op.POW): "sc.c_pow({0}, {1})",                    # 0 ** b; exact small integer powers
+    ("i", Op.FLOORDIV): "sc.floordiv_int({0}, {1})",        # INT_MIN // -1
+    ("i", Op.POW): "sc.ipow(U({0}), U({1}), True)",         # Numba's: float64, can raise
+    ("u", Op.POW): "sc.ipow(U({0}), U({1}), False)",
+}
 
 
 def _binary(op, dt, a):
@@ -133,6 +149,8 @@ def _binary(op, dt, a):
     fast = _vectorised(op, a, _VM_BINARY)
     if fast:
         return fast
+    if (a.kind, op) in _SAFE_BINARY:
+        return _SAFE_BINARY[a.kind, op]
     table = {
         Op.ADD: "{0} + {1}", Op.SUB: "{0} - {1}", Op.MUL: "{0} * {1}", Op.DIV: "{0} / {1}",
         Op.FLOORDIV: "sc.floordiv_float({0}, {1})" if fl else "{0} // {1}",

@@ -38,6 +38,47 @@ def _floor_divide(a, b):
     return out
 
 
+def _power(a, b):
+    """``np.power``, except that an integer base to a negative integer exponent (NumPy: a
+    ValueError at compute time) gives the value the compiled kernels give: the true power
+    truncated toward zero, ``1 ** -n == 1``, ``(-1) ** -n == +-1``, else 0 (``0 ** -n`` too)."""
+    if np.result_type(a, b).kind == "i":
+        neg = b < 0
+        if np.any(neg):
+            out = np.power(a, np.where(neg, 0, b))
+            fix = np.where(a == 1, 1, np.where(a == -1, np.where(b & 1, -1, 1), 0))
+            return np.where(neg, fix, out).astype(out.dtype)
+    return np.power(a, b)
+
+
+def _truncate(x, bits):
+    """x86's cvttsd2si: ``trunc(x)`` as int64 where it fits ``bits`` signed bits, else the most
+    negative such integer (NaN too)."""
+    lim = 2.0 ** (bits - 1)
+    ok = (x >= -lim) & (x < lim)        # (trunc(x) == -lim just above -lim - 1: the same value)
+    return np.where(ok, np.where(ok, x, 0).astype(np.int64), np.int64(-2 ** (bits - 1)))
+
+
+def _float_to_int(x, dt):
+    """``x.astype(dt)`` for a float ``x``, with scalar.py's defined values (x86's, NumPy's
+    there) where the truncated value does not fit: NaN, +-inf, overflow."""
+    info = np.iinfo(dt)
+    out = x.astype(dt)
+    fits = (x > info.min - 1.0) & (x < info.max + 1.0)
+    if fits.all():
+        return out
+    if dt.itemsize == 8 and dt.kind == "u":
+        big = x >= 2.0 ** 63
+        wide = np.where(big, _truncate(x - 2.0 ** 63, 64) ^ np.int64(-2 ** 63), _truncate(x, 64))
+    elif dt.itemsize == 8:
+        wide = _truncate(x, 64)
+    elif dt.itemsize == 4 and dt.kind == "u":
+        wide = np.where(x >= 2.0 ** 31, _truncate(x - 2.0 ** 31, 32) ^ -2 ** 31, _truncate(x, 32))
+    else:
+        wide = _truncate(x, 32)
+    return np.where(fits, out, wide.astype(dt))      # int64 -> dt wraps
+
+
 def _sign(x):
     if x.dtype.kind == "c":
         a = np.abs(x)
@@ -94,7 +135,7 @@ COMPLEX_UNARY = {Op.EXPM1: _complex_expm1, Op.TANH: _complex_tanh}
 
 BINARY = {
     Op.ADD: np.add, Op.SUB: np.subtract, Op.MUL: np.multiply, Op.DIV: np.divide,
-    Op.FLOORDIV: _floor_divide, Op.REMAINDER: np.remainder, Op.POW: np.power,
+    Op.FLOORDIV: _floor_divide, Op.REMAINDER: np.remainder, Op.POW: _power,
     Op.MAXIMUM: np.maximum, Op.MINIMUM: np.minimum, Op.ATAN2: np.arctan2, Op.HYPOT: np.hypot,
     Op.COPYSIGN: np.copysign, Op.LOGADDEXP: np.logaddexp, Op.NEXTAFTER: np.nextafter,
     Op.EQ: np.equal, Op.NE: np.not_equal, Op.LT: np.less, Op.LE: np.less_equal,
@@ -160,7 +201,8 @@ def evaluate_op(op, dt, shape, in_dtype, in_shape, arg, args):
         x = args[0]
         if np.asarray(x).dtype.kind == "c" and dt.kind != "c":
             x = x.real if dt != np.bool_ else x
-        out = np.asarray(x).astype(dt)
+        x = np.asarray(x)
+        out = _float_to_int(x, dt) if x.dtype.kind == "f" and dt.kind in "iu" else x.astype(dt)
     elif op in UNARY:
         fn = COMPLEX_UNARY.get(op) if in_dtype.kind == "c" else None
         out = (fn or UNARY[op])(args[0])
@@ -182,6 +224,8 @@ def direct_ufunc(op, in_dtype):
     """The NumPy ufunc that computes ``op`` on operands of ``in_dtype`` (all of one dtype)
     giving exactly :func:`evaluate_op`'s result, or None where that needs more (casts,
     reductions, the standard's special cases, shifts past the width)."""
+    if op is Op.POW and in_dtype.kind in "fc":
+        return np.power          # (integer powers need _power's defined values)
     if op in BINARY:
         fn = BINARY[op]
     elif op in UNARY and op is not Op.SIGN and (in_dtype.kind != "c" or op in _COMPLEX_DIRECT):

@@ -470,7 +470,7 @@ def run_now(op, dtype, shape, inputs, arg):
         if not realized:        # constants only: they stay free until used
             return None
     in_shape, first = first.shape, first.dtype
-    fn = (_DIRECT_COMPLEX if first.kind == "c" else _DIRECT_REAL).get(op)
+    fn = _DIRECT[first.kind].get(op)
     quiet = _QUIET.context        # NaN and inf are values, never warnings
     if fn is not None:
         out = quiet.run(fn, *args)
@@ -491,7 +491,7 @@ def run_ufunc_now(op, a, b=None):
     scalar of ``a``'s dtype.  Returns the leaf, or None (then the caller records)."""
     if a.size > EAGER_MAX or (_forced["executor"] != "auto" and executor_mode() != "auto"):
         return None
-    fn = (_DIRECT_COMPLEX if a.dtype.kind == "c" else _DIRECT_REAL).get(op)
+    fn = _DIRECT[a.dtype.kind].get(op)
     if fn is None:
         return None
     quiet = _QUIET.context
@@ -516,9 +516,10 @@ class _QuietContext(threading.local):
 _QUIET = _QuietContext()
 
 
-# per op, the ufunc computing it exactly as evaluate_op does (interpret.direct_ufunc)
-_DIRECT_REAL = {op: f for op in Op if (f := direct_ufunc(op, np.dtype("float64"))) is not None}
-_DIRECT_COMPLEX = {op: f for op in Op if (f := direct_ufunc(op, np.dtype("complex128"))) is not None}
+# per dtype kind and op, the ufunc computing it exactly as evaluate_op does (interpret.direct_ufunc)
+_DIRECT = {kind: {op: f for op in Op if (f := direct_ufunc(op, np.dtype(example))) is not None}
+           for kind, example in (("f", "float64"), ("c", "complex128"), ("i", "int64"),
+                                 ("u", "uint64"), ("b", "bool"))}
 
 
 def realize_deep(node):
