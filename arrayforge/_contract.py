@@ -59,15 +59,15 @@ def _wrap(node):
 # ---- the one recording primitive
 
 
-def _layout(node, letters, out, sizes):
-    """``node`` (dims named by ``letters``) as a view broadcast to the dims ``out``."""
-    present = [c for c in out if c in letters]
-    perm = tuple(letters.index(c) for c in present)
+def _layout(node, letters, out, shape):
+    """``node`` (dims named by ``letters``) as a view broadcast to the dims ``out`` (sizes ``shape``)."""
+    where = {c: i for i, c in enumerate(letters)}
+    perm = tuple([where[c] for c in out if c in where])
     if perm != tuple(range(len(perm))):
-        node = view(Op.PERMUTE, node, tuple(node.shape[p] for p in perm), perm)
-    with_units = tuple(node.shape[present.index(c)] if c in letters else 1 for c in out)
-    node = reshape_node(node, with_units)
-    return expand(node, tuple(sizes[c] for c in out))
+        node = view(Op.PERMUTE, node, tuple([node.shape[p] for p in perm]), perm)
+    dims = iter(node.shape)      # the permuted dims, in the order they appear in ``out``
+    node = reshape_node(node, tuple([next(dims) if c in where else 1 for c in out]))
+    return expand(node, shape)
 
 
 def _canonical_order(s1, s2, out):
@@ -100,7 +100,7 @@ def contract(n1, s1, n2, s2, out, dtype, conj1=False):
     conj1 = conj1 and dtype.kind == "c"
     if not any(c in s2 and c not in out for c in s1):
         # nothing contracted: an element-wise product of broadcast views
-        a, b = _layout(n1, s1, out, sizes), _layout(n2, s2, out, sizes)
+        a, b = _layout(n1, s1, out, shape), _layout(n2, s2, out, shape)
         if conj1:
             a = make_node(Op.CONJ, dtype, shape, (a,))
         return make_node(Op.MUL, dtype, shape, (a, b))

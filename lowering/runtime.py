@@ -236,28 +236,31 @@ def coalesce(shape, operands, reduced):
     Returns the new shape, the reduced flags per new dim, and each operand reshaped to
     it (always a view).  Size-1 dims of an operand are broadcast dims.
     """
-    dims = [d for d in range(len(shape)) if shape[d] != 1]
+    layouts = [(a.shape, a.strides) for a in operands]     # (each attribute access builds a tuple)
     groups = []
-    for d in dims:
-        if groups:
-            g = groups[-1]
-            last = g[-1]
-            if reduced[last] == reduced[d] and all(
-                    (a.shape[last] == 1) == (a.shape[d] == 1) and
-                    (a.shape[d] == 1 or a.strides[last] == a.strides[d] * a.shape[d])
-                    for a in operands):
-                g.append(d)
+    last = -1
+    for d, n in enumerate(shape):
+        if n == 1:
+            continue
+        if last >= 0 and reduced[last] == reduced[d]:
+            for sh, st in layouts:
+                if (sh[last] == 1) != (sh[d] == 1) or (sh[d] != 1 and st[last] != st[d] * sh[d]):
+                    break
+            else:
+                groups[-1].append(d)
+                last = d
                 continue
         groups.append([d])
+        last = d
     if not groups:
         new_shape, new_red = (1,), (False,)
         return new_shape, new_red, [a.reshape(1) for a in operands]
-    new_shape = tuple(_size(shape[d] for d in g) for g in groups)
-    new_red = tuple(reduced[g[0]] for g in groups)
+    new_shape = tuple([_size([shape[d] for d in g]) for g in groups])
+    new_red = tuple([reduced[g[0]] for g in groups])
     reshaped = []
-    for a in operands:
-        s = tuple(1 if a.shape[g[0]] == 1 else _size(a.shape[d] for d in g) for g in groups)
-        reshaped.append(a.reshape(s))
+    for a, (sh, _) in zip(operands, layouts):
+        s = tuple([1 if sh[g[0]] == 1 else _size([sh[d] for d in g]) for g in groups])
+        reshaped.append(a if s == sh else a.reshape(s))
     return new_shape, new_red, reshaped
 
 
@@ -268,6 +271,10 @@ def _launch(kernel, n, args):
             kernel(True, *args)
     else:
         kernel(False, *args)
+
+
+_launches: dict = {}        # (structure, sizes, operand layouts) -> (spec, shape argument, operand shapes)
+LAUNCHES_MAX = 4096
 
 
 def _run_numba(k, st, nodes, buffers):
@@ -291,19 +298,30 @@ def _run_numba(k, st, nodes, buffers):
         if a.shape != keep:
             a = np.broadcast_to(a, root.shape).reshape(keep)
         post.append(a)
-    new_shape, new_red, arrays = coalesce(shape, [out_k] + pre + post, reduced)
-    out_c = arrays[0]
-    pre_c = arrays[1:1 + len(pre)]
-    post_c = arrays[1 + len(pre):]
-    spec = KernelSpec(
-        kind="reduce" if k.reduce is not None else "elementwise", rank=len(new_shape), reduced=new_red,
-        pre_masks=tuple(tuple(s == 1 and n != 1 for s, n in zip(a.shape, new_shape)) for a in pre_c),
-        post_masks=tuple(tuple(s == 1 and n != 1 for s, n in zip(a.shape, new_shape)) for a in post_c),
-        const_dtypes=st.const_dtypes, body=st.body, reduce=st.reduce, post=st.post, root=st.root,
-        out_dtype=root.dtype.str)
+    arrays = [out_k] + pre + post
+    # The coalesced operand shapes and the spec depend only on the structure, the sizes and
+    # the operands' layouts: remembered, a repeated call skips coalesce and building the spec.
+    key = (st, shape, reduced, tuple([(a.shape, a.strides) for a in arrays]))
+    launch = _launches.get(key)
+    if launch is None:
+        new_shape, new_red, arrays = coalesce(shape, arrays, reduced)
+        pre_c = arrays[1:1 + len(pre)]
+        post_c = arrays[1 + len(pre):]
+        spec = KernelSpec(
+            kind="reduce" if k.reduce is not None else "elementwise", rank=len(new_shape), reduced=new_red,
+            pre_masks=tuple(tuple(s == 1 and n != 1 for s, n in zip(a.shape, new_shape)) for a in pre_c),
+            post_masks=tuple(tuple(s == 1 and n != 1 for s, n in zip(a.shape, new_shape)) for a in post_c),
+            const_dtypes=st.const_dtypes, body=st.body, reduce=st.reduce, post=st.post, root=st.root,
+            out_dtype=root.dtype.str)
+        shp = np.array(new_shape, dtype=np.int64)
+        if len(_launches) >= LAUNCHES_MAX:
+            _launches.clear()
+        _launches[key] = (spec, shp, tuple([a.shape for a in arrays]))
+    else:
+        spec, shp, shapes = launch
+        arrays = [a if a.shape == s else a.reshape(s) for a, s in zip(arrays, shapes)]
     kernel = kcache.get_kernel(spec, lambda: render(spec), st.description)
-    consts = [_const(p, nodes) for p in k.consts]
-    args = [out_c, np.array(new_shape, dtype=np.int64)] + pre_c + post_c + consts
+    args = [arrays[0], shp] + arrays[1:] + [_const(p, nodes) for p in k.consts]
     _launch(kernel, _size(shape), args)
     return out
 
@@ -600,5 +618,6 @@ def cache_info():
 def clear_cache():
     kcache.clear()
     pool.clear()
+    _launches.clear()
     with _plans_lock:
         _plans.clear()
