@@ -107,10 +107,12 @@ class Array:
     def _export(self):
         """The value for a consumer outside arrayforge: read-only (values never change).
         Eager results are kept writeable inside (setting the flag costs as much as the op)."""
-        buf = realize([self._node])[0]
-        if buf.flags.writeable:
+        node = self._node
+        buf = realize([node])[0]
+        if buf.flags.writeable:     # the first export: the leaf keeps the read-only view from now on
             buf = buf.view()
             buf.setflags(write=False)
+            node.buffer = buf
         return buf
 
     def __array__(self, dtype=None, copy=None):

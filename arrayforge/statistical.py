@@ -4,7 +4,7 @@ import builtins   # this module defines sum/max/min/all/any
 
 import numpy as np
 
-from lowering import Op, const_node
+from lowering import Op, const_node, run_reduce_now
 
 from . import _dtypes as dt
 from ._graph import cast, check_array, expand, new_node, normalize_axis, record, reshape_node
@@ -61,7 +61,12 @@ def sum(x, /, *, axis=None, dtype=None, keepdims=False):
     if axis is None and dtype is None and node is not None and node.shape and node.dtype.kind in "fc":
         # fast path of the commonest call (the same node the general path records)
         out = (1,) * len(node.shape) if keepdims else ()
-        return _array.Array._new(_node(Op.SUM, node.dtype, out, node, _ALL_AXES[len(node.shape)]))
+        axes = _ALL_AXES[len(node.shape)]
+        if node.buffer is not None:                 # small work runs at once
+            leaf = run_reduce_now(Op.SUM, node.dtype, out, node.buffer, axes)
+            if leaf is not None:
+                return _array.Array._new(leaf)
+        return _array.Array._new(_node(Op.SUM, node.dtype, out, node, axes))
     check_array(x, "sum", "numeric")
     return _array.Array._new(_reduce(Op.SUM, x, axis, keepdims, _sum_dtype(x, dtype))[0])
 

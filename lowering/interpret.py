@@ -213,7 +213,7 @@ def evaluate_op(op, dt, shape, in_dtype, in_shape, arg, args):
     else:
         raise AssertionError(op)
     if type(out) is not np.ndarray or out.dtype != dt:
-        out = np.asarray(out).astype(dt, copy=False)
+        out = np.asarray(out, dtype=dt)
     return out
 
 

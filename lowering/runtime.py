@@ -467,11 +467,8 @@ def run_now(op, dtype, shape, inputs, arg):
         kind = op.kind
         if kind is _VIEW:
             return buffer_node(apply_view_op(op, arg, b))
-        if kind is _REDUCE:       # (evaluate_op returns a fresh array of the node's dtype and shape)
-            if b.size > EAGER_MAX:
-                return None
-            return buffer_node(_QUIET.context.run(evaluate_op, op, dtype, shape, first.dtype, first.shape,
-                                                  arg, (b,)), own=True)
+        if kind is _REDUCE:
+            return run_reduce_now(op, dtype, shape, b, arg)
         args = (b,)
     else:
         args = []
@@ -519,6 +516,16 @@ def run_ufunc_now(op, a, b=None):
     elif not out.flags.c_contiguous:
         out = np.array(out, order="C")
     return buffer_node(out, own=True)
+
+
+def run_reduce_now(op, dtype, shape, a, axes):
+    """:func:`run_now` for a reduction of the realized array ``a`` over ``axes`` (also the
+    front end's fast path for ``sum``).  Returns the leaf, or None."""
+    if a.size > EAGER_MAX or (_forced["executor"] != "auto" and executor_mode() != "auto"):
+        return None
+    # (evaluate_op returns a fresh array of the node's dtype and shape)
+    return buffer_node(_QUIET.context.run(evaluate_op, op, dtype, shape, a.dtype, a.shape, axes, (a,)),
+                       own=True)
 
 
 class _QuietContext(threading.local):
