@@ -12,13 +12,13 @@ Rules:
   unit dims, as ``keepdims=False`` records) is fused with that region as epilogue;
 * views are index maps applied to materialized buffers (free NumPy views); a view of
   an unmaterialized value makes that value a kernel output;
-* EXTERN nodes are barriers: their inputs are materialized, they run alone;
 * reductions over trailing axes broadcast back along them merge with their consumer
   into one "rows" kernel (see ``merge_rows``).
-* CONTRACT nodes are barriers too ("contract" kernels): an operand that is a view of a
-  materialized buffer stays a view (a transposed leaf reaches BLAS as a strided NumPy
-  view, never a copy), a computed operand is materialized; elementwise consumers of
-  the product form the following kernel (its epilogue), which reads the product once.
+* barrier kinds (EXTERN, CONTRACT, ...: the registry in ``lowering.kernels``) run as
+  kernels of their own: an operand that is a view of a materialized buffer stays a view
+  (a transposed leaf reaches BLAS as a strided NumPy view, never a copy), a computed
+  operand is materialized; elementwise consumers of the result form the following
+  kernel (its epilogue), which reads the result once.
 Elementwise nodes shared by two kernels are recomputed in each, never stored.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .ir import Op, OpKind, unit_reshape
+from .kernels import BARRIERS
 
 ELEMENTWISE = (OpKind.UNARY, OpKind.BINARY, OpKind.TERNARY)
 
@@ -40,7 +41,7 @@ class Load:
 
 @dataclass
 class Kernel:
-    kind: str                      # "elementwise" | "reduce" | "view" | "extern" | "contract"
+    kind: str                      # "elementwise" | "reduce" | "view" | a barrier's name ("extern", "contract", ...)
     root: int                      # the node this kernel materializes
     loads: list = field(default_factory=list)       # Load, in the iteration space of ``body``
     post_loads: list = field(default_factory=list)  # Load, in the output space (reduce epilogue)
@@ -157,12 +158,8 @@ def fuse(nodes, outputs, users):
             continue
         n = nodes[r]
         kind = n.op.kind
-        if kind is OpKind.EXTERN:
-            k = Kernel("extern", r)
-            for inp in n.inputs:
-                k.loads.append(resolve(pos[inp], k))
-        elif kind is OpKind.CONTRACT:
-            k = Kernel("contract", r)
+        if kind in BARRIERS:        # a kernel of its own; its operands are loads
+            k = Kernel(BARRIERS[kind].name, r)
             for inp in n.inputs:
                 k.loads.append(resolve(pos[inp], k))
         elif kind is OpKind.VIEW:

@@ -258,7 +258,14 @@ def make_node(op, dtype, shape, inputs=(), arg=None):
 
 
 _CONST_OP, _EXTERN_OP, _BUFFER_OP = Op.CONST, Op.EXTERN, Op.BUFFER
-_STRUCTURAL_KINDS = frozenset({OpKind.REDUCE, OpKind.VIEW, OpKind.EXTERN, OpKind.CONTRACT})
+_STRUCTURAL_KINDS = {OpKind.REDUCE, OpKind.VIEW}     # and the barrier kinds, as they register
+_BARRIER_ARGS: dict = {}      # barrier OpKind -> arg -> its structural part (lowering.kernels)
+
+
+def register_structural_arg(kind, fn):
+    """How a barrier kind's ``arg`` enters the plan key (called by lowering.kernels.register)."""
+    _BARRIER_ARGS[kind] = fn
+    _STRUCTURAL_KINDS.add(kind)
 
 
 class Leaf(Node):
@@ -301,16 +308,15 @@ def unit_reshape(shape, source_shape):
 def _structural_arg(op, dtype, shape, inputs, arg):
     """The part of ``arg`` that shapes a plan (sizes never do)."""
     kind = op.kind
-    if kind is OpKind.REDUCE or kind is OpKind.CONTRACT:
+    if kind is OpKind.REDUCE:
         return arg
+    if kind in _BARRIER_ARGS:
+        return _BARRIER_ARGS[kind](arg)
     if op is Op.RESHAPE:      # does it only insert/remove unit dims (fusable after a reduce)?
         if not unit_reshape(shape, inputs[0].shape):
             return False
         # where the unit dims sit decides whether a broadcast back is along rows or columns
         return tuple(s == 1 for s in shape), tuple(s == 1 for s in inputs[0].shape)
-    if op is Op.EXTERN:
-        fn = arg[0]
-        return (getattr(fn, "__module__", ""), getattr(fn, "__qualname__", repr(fn)))
     return None
 
 

@@ -23,7 +23,7 @@ from .cpu import KernelSpec, PartSpec, RowsSpec, render, render_rows
 from .fuse import iteration_shape as _iteration_shape, row_broadcast
 from .interpret import apply_view, apply_view_op, direct_ufunc, evaluate_op
 from .ir import Op, OpKind, buffer_node, toposort
-from .kernels import contract as kcontract
+from .kernels import BY_NAME
 from .schedule import build_plan, graph_key
 
 # Parallel kernels run on TBB when installed (a dependency on x86-64), else on Numba's
@@ -144,23 +144,22 @@ ROWS_MIN = 16               # ... and needs enough rows to share among the threa
 def choose_executor(k, nodes, plan, mode=None):
     """``"numpy"`` or ``"numba"`` for kernel ``k`` of ``plan`` on these sizes."""
     mode = mode or executor_mode()
-    if k.kind == "view" or k.kind == "extern":
+    if k.kind == "view":
         return "numpy"
     n = _size(_iteration_shape(k, nodes))
     if n == 0:
         return "numpy"
-    if mode != "auto":
-        return mode
-    if k.kind == "contract":        # floating dtypes: BLAS through NumPy; integers compile when big or hot
-        root = nodes[k.root]
-        if root.dtype.kind in "fc":
-            return "numpy"
-        n = kcontract.work(root.arg, nodes[k.loads[0].top].shape, root.shape)
-    # Note: below HOT_MIN elements Numba's argument unboxing costs as much as NumPy's op-by-op
-    # dispatch, so tiny work stays interpreted even when hot.
-    if n >= COMPILE_MIN or (plan.runs >= HOT_RUNS and n >= HOT_MIN):
-        return "numba"
-    return "numpy"
+    hot = plan.runs >= HOT_RUNS
+
+    def policy(work):
+        # Note: below HOT_MIN elements Numba's argument unboxing costs as much as NumPy's
+        # op-by-op dispatch, so tiny work stays interpreted even when hot.
+        return "numba" if work >= COMPILE_MIN or (hot and work >= HOT_MIN) else "numpy"
+
+    barrier = BY_NAME.get(k.kind)
+    if barrier is not None:
+        return barrier.executor(nodes[k.root], [nodes[ld.top].shape for ld in k.loads], mode, policy)
+    return mode if mode != "auto" else policy(n)
 
 
 def _load(ld, nodes, buffers, skip_expand):
@@ -199,10 +198,11 @@ def _drop(buffers, p):
         del buffers[key]
 
 
-def _run_contract(k, nodes, buffers, executor):
+def _run_barrier(barrier, k, nodes, buffers, executor):
     root = nodes[k.root]
-    a, b = [_load(ld, nodes, buffers, False) for ld in k.loads]
-    return kcontract.run(root.arg, a, b, pool.empty(root.shape, root.dtype), executor)
+    operands = [_load(ld, nodes, buffers, False) for ld in k.loads]
+    out = pool.empty(root.shape, root.dtype) if barrier.writes_out else None
+    return barrier.run(root, operands, out, executor)
 
 
 def _run_numpy(k, nodes, buffers):
@@ -214,14 +214,11 @@ def _run_numpy(k, nodes, buffers):
         for part in k.parts[:-1]:
             _drop(buffers, part.root)
         return out
-    if k.kind == "contract":
-        return _run_contract(k, nodes, buffers, "numpy")
+    barrier = BY_NAME.get(k.kind)
+    if barrier is not None:
+        return _run_barrier(barrier, k, nodes, buffers, "numpy")
     if k.kind == "view":
         return _load(k.loads[0], nodes, buffers, False)
-    if k.kind == "extern":
-        fn, params = root.arg
-        args = [_load(ld, nodes, buffers, False) for ld in k.loads]
-        return np.asarray(fn(*args, *params)).astype(root.dtype, copy=False).reshape(root.shape)
     out = k.program(nodes, buffers, _load)      # (np.errstate is set once, in realize)
     if type(out) is not np.ndarray or out.dtype != root.dtype:
         out = np.asarray(out, dtype=root.dtype)
@@ -278,8 +275,9 @@ LAUNCHES_MAX = 4096
 
 
 def _run_numba(k, st, nodes, buffers):
-    if k.kind == "contract":
-        return _run_contract(k, nodes, buffers, "numba")
+    barrier = BY_NAME.get(k.kind)
+    if barrier is not None:
+        return _run_barrier(barrier, k, nodes, buffers, "numba")
     root = nodes[k.root]
     if k.reduce is not None:
         rn = nodes[k.reduce]
@@ -604,10 +602,9 @@ def explain_plan(outputs):
         n = _size(_iteration_shape(k, nodes))
         variant = ("parallel" if n >= PARALLEL_MIN else "serial") if ex == "numba" else "-"
         backend = "cpu" if ex == "numba" else "numpy"
-        if k.kind == "contract":
-            variant = kcontract.routine(root.arg, root.dtype, ex)
-            if variant in ("gemm", "dot") and root.dtype.kind in "fc":
-                backend, variant = "blas", "blas " + variant
+        barrier = BY_NAME.get(k.kind)
+        if barrier is not None:
+            backend, variant = barrier.describe(root, ex)
         out.append({
             "kind": k.kind, "ops": k.ops(nodes) if st is None else st.ops,
             "shape": root.shape, "dtype": root.dtype, "executor": ex,

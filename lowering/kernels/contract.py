@@ -241,3 +241,33 @@ def kernel(parallel, a, b, out):
             for j in range(w):
                 out_row[j] = acc_row[j]
 '''
+
+
+# ---- the CONTRACT entry of the barrier registry (lowering.kernels)
+
+from ..ir import OpKind  # noqa: E402
+from . import Barrier, register  # noqa: E402
+
+
+class Contract(Barrier):
+    name = "contract"
+
+    def executor(self, root, operand_shapes, mode, policy):
+        if mode != "auto":
+            return mode
+        if root.dtype.kind in "fc":       # BLAS through NumPy on both executors
+            return "numpy"
+        return policy(work(root.arg, operand_shapes[0], root.shape))     # integers compile when big or hot
+
+    def describe(self, root, executor):
+        variant = routine(root.arg, root.dtype, executor)
+        if variant in ("gemm", "dot") and root.dtype.kind in "fc":
+            return "blas", "blas " + variant
+        return ("cpu" if executor == "numba" else "numpy"), variant
+
+    def run(self, root, operands, out, executor):
+        a, b = operands
+        return run(root.arg, a, b, out, executor)
+
+
+register(OpKind.CONTRACT, Contract())
