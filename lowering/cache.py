@@ -245,7 +245,12 @@ def _guard_numba_cache(dispatcher, path, source):
 
     def tagged_save(key, data):
         blob = dump(data)
-        return save(key, (digest(key, blob), blob))
+        try:
+            return save(key, (digest(key, blob), blob))
+        except OSError as exc:      # the directory went away (another process's clear_cache)...
+            warnings.warn(f"arrayforge: could not store the compiled {name} in the disk cache "
+                          f"({type(exc).__name__}: {exc}); it stays compiled in memory",
+                          RuntimeWarning, stacklevel=2)
 
     def verified_load(key):
         entry = load(key)

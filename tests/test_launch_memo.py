@@ -26,7 +26,10 @@ def test_same_structure_and_sizes_with_other_layouts():
         xp.set_executor(None)
 
 
-def test_tensor_product_repeated_and_cleared():
+def test_tensor_product_repeated_and_cleared(tmp_path, monkeypatch):
+    from lowering import cache        # clear a cache of its own: another worker shares the real one
+    monkeypatch.setitem(cache._state, "dir", str(tmp_path / "cache"))
+    monkeypatch.setitem(cache._state, "usable", None)
     a, b = RNG.standard_normal((10, 10, 10)), RNG.standard_normal((10, 10, 10))
     x, y = xp.asarray(a), xp.asarray(b)
     for i in range(3):
