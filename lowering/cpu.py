@@ -17,6 +17,7 @@ import numpy as np
 
 from .interpret import accumulator_dtype
 from .ir import Op
+from .schedule import CONST, LOAD, POST_LOAD, REDUCED, VALUE
 
 try:
     from . import vmath
@@ -212,7 +213,7 @@ class KernelSpec:
     pre_masks: tuple          # per pre load: per dim broadcast?
     post_masks: tuple         # per post load (reduce epilogue)
     const_dtypes: tuple
-    body: tuple               # (op, dtype, in_dtypes, arg refs); refs: ("l",k) ("p",k) ("c",k) ("v",j) ("r",0)
+    body: tuple               # (op, dtype, in_dtypes, arg refs); refs: schedule.LOAD, POST_LOAD, CONST, VALUE, REDUCED
     reduce: tuple | None      # (op, dtype, input ref)
     post: tuple               # like body, in output space
     root: tuple               # ref of the value stored in out
@@ -227,10 +228,13 @@ class KernelSpec:
         return "row" if self.reduced[-1] else "column"
 
 
+# the generated code's variable for each reference space (see schedule.LOAD ...)
+_PREFIX = {LOAD: "l", POST_LOAD: "p", CONST: "c", VALUE: "v"}
+
+
 def _ref(ref):
     kind, k = ref
-    return {"l": f"l{k}", "p": f"p{k}", "c": f"c{k}", "v": f"v{k}", "r": "red"}[kind] \
-        if kind in "lpcr" else f"v{k}"
+    return "red" if kind == REDUCED else f"{_PREFIX[kind]}{k}"
 
 
 def _index(mask, r, idx=None):
@@ -262,12 +266,12 @@ def _value(spec, ref, pfx="", subst=None, idx=None):
     if subst and ref in subst:
         return f"s{subst[ref][1]}"
     kind, k = ref
-    if kind in ("l", "p"):
-        mask = (spec.pre_masks if kind == "l" else spec.post_masks)[k]
-        if kind == "p":      # output space: reduced dims are index 0
+    if kind == LOAD or kind == POST_LOAD:
+        mask = (spec.pre_masks if kind == LOAD else spec.post_masks)[k]
+        if kind == POST_LOAD:      # output space: reduced dims are index 0
             mask = tuple(m or red for m, red in zip(mask, spec.reduced))
-        return f"{pfx}{kind}{k}[{_index(mask, spec.rank, idx)}]"
-    return (pfx + "n" if idx is not None and kind == "v" else pfx) + _ref(ref)
+        return f"{pfx}{_ref(ref)}[{_index(mask, spec.rank, idx)}]"
+    return (pfx + "n" if idx is not None and kind == VALUE else pfx) + _ref(ref)
 
 
 def _emit_values(w, entries, spec, pfx="", subst=None, given=None, use_cheap=False, idx=None):
@@ -298,7 +302,7 @@ class PartSpec:
     reduce: tuple | None
     post: tuple
     root: tuple
-    subst: tuple              # sorted ((space, k), ("s", part)) pairs
+    subst: tuple              # sorted ((space, k), (STAGE, part)) pairs
 
 
 @dataclass(frozen=True)
@@ -324,8 +328,8 @@ def rows_arguments(spec):
     args = []
     for j, part in enumerate(spec.parts):
         subst = dict(part.subst)
-        args += [f"q{j}_l{k}" for k in range(len(part.pre_masks)) if ("l", k) not in subst]
-        args += [f"q{j}_p{k}" for k in range(len(part.post_masks)) if ("p", k) not in subst]
+        args += [f"q{j}_l{k}" for k in range(len(part.pre_masks)) if (LOAD, k) not in subst]
+        args += [f"q{j}_p{k}" for k in range(len(part.post_masks)) if (POST_LOAD, k) not in subst]
         args += [f"q{j}_c{k}" for k in range(len(part.const_dtypes))]
     return args
 
@@ -421,7 +425,7 @@ def render_rows(spec: RowsSpec) -> str:
                 allidx = _index((False,) * r, r)
                 if spec.stash and spec.stash[0] == j:
                     w(f"out[{allidx}] = {out_t}({pfx}v{spec.stash[1]})")
-                    if rin == ("v", spec.stash[1]) and np.dtype(rdt) == np.dtype(spec.out_dtype):
+                    if rin == (VALUE, spec.stash[1]) and np.dtype(rdt) == np.dtype(spec.out_dtype):
                         # accumulate from the stored row in a loop of its own: a wider accumulator
                         # (float32 sums add in float64) would halve the vector width of the body
                         w.depth = row

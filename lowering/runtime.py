@@ -24,7 +24,7 @@ from .fuse import iteration_shape as _iteration_shape, row_broadcast
 from .interpret import apply_view, apply_view_op, direct_ufunc, evaluate_op
 from .ir import Op, OpKind, buffer_node, toposort
 from .kernels import BY_NAME
-from .schedule import build_plan, graph_key
+from .schedule import LOAD, POST_LOAD, build_plan, graph_key
 
 # Parallel kernels run on TBB when installed (a dependency on x86-64), else on Numba's
 # workqueue rather than OpenMP: GNU OpenMP terminates any process forked after a parallel
@@ -355,10 +355,10 @@ def _run_rows(k, st, nodes, buffers):
     arrays = [out.reshape(keep if k.reduce is not None else shape)]
     layout = []       # per part: (pre arrays, post arrays) counts, to rebuild masks after coalescing
     for part, subst in zip(k.parts, st.subst):
-        pre = [_load(ld, nodes, buffers, True) for i, ld in enumerate(part.loads) if ("l", i) not in subst]
+        pre = [_load(ld, nodes, buffers, True) for i, ld in enumerate(part.loads) if (LOAD, i) not in subst]
         post = []
         for i, ld in enumerate(part.post_loads):
-            if ("p", i) in subst:
+            if (POST_LOAD, i) in subst:
                 continue
             a = _load(ld, nodes, buffers, True)
             if a.shape != keep:
@@ -377,8 +377,8 @@ def _run_rows(k, st, nodes, buffers):
         at += npre + npost
         it_pre, it_post = iter(masks(pre)), iter(masks(post))
         specs.append(PartSpec(
-            pre_masks=tuple(() if ("l", i) in subst else next(it_pre) for i in range(_count(subst, "l", npre))),
-            post_masks=tuple(() if ("p", i) in subst else next(it_post) for i in range(_count(subst, "p", npost))),
+            pre_masks=tuple(() if (LOAD, i) in subst else next(it_pre) for i in range(_count(subst, LOAD, npre))),
+            post_masks=tuple(() if (POST_LOAD, i) in subst else next(it_post) for i in range(_count(subst, POST_LOAD, npost))),
             const_dtypes=pst.const_dtypes, body=pst.body, reduce=pst.reduce, post=pst.post, root=pst.root,
             subst=tuple(sorted(subst.items()))))
     spec = RowsSpec(rank=len(new_shape), reduced=new_red, parts=tuple(specs), out_dtype=root.dtype.str,

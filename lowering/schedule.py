@@ -12,6 +12,15 @@ from .interpret import evaluator, render_program
 from .ir import COSTLY, Op, toposort
 
 
+# Operand references in kernel structures, (space, index), read by the renderers (cpu.py):
+LOAD = "load"              # (LOAD, k): the k-th load of the kernel's body (its input space)
+POST_LOAD = "post_load"    # (POST_LOAD, k): the k-th load of a reduction's epilogue (output space)
+CONST = "const"            # (CONST, k): the k-th scalar constant argument
+VALUE = "value"            # (VALUE, j): the value computed by the j-th entry of body + post
+REDUCED = "reduced"        # (REDUCED, 0): the reduction's result
+STAGE = "stage"            # (STAGE, i): the row value of part i of a rows kernel (subst targets)
+
+
 def graph_key(outputs):
     """``(nodes, pos, key)``: the nodes in creation order, their positions, and a hashable,
     size-free structure key (ops, dtypes, ranks, reduce axes, sharing)."""
@@ -41,9 +50,9 @@ class KernelStructure:
     __slots__ = ("body", "post", "reduce", "root", "const_dtypes", "description", "ops")
 
     def __init__(self, k: Kernel, nodes, pos):
-        pre_ref = {ld.top: ("l", i) for i, ld in enumerate(k.loads)}
-        post_ref = {ld.top: ("p", i) for i, ld in enumerate(k.post_loads)}
-        const_ref = {p: ("c", i) for i, p in enumerate(k.consts)}
+        pre_ref = {ld.top: (LOAD, i) for i, ld in enumerate(k.loads)}
+        post_ref = {ld.top: (POST_LOAD, i) for i, ld in enumerate(k.post_loads)}
+        const_ref = {p: (CONST, i) for i, p in enumerate(k.consts)}
         for view, const in k.alias.items():
             const_ref[view] = const_ref[const]
         self.const_dtypes = tuple(nodes[p].dtype.str for p in k.consts)
@@ -62,7 +71,7 @@ class KernelStructure:
                 n = nodes[p]
                 out.append((n.op, n.dtype.str, tuple(x.dtype.str for x in n.inputs),
                             tuple(ref(pos[x], space) for x in n.inputs)))
-                vals[p] = ("v", offset + j)
+                vals[p] = (VALUE, offset + j)
             return tuple(out)
 
         self.body = entries(k.body, "pre", 0)
@@ -70,12 +79,12 @@ class KernelStructure:
         if k.reduce is not None:
             rn = nodes[k.reduce]
             self.reduce = (rn.op, rn.dtype.str, ref(pos[rn.inputs[0]], "pre"))
-            vals[k.reduce] = ("r", 0)
+            vals[k.reduce] = (REDUCED, 0)
             for q in k.reduce_views:      # unit reshapes of the reduced value are that value
-                vals[q] = ("r", 0)
+                vals[q] = (REDUCED, 0)
         self.post = entries(k.post, "post", len(self.body))
         if k.root == k.reduce:
-            self.root = ("r", 0)
+            self.root = (REDUCED, 0)
         else:
             self.root = ref(k.root, "post" if k.reduce is not None else "pre")
         self.ops = k.ops(nodes)
@@ -85,15 +94,15 @@ class KernelStructure:
 
 class RowsStructure:
     """A "rows" kernel: the parts' structures, and which loads read an earlier part's
-    row value: ``subst[j]`` maps ("l", k) / ("p", k) of part j to ("s", i)."""
+    row value: ``subst[j]`` maps (LOAD, k) / (POST_LOAD, k) of part j to (STAGE, i)."""
     __slots__ = ("parts", "subst", "stash", "description", "ops")
 
     def __init__(self, k: Kernel, nodes, pos):
         self.parts = tuple(KernelStructure(part, nodes, pos) for part in k.parts)
         stage = {part.root: i for i, part in enumerate(k.parts)}
         self.subst = tuple(
-            {(space, i): ("s", stage[ld.base])
-             for space, lds in (("l", part.loads), ("p", part.post_loads))
+            {(space, i): (STAGE, stage[ld.base])
+             for space, lds in ((LOAD, part.loads), (POST_LOAD, part.post_loads))
              for i, ld in enumerate(lds) if ld.base in stage}
             for part in k.parts)
         self.stash = _stash(k, nodes, pos)
