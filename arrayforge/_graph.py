@@ -98,6 +98,7 @@ def view(op, node, shape, arg):
         return const_node(node.arg, node.dtype, shape)
     if node.buffer is not None:
         return new_node(op, node.dtype, shape, (node,), arg)
+
     def pushable(n):
         return (n.buffer is None and n.op.kind in _ELEMENTWISE
                 and not (op is Op.EXPAND and n.op in _NO_EXPAND_THROUGH))

@@ -192,7 +192,7 @@ def evaluate_op(op, dt, shape, in_dtype, in_shape, arg, args):
             x = np.broadcast_to(x, in_shape)
         keep = len(shape) == len(in_shape)       # the node keeps the reduced dims as 1s, or drops them
         if op is Op.SUM or op is Op.PROD:
-            out = REDUCE[op](x, axis=arg, dtype=_ACCUMULATOR.get(dt) if op is Op.SUM else None, keepdims=keep)
+            out = REDUCE[op](x, axis=arg, dtype=accumulator_dtype(op, dt), keepdims=keep)
         elif dt == np.bool_:      # all/any: empty reductions have an identity
             out = REDUCE[op](x, axis=arg, keepdims=keep, initial=op is Op.MIN)
         else:

@@ -442,6 +442,11 @@ _EAGER_OPS = frozenset(op for op in Op if op.kind in (
     OpKind.UNARY, OpKind.BINARY, OpKind.TERNARY, OpKind.REDUCE, OpKind.VIEW))
 
 
+def _eager(work):
+    """May work of this many elements run at once?  (Only in ``auto`` mode.)"""
+    return work <= EAGER_MAX and (_forced["executor"] == "auto" or executor_mode() == "auto")
+
+
 def run_now(op, dtype, shape, inputs, arg):
     """The eager tier: compute an operation at once, with NumPy, when it is about to be
     recorded on realized inputs and its work is small; returns the realized leaf, or None
@@ -454,8 +459,7 @@ def run_now(op, dtype, shape, inputs, arg):
     identical, and fusion has nothing to save.  Only in ``auto`` mode: a forced executor
     runs every op through plans, so the numba and numpy executors stay testable on any size.
     Errors stay at the recording call: the front end validated the op before asking."""
-    if op not in _EAGER_OPS or _size(shape) > EAGER_MAX or (
-            _forced["executor"] != "auto" and executor_mode() != "auto"):
+    if op not in _EAGER_OPS or not _eager(_size(shape)):
         return None
     first = inputs[0]
     if len(inputs) == 1:        # a unary op, a cast, a reduction or a view
@@ -502,7 +506,7 @@ def run_ufunc_now(op, a, b=None):
     """:func:`run_now` for the front end's commonest calls, without a graph: ``op`` on the
     realized array ``a`` and, for a binary op, an array of ``a``'s dtype and shape or a NumPy
     scalar of ``a``'s dtype.  Returns the leaf, or None (then the caller records)."""
-    if a.size > EAGER_MAX or (_forced["executor"] != "auto" and executor_mode() != "auto"):
+    if not _eager(a.size):
         return None
     fn = _DIRECT[a.dtype.kind].get(op)
     if fn is None:
@@ -519,7 +523,7 @@ def run_ufunc_now(op, a, b=None):
 def run_reduce_now(op, dtype, shape, a, axes):
     """:func:`run_now` for a reduction of the realized array ``a`` over ``axes`` (also the
     front end's fast path for ``sum``).  Returns the leaf, or None."""
-    if a.size > EAGER_MAX or (_forced["executor"] != "auto" and executor_mode() != "auto"):
+    if not _eager(a.size):
         return None
     # (evaluate_op returns a fresh array of the node's dtype and shape)
     return buffer_node(_QUIET.context.run(evaluate_op, op, dtype, shape, a.dtype, a.shape, axes, (a,)),
@@ -545,6 +549,9 @@ _DIRECT = {kind: {op: f for op in Op if (f := direct_ufunc(op, np.dtype(example)
                                  ("u", "uint64"), ("b", "bool"))}
 
 
+MAX_DEPTH_AFTER_CUT = 64      # a cut at held nodes must leave at most this depth above it
+
+
 def realize_deep(node):
     """Cut the graph of ``node``, which grew past the depth bound.
 
@@ -557,14 +564,14 @@ def realize_deep(node):
     ``x = a(x) + b(x)``, ``b(x)`` must not compute ``x`` again)."""
     nodes = toposort([node])
     readers = dict.fromkeys(nodes, 0)
-    for n in nodes:
-        if n.buffer is None:
-            for i in n.inputs:
+    for m in nodes:
+        if m.buffer is None:
+            for i in m.inputs:
                 readers[i] += 1
+    del m       # (a reference of its own to the last node)
     # references to a node here: ``nodes``, ``readers``' key, the loop variable, getrefcount's
     held = [n for n in nodes if n.buffer is None and n is not node and n.op is not _CONST
             and sys.getrefcount(n) > 4 + readers[n]]
-    del n
     if held:
         held_set = set(held)
         above = set()           # unrealized nodes with a held node below them
@@ -578,9 +585,6 @@ def realize_deep(node):
         if node.buffer is not None or node.depth <= MAX_DEPTH_AFTER_CUT:
             return node.buffer
     return realize([node] + [m for m in held if m.buffer is None])[0]
-
-
-MAX_DEPTH_AFTER_CUT = 64
 
 
 def _const_array(node):
