@@ -28,6 +28,9 @@ from ._contract import einsum, matmul, outer, tensordot, vecdot
 from . import linalg, fft  # noqa: E402  (the extensions, as submodules)
 from ._info import __array_namespace_info__
 from ._plan import explain, Plan
+from . import _dask
+
+_dask.install()         # Dask chunk-type registration when dask.array is imported; never imports it
 
 e = 2.718281828459045
 inf = float("inf")

@@ -207,6 +207,80 @@ class Array:
     def __hash__(self):
         raise TypeError("unhashable type: 'Array'")
 
+    # ---- NumPy's protocols (NEP 13, NEP 18) and the NumPy-style methods that NumPy-API code
+    # (Dask's chunk functions) calls; they follow NumPy's semantics: see arrayforge/_interop.py
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from ._interop import array_ufunc
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from ._interop import array_function
+        return array_function(func, types, args, kwargs)
+
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        """NumPy's ``ndarray.astype`` (the namespace's ``astype(x, dtype)`` is the standard one)."""
+        from ._interop import _astype
+        return _astype(self, dtype, copy=copy)
+
+    def reshape(self, *shape, order="C", copy=None):
+        from ._interop import _reshape
+        return _reshape(self, shape[0] if len(shape) == 1 else shape, order, copy=copy)
+
+    def transpose(self, *axes):
+        from ._interop import _transpose
+        return _transpose(self, (axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes) or None)
+
+    def ravel(self, order="C"):
+        from ._interop import _ravel
+        return _ravel(self, order)
+
+    def copy(self, order="C"):
+        from ._interop import _copy
+        return _copy(self)
+
+    def squeeze(self, axis=None):
+        from ._interop import _squeeze
+        return _squeeze(self, axis)
+
+    def swapaxes(self, axis1, axis2):
+        from .manipulation import moveaxis
+        return moveaxis(self, (axis1, axis2), (axis2, axis1))
+
+    def flatten(self, order="C"):
+        return self.ravel(order)
+
+    def dot(self, b, out=None):
+        from ._interop import _dot
+        return _dot(self, b, out)
+
+    def conj(self):
+        return ew.conj(self)
+
+    conjugate = conj
+
+    def clip(self, min=None, max=None, out=None, **kwargs):
+        from ._interop import _clip
+        return _clip(self, min, max, out, **kwargs)
+
+    def round(self, decimals=0, out=None):
+        from ._interop import _round
+        return _round(self, decimals, out)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        from ._interop import _cumulative
+        return _cumulative("cumsum")(self, axis, dtype, out)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        from ._interop import _cumulative
+        return _cumulative("cumprod")(self, axis, dtype, out)
+
+    def nonzero(self):
+        from ._interop import _nonzero
+        return _nonzero(self)
+
+    def item(self, *args):
+        return self._value().item(*args)
+
     # ---- indexing
     def __getitem__(self, key):
         return _getitem(self, key)
@@ -220,13 +294,17 @@ class Array:
 
 
 def _binop(fn, reflected=False):
+    # Note: a NumPy array operand gives NotImplemented, so NumPy's reflected operator calls
+    # __array_ufunc__, which converts it (arrayforge wins, with NumPy's promotion).
     if reflected:
         def method(self, other):
+            if isinstance(other, np.ndarray):
+                return NotImplemented
             return fn(other, self)
         return method
     op = getattr(fn, "op", None)
     if op is None or op is Op.POW:     # not a table function, or x ** 2 (rewritten by the function)
-        return lambda self, other: fn(self, other)
+        return lambda self, other: NotImplemented if isinstance(other, np.ndarray) else fn(self, other)
     allowed, bool_result = fn.allowed, fn.bool_result
 
     def method(self, other):
@@ -252,6 +330,8 @@ def _binop(fn, reflected=False):
                     out._node = leaf
                     return out
             n2 = scalar_node(other, d)
+        elif isinstance(other, np.ndarray):
+            return NotImplemented
         else:
             return fn(self, other)
         out._node = new_node(op, dt.bool if bool_result else d, n1.shape, (n1, n2))
@@ -298,6 +378,31 @@ def _matmul(a, b):
     from ._contract import matmul
     return matmul(a, b)
 
+
+def _numpy_reduction(name):
+    def method(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        from ._interop import _TABLE, handled_functions
+        handled_functions()
+        return _TABLE[getattr(np, name)](self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    method.__name__ = name
+    method.__doc__ = f"NumPy's ``ndarray.{name}``: computed at once (see arrayforge/_interop.py)."
+    return method
+
+
+def _numpy_extremum(name):
+    def method(self, axis=None, out=None, keepdims=False, **kwargs):
+        from ._interop import _TABLE, handled_functions
+        handled_functions()
+        return _TABLE[getattr(np, name)](self, axis=axis, out=out, keepdims=keepdims, **kwargs)
+    method.__name__ = name
+    method.__doc__ = f"NumPy's ``ndarray.{name}``: computed at once (see arrayforge/_interop.py)."
+    return method
+
+
+for _name in ("sum", "prod", "mean", "std", "var"):
+    setattr(Array, _name, _numpy_reduction(_name))
+for _name in ("max", "min", "any", "all", "argmax", "argmin"):
+    setattr(Array, _name, _numpy_extremum(_name))
 
 Array.__matmul__ = _binop(_matmul)
 Array.__rmatmul__ = _binop(_matmul, reflected=True)
