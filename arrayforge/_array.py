@@ -298,13 +298,13 @@ def _binop(fn, reflected=False):
     # __array_ufunc__, which converts it (arrayforge wins, with NumPy's promotion).
     if reflected:
         def method(self, other):
-            if isinstance(other, np.ndarray):
+            if _numpy_operand(other):
                 return NotImplemented
             return fn(other, self)
         return method
     op = getattr(fn, "op", None)
     if op is None or op is Op.POW:     # not a table function, or x ** 2 (rewritten by the function)
-        return lambda self, other: NotImplemented if isinstance(other, np.ndarray) else fn(self, other)
+        return lambda self, other: NotImplemented if _numpy_operand(other) else fn(self, other)
     allowed, bool_result = fn.allowed, fn.bool_result
 
     def method(self, other):
@@ -330,13 +330,18 @@ def _binop(fn, reflected=False):
                     out._node = leaf
                     return out
             n2 = scalar_node(other, d)
-        elif isinstance(other, np.ndarray):
+        elif _numpy_operand(other):
             return NotImplemented
         else:
             return fn(self, other)
         out._node = new_node(op, dt.bool if bool_result else d, n1.shape, (n1, n2))
         return out
     return method
+
+
+def _numpy_operand(x):
+    """A NumPy array or a NumPy scalar that is not a Python scalar (np.float32(2), not np.float64(2))."""
+    return isinstance(x, (np.ndarray, np.generic)) and not isinstance(x, (int, float, complex))
 
 
 _new_array = object.__new__

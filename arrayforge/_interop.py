@@ -86,7 +86,19 @@ def _no_out(kwargs, name):
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
-    """``Array.__array_ufunc__``: the namespace function for ``ufunc``, or NotImplemented."""
+    """``Array.__array_ufunc__``: the namespace function for ``ufunc``; NotImplemented when
+    another duck array type takes part; a TypeError when arrayforge has no counterpart."""
+    result = _array_ufunc(ufunc, method, inputs, kwargs)
+    if result is NotImplemented and all(
+            _is_array(x) or isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)) for x in inputs):
+        # (NumPy's own message would print the operands, which evaluates them)
+        raise TypeError(f"no implementation found for numpy.{ufunc.__name__}"
+                        f"{'' if method == '__call__' else '.' + method} with these arguments on "
+                        "arrayforge arrays; convert explicitly with numpy.asarray(x) to use NumPy's")
+    return result
+
+
+def _array_ufunc(ufunc, method, inputs, kwargs):
     if any(not (_is_array(x) or isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)))
            for x in inputs):
         return NotImplemented           # another duck array (a Dask array...) decides
@@ -141,8 +153,8 @@ def _reduce(name, x, axis, keepdims, dtype=None, **extra):
             x = xp.astype(x, np.dtype(dtype))
         out = getattr(xp, name)(x, axis=axis, keepdims=keepdims, **extra)
     else:
-        if dtype is None and x.dtype.kind == "b":
-            dtype = dt.int64
+        if x.dtype.kind == "b":         # Note: NumPy sums booleans as integers; the standard refuses
+            x = xp.astype(x, dt.int64)
         out = getattr(xp, name)(x, axis=axis, keepdims=keepdims,
                                 dtype=None if dtype is None else np.dtype(dtype), **extra)
     return out.compute()
