@@ -506,7 +506,7 @@ def run_ufunc_now(op, a, b=None):
     """:func:`run_now` for the front end's commonest calls, without a graph: ``op`` on the
     realized array ``a`` and, for a binary op, an array of ``a``'s dtype and shape or a NumPy
     scalar of ``a``'s dtype.  Returns the leaf, or None (then the caller records)."""
-    if not _eager(a.size):
+    if a.size > EAGER_MAX or (_forced["executor"] != "auto" and executor_mode() != "auto"):   # (_eager, inlined)
         return None
     fn = _DIRECT[a.dtype.kind].get(op)
     if fn is None:
@@ -523,11 +523,19 @@ def run_ufunc_now(op, a, b=None):
 def run_reduce_now(op, dtype, shape, a, axes):
     """:func:`run_now` for a reduction of the realized array ``a`` over ``axes`` (also the
     front end's fast path for ``sum``).  Returns the leaf, or None."""
-    if not _eager(a.size):
+    if a.size > EAGER_MAX or (_forced["executor"] != "auto" and executor_mode() != "auto"):   # (_eager, inlined)
         return None
+    if op is _SUM and dtype is a.dtype and not shape and dtype.char in "dD":
+        # the commonest case, a float64/complex128 sum to a scalar: evaluate_op's result, directly
+        out = _QUIET.context.run(_add_reduce, a, axes)
+        return buffer_node(np.asarray(out) if type(out) is not _ndarray else out, own=True)
     # (evaluate_op returns a fresh array of the node's dtype and shape)
     return buffer_node(_QUIET.context.run(evaluate_op, op, dtype, shape, a.dtype, a.shape, axes, (a,)),
                        own=True)
+
+
+_SUM = Op.SUM
+_add_reduce = np.add.reduce
 
 
 class _QuietContext(threading.local):
