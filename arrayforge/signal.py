@@ -127,7 +127,12 @@ def _fill_value(fillvalue, dtype, fn):
         raise ValueError(f"{fn}: fillvalue must be a scalar or an array with one element, "
                          f"got shape {v.shape}")
     c = complex(v.reshape(()).item())
-    if dtype.kind != "c" and c.imag != 0:
+    if dtype.kind in "iu":      # SciPy refuses a value its cast would make invalid
+        info = np.iinfo(dtype)
+        ok = math.isfinite(c.real) and info.min <= math.trunc(c.real) <= info.max
+    else:
+        ok = True
+    if not ok or (dtype.kind != "c" and c.imag != 0):
         raise ValueError(f"{fn}: could not cast fillvalue {fillvalue!r} to the output dtype {dtype}")
     with np.errstate(all="ignore"):
         return np.array(c if dtype.kind == "c" else c.real).astype(dtype).item()
@@ -351,7 +356,8 @@ def _boundary_2d(fn, in1, in2, mode, boundary, fillvalue, correlation):
     if dtype == np.bool_:
         raise ValueError(f"{fn} is not available for bool inputs (as SciPy's); convert them to "
                          "an integer dtype")
-    fill = _fill_value(fillvalue, dtype, fn)
+    # (SciPy reads fillvalue only for "fill"; the other boundaries ignore it, whatever it is)
+    fill = _fill_value(fillvalue, dtype, fn) if boundary == "fill" else dtype.type(0).item()
     swapped = mode == "valid" and _valid_swap(in1.shape, in2.shape, range(2), fn)
     if swapped:
         in1, in2 = in2, in1
@@ -464,7 +470,8 @@ def _fft(in1, in2, mode, axes, fn, method, convolve_dtype=None):
     if convolve_dtype is None and (in1.size == 0 or in2.size == 0):
         return _zeros((0,), np.float64)       # as SciPy (``xp.asarray([])``)
     in1, in2, axes = _fft_axes(in1, in2, mode, axes, fn)
-    dtype = _fft_dtype(in1.dtype, in2.dtype)
+    # (with no axis longer than 1 left SciPy multiplies the inputs: NumPy's product dtype)
+    dtype = _fft_dtype(in1.dtype, in2.dtype) if axes else np.result_type(in1.dtype, in2.dtype)
     shape = _fft_shape(in1.shape, in2.shape, mode, axes)
     runner = _kc.fft_convolve if method == "fft" else _kc.oa_convolve
     rounding = convolve_dtype is not None and convolve_dtype.kind in "iu"
