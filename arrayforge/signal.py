@@ -511,11 +511,14 @@ def oaconvolve(in1, in2, mode="full", axes=None):
 
 # ---- choosing the method
 
-# Seconds per unit of work, measured on 2 cores (asv_bench/measure_signal.py prints the
-# comparison): a multiply-add of the direct kernel (its dtype factor below), and one
-# ``n log n`` step of the three transforms of the FFT method (rfftn; twice for complex).
-DIRECT_SECONDS_PER_MAC = 2.5e-10
-FFT_SECONDS_PER_NLOGN = 1.5e-9
+# Seconds per unit of work on one core (CPU time measured with NUMBA_NUM_THREADS=1 on the
+# development machine, an AMD EPYC; both methods scale about alike with threads, and only their
+# ratio matters): a multiply-add of the direct kernel (x the dtype factor below), and one
+# ``n log n`` step of the three transforms of the FFT method (rfftn; complex transforms cost more).
+# They put the crossover on 512x512 float64 ("same") between 21x21 and 27x27 kernels, as measured
+# (asv_bench/measure_signal.py prints the table).
+DIRECT_SECONDS_PER_MAC = 1.2e-10
+FFT_SECONDS_PER_NLOGN = 1.4e-9
 _DIRECT_FACTOR = {"f4": 0.6, "f8": 1.0, "c8": 2.5, "c16": 4.0}
 _FFT_FACTOR = {"f4": 0.7, "f8": 1.0, "c8": 1.4, "c16": 2.0}
 OVERHEAD_SECONDS = 3e-5      # an extern FFT node's fixed cost (three transforms, plan lookups)
