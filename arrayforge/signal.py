@@ -164,8 +164,9 @@ def _zeros(shape, dtype):
 
 
 def _correlate_node(a, w, pads, boundary, fill, dtype):
-    """Record CORRELATE: the valid correlation of ``a`` extended by ``pads`` with kernel ``w``
-    (both Arrays of ``dtype``)."""
+    """Record CORRELATE: the valid correlation of ``a`` extended by ``pads`` with kernel ``w``,
+    in ``dtype``.  The operands keep their own dtypes: the kernel converts them while it
+    extends the array (a cast recorded here would be one more pass over memory)."""
     pads = tuple((int(lo), int(hi)) for lo, hi in pads)
     shape = _kc.output_shape(a.shape, w.shape, pads)
     if any(s < 0 for s in shape):
@@ -181,7 +182,6 @@ def _full_window(a, h, starts, lengths, dtype):
     ``h``, zero-filled, computed directly.  The full convolution is commutative: the smaller
     operand becomes the kernel.  Where the window extends past the input it is padded, where
     it stays inside the input is sliced (a view)."""
-    a, h = _astype(a, dtype), _astype(h, dtype)
     if h.size > a.size:
         a, h = h, a
     pads, crop = [], []
@@ -209,17 +209,6 @@ def _scalar_product(in1, in2, conj_second):
     return _astype(in1, dtype) * _astype(b, dtype)
 
 
-def _check_empty(in1, in2, mode, fn):
-    """SciPy's empty-input rules for convolve/correlate: an empty ``in1`` with mode "same"
-    gives an empty result of its shape; any other empty input is a ValueError.
-
-    Note: SciPy's FFT path raises IndexError there (a NaN check reading element 0); arrayforge
-    raises the direct path's ValueError whatever the method."""
-    if in2.size == 0:
-        raise ValueError(f"{fn}: in2 cannot be empty")
-    if in1.size == 0 and mode != "same":
-        raise ValueError(f"{fn}: in1 cannot be empty")
-    return in1.size == 0
 
 
 def _np_conv_ok(in1, in2, mode):
@@ -227,10 +216,35 @@ def _np_conv_ok(in1, in2, mode):
     return in1.ndim == in2.ndim == 1 and (mode != "same" or in1.size >= in2.size)
 
 
+def _direct_empty(s1, s2, mode, fn):
+    """The result shape of SciPy's direct method when an input is empty (its values are empty
+    sums: zeros), or its ValueError.  1-D work NumPy takes refuses empty inputs; otherwise SciPy
+    swaps the inputs ("full" when ``in2`` is larger, "valid" when needed), zero-pads ``in1`` to
+    the full shape by broadcasting assignment, and correlates."""
+    size1, size2 = math.prod(s1), math.prod(s2)
+    if len(s1) == 1 and (mode != "same" or size1 >= size2):
+        raise ValueError(f"{fn}: {'in1' if size1 == 0 else 'in2'} cannot be empty")
+    if (mode == "full" and size2 > size1) or (mode == "valid" and _valid_swap(s1, s2, range(len(s1)), fn)):
+        s1, s2 = s2, s1
+    if mode == "valid":
+        shape = [n - k + 1 for n, k in zip(s1, s2)]
+    else:
+        full = [n + k - 1 for n, k in zip(s1, s2)]
+        if any(d < 0 for d in full):
+            raise ValueError(f"{fn}: negative dimensions are not allowed: {tuple(full)} (an empty input)")
+        if not all(n == min(n, d) or n == 1 for n, d in zip(s1, full)):
+            raise ValueError(f"{fn}: in1 of shape {tuple(s1)} does not fit the full shape {tuple(full)} "
+                             "(an empty input)")
+        shape = full if mode == "full" else s1
+    if any(d < 0 for d in shape):
+        raise ValueError(f"{fn}: negative dimensions are not allowed: {tuple(shape)} (an empty input)")
+    return tuple(shape)
+
+
 def _direct(in1, in2, mode, fn, correlation):
     dtype = _result_dtype(in1.dtype, in2.dtype, fn)
-    if _check_empty(in1, in2, mode, fn):
-        return _zeros(in1.shape, dtype)
+    if in1.size == 0 or in2.size == 0:
+        return _zeros(_direct_empty(in1.shape, in2.shape, mode, fn), dtype)
     if dtype == np.bool_ and not _np_conv_ok(in1, in2, mode):
         # Note: as SciPy's direct N-D method ("Unsupported type"); 1-D goes through NumPy's loop
         raise ValueError(f"{fn}: the direct method does not support bool inputs of rank "
@@ -279,9 +293,10 @@ def convolve(in1, in2, mode="full", method="auto"):
         method = _choose(in1, in2, mode)
     if method == "fft":
         dtype = _result_dtype(in1.dtype, in2.dtype, fn)
-        _check_empty(in1, in2, mode, fn)
-        if in1.size == 0:
-            return _zeros(in1.shape, dtype)
+        if in1.size == 0 or in2.size == 0:
+            # Note: SciPy raises IndexError here (its NaN check reads element 0 of an empty result)
+            raise ValueError(f"{fn}: method 'fft' needs non-empty inputs, got shapes {in1.shape} and "
+                             f"{in2.shape}")
         return _fft(in1, in2, mode, None, fn, "fft", dtype)
     return _direct(in1, in2, mode, fn, correlation=False)
 
@@ -378,8 +393,8 @@ def _boundary_2d(fn, in1, in2, mode, boundary, fillvalue, correlation):
         if any(s < 0 for s in shape):
             raise ValueError(f"{fn}: negative dimensions are not allowed: output shape {shape}")
         return _zeros(shape, dtype)
-    w = _astype(_conj(in2), dtype) if correlation else _flip(_astype(in2, dtype))
-    out = _correlate_node(_astype(in1, dtype), w, pads, boundary, fill, dtype)
+    w = _conj(in2) if correlation else _flip(in2)
+    out = _correlate_node(in1, w, pads, boundary, fill, dtype)
     if swapped and correlation:
         out = out[::-1, ::-1]       # as SciPy's correlate2d (which then does not conjugate)
     return out

@@ -203,6 +203,23 @@ def test_executors_agree_exactly():
         np.testing.assert_array_equal(results[0], results[1])
 
 
+@pytest.mark.parametrize("shapes", [[(0,), (3,), (1,)], [(0, 3), (2, 0), (2, 2), (0, 0), (3, 1)],
+                                    [(0, 1, 2), (2, 2, 2), (1, 0, 1)]])
+def test_empty_inputs_as_scipy(shapes):
+    """SciPy's direct method gives zeros (empty sums) or a ValueError; NumPy refuses empty 1-D."""
+    for s1 in shapes:
+        for s2 in shapes:
+            a, b = np.ones(s1), np.full(s2, 2.0)
+            for mode in ("full", "same", "valid"):
+                for ours, theirs in ((signal.convolve, ss.convolve), (signal.correlate, ss.correlate)):
+                    for method in ("auto", "direct"):
+                        _compare(lambda: ours(xp.asarray(a), xp.asarray(b), mode, method),
+                                 lambda: theirs(a, b, mode, method), a, b)
+                for ours, theirs in ((signal.fftconvolve, ss.fftconvolve), (signal.oaconvolve, ss.oaconvolve)):
+                    _compare(lambda: ours(xp.asarray(a), xp.asarray(b), mode),
+                             lambda: theirs(a, b, mode), a, b)
+
+
 def test_scalars_and_empty_inputs():
     z = signal.convolve(xp.asarray(2.0), xp.asarray(3.0))
     assert z.shape == () and float(z) == 6.0

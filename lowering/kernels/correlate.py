@@ -1,7 +1,8 @@
 """Direct correlation: the back end of the CORRELATE node.
 
-A CORRELATE node has two operands, an array ``a`` and a kernel ``w`` of the same rank and
-dtype, and ``arg = (pads, boundary, fill)``:
+A CORRELATE node has two operands, an array ``a`` and a kernel ``w`` of the same rank (of any
+dtypes: they are converted to the node's dtype while the array is extended), and
+``arg = (pads, boundary, fill)``:
 
 * ``pads``: ``(lo, hi)`` per dim, non-negative: how far ``a`` is extended on each side;
 * ``boundary``: how the extension is filled: ``"fill"`` (the constant ``fill``), ``"wrap"``
@@ -116,7 +117,8 @@ def run(a, w, out, pads, boundary, fill, executor):
         out[...] = 0
         return out
     ct = compute_dtype(out.dtype)
-    # (the front end casts the operands to the node's dtype; the fill value is of that dtype)
+    # (the operands are converted while copied, with NumPy's unsafe casting, which is exact for
+    # every conversion the front end asks for; the fill value is of the node's dtype)
     p = padded(a, pads, boundary, np.asarray(fill, out.dtype).astype(ct), ct)
     kern = np.array(w, dtype=ct, order="C")     # a small writeable copy
     target = out if out.dtype == ct else (out.view(np.int64) if out.dtype.kind in "iu" and out.dtype.itemsize == 8
