@@ -123,12 +123,16 @@ def run(a, w, out, pads, boundary, fill, executor):
     kern = np.array(w, dtype=ct, order="C")     # a small writeable copy
     target = out if out.dtype == ct else (out.view(np.int64) if out.dtype.kind in "iu" and out.dtype.itemsize == 8
                                           else np.empty(out.shape, ct))
-    if executor == "numba" and out.ndim <= MAX_RANK and ct in _KERNEL_DTYPES:
-        lead = (1,) * (MAX_RANK - out.ndim)
-        _kernel()(True, p.reshape(lead + p.shape), kern.reshape(lead + kern.shape),
-                  target.reshape(lead + target.shape), BLOCK)
+    # dims of size 1 in all three arrays are dropped: (N, 1) columns and (1, C, H, W) stacks reach
+    # the compiled kernel with their work along its contiguous last dim
+    keep = [d for d in range(out.ndim) if (p.shape[d], kern.shape[d], out.shape[d]) != (1, 1, 1)] or [out.ndim - 1]
+    p3, k3, t3 = (x.reshape([x.shape[d] for d in keep]) for x in (p, kern, target))
+    if executor == "numba" and len(keep) <= MAX_RANK and ct in _KERNEL_DTYPES:
+        lead = (1,) * (MAX_RANK - len(keep))
+        _kernel()(True, p3.reshape(lead + p3.shape), k3.reshape(lead + k3.shape),
+                  t3.reshape(lead + t3.shape), BLOCK)
     else:
-        _correlate_numpy(p, kern, target)
+        _correlate_numpy(p3, k3, t3)
     if target is not out and not np.shares_memory(target, out):
         if out.dtype == np.bool_:
             np.not_equal(target, 0, out=out)
@@ -379,7 +383,7 @@ class Correlate(Barrier):
         return policy(work(operand_shapes[1], root.shape))
 
     def describe(self, root, executor):
-        if executor == "numba" and len(root.shape) <= MAX_RANK:
+        if executor == "numba" and sum(1 for n in root.shape if n != 1) <= MAX_RANK:
             return "cpu", "direct parallel"
         return "numpy", "direct"
 
