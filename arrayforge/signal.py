@@ -417,7 +417,7 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     Examples
     --------
     >>> A = xp.reshape(xp.arange(1.0, 10.0), (3, 3)); K = xp.asarray([[1.0, 0.0], [0.0, -1.0]])
-    >>> signal.convolve2d(A, K, mode="valid")      # [[-4, -4], [-4, -4]]
+    >>> signal.convolve2d(A, K, mode="valid")      # [[4, 4], [4, 4]]
     """
     return _boundary_2d("convolve2d", in1, in2, mode, boundary, fillvalue, correlation=False)
 

@@ -301,3 +301,25 @@ def test_bad_input():
         ss.convolve2d(np.ones((4, 2)), np.ones((2, 4)), mode="valid")
     with pytest.raises(ValueError):
         ss.convolve2d(np.ones((4, 4)), np.ones((2, 2)), fillvalue=np.ones(2))
+
+
+def test_new_sizes_do_not_recompile():
+    """One compiled kernel per dtype: sizes, pads, modes and ranks 1-3 are arguments."""
+    rng = np.random.default_rng(5)
+    xp.set_executor("numba")
+    try:
+        signal.convolve2d(xp.asarray(rng.random((9, 8))), xp.asarray(rng.random((2, 3)))).compute()
+        before = xp.cache_info()["compiled"]
+        for s1, s2, mode in [((40, 33), (5, 5), "same"), ((7,), (3,), "full"), ((6, 5, 4), (2, 2, 3), "valid")]:
+            a, b = rng.random(s1), rng.random(s2)
+            got = signal.convolve(xp.asarray(a), xp.asarray(b), mode=mode, method="direct")
+            _close(got, ss.convolve(a, b, mode=mode, method="direct"), a, b)
+        assert xp.cache_info()["compiled"] == before
+    finally:
+        xp.set_executor(None)
+
+
+def test_large_work_runs_compiled():
+    a, k = xp.asarray(np.ones((512, 512))), xp.asarray(np.ones((3, 3)))
+    (step,) = xp.explain(signal.convolve2d(a, k, mode="same")).kernels
+    assert (step.kind, step.executor, step.backend) == ("correlate", "numba", "cpu")
