@@ -323,3 +323,14 @@ def test_large_work_runs_compiled():
     a, k = xp.asarray(np.ones((512, 512))), xp.asarray(np.ones((3, 3)))
     (step,) = xp.explain(signal.convolve2d(a, k, mode="same")).kernels
     assert (step.kind, step.executor, step.backend) == ("correlate", "numba", "cpu")
+
+
+def test_views_and_computed_operands(executor):
+    """Transposed, strided and computed inputs: the kernel reads views as they are and fuses nothing into them."""
+    rng = np.random.default_rng(6)
+    A, K = rng.standard_normal((30, 41)), rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3))
+    a, k = xp.asarray(A), xp.asarray(K)
+    _close(signal.correlate2d(a.T[::2], k, mode="same", boundary="wrap"),
+           ss.correlate2d(A.T[::2], K, mode="same", boundary="wrap"), A, K)
+    _close(signal.convolve(xp.exp(a * 0.1) - 1.0, k[::-1], mode="valid", method="direct"),
+           ss.convolve(np.exp(A * 0.1) - 1.0, K[::-1], mode="valid", method="direct"), A, K)
