@@ -11,7 +11,7 @@ named) and records a lazy node; element-wise work on the result fuses into the n
 * The direct method is one CORRELATE node (``lowering.kernels.correlate``): the valid
   correlation of an extended array with one kernel.  Every mode is that node with some pads:
   a convolution is a correlation with the flipped kernel (a view), a correlation of complex
-  input conjugates its second operand (an element-wise node), the full convolution is
+  input conjugates its second operand (a flag of the node), the full convolution is
   commutative (the smaller operand becomes the kernel, as SciPy swaps them), and a mode's
   output is a window of the full result (pads where it extends past the input, a slice view
   where it stays inside).  ``boundary`` of :func:`convolve2d` fills the extension.
@@ -23,8 +23,9 @@ named) and records a lazy node; element-wise work on the result fuses into the n
 
 Note: deliberate deviations from SciPy, each where SciPy has no usable answer or its answer
 depends on the hardware: see :func:`choose_conv_method` (arrayforge's own cost model; integer
-inputs always take the exact direct path under ``"auto"``) and the empty-input rules in
-:func:`convolve`.
+inputs always take the exact direct path under ``"auto"``); ``method="fft"`` refuses empty
+inputs with ValueError (SciPy fails with IndexError); ``convolve2d`` with ``boundary="wrap"`` or
+``"symm"`` refuses an empty ``in1`` (SciPy's loop reads out of bounds).
 """
 import math
 import operator
@@ -163,27 +164,31 @@ def _zeros(shape, dtype):
     return zeros(shape, dtype=dtype)
 
 
-def _correlate_node(a, w, pads, boundary, fill, dtype):
+def _correlate_node(a, w, pads, boundary, fill, dtype, conj_a=False, conj_w=False):
     """Record CORRELATE: the valid correlation of ``a`` extended by ``pads`` with kernel ``w``,
-    in ``dtype``.  The operands keep their own dtypes: the kernel converts them while it
-    extends the array (a cast recorded here would be one more pass over memory)."""
+    in ``dtype``, conjugating the operands flagged.  The operands keep their own dtypes and
+    values: the kernel converts and conjugates them while it extends the array (a cast or a
+    conjugate recorded here would be one more kernel and pass over memory)."""
     pads = tuple((int(lo), int(hi)) for lo, hi in pads)
     shape = _kc.output_shape(a.shape, w.shape, pads)
     if any(s < 0 for s in shape):
         raise ValueError(f"negative dimensions are not allowed: output shape {shape}")
     if w.size == 0 or math.prod(shape) == 0:
         return _zeros(shape, dtype)         # an empty sum (or no output at all)
-    node = make_node(Op.CORRELATE, dtype, shape, (a._node, w._node), (pads, boundary, (fill, repr(fill))))
+    conj_a, conj_w = conj_a and a.dtype.kind == "c", conj_w and w.dtype.kind == "c"
+    node = make_node(Op.CORRELATE, dtype, shape, (a._node, w._node),
+                     (pads, boundary, (fill, repr(fill)), conj_a, conj_w))
     return _array.Array._new(bounded(node))
 
 
-def _full_window(a, h, starts, lengths, dtype):
+def _full_window(a, h, starts, lengths, dtype, conj_h=False):
     """The window ``[start, start + length)`` (per dim) of the full convolution of ``a`` and
-    ``h``, zero-filled, computed directly.  The full convolution is commutative: the smaller
-    operand becomes the kernel.  Where the window extends past the input it is padded, where
-    it stays inside the input is sliced (a view)."""
+    ``h`` (conjugated if ``conj_h``), zero-filled, computed directly.  The full convolution is
+    commutative: the smaller operand becomes the kernel.  Where the window extends past the
+    input it is padded, where it stays inside the input is sliced (a view)."""
+    conj_a = False
     if h.size > a.size:
-        a, h = h, a
+        a, h, conj_a, conj_h = h, a, conj_h, conj_a
     pads, crop = [], []
     for n, k, s, length in zip(a.shape, h.shape, starts, lengths):
         lo, hi = k - 1 - s, s + length - n
@@ -191,7 +196,7 @@ def _full_window(a, h, starts, lengths, dtype):
         crop.append(slice(max(0, -lo), n - max(0, -hi)))
     if any(c.start or c.stop != n for c, n in zip(crop, a.shape)):
         a = a[tuple(crop)]
-    return _correlate_node(a, _flip(h), pads, "fill", dtype.type(0).item(), dtype)
+    return _correlate_node(a, _flip(h), pads, "fill", dtype.type(0).item(), dtype, conj_a, conj_h)
 
 
 def _window(mode, s1, s2):
@@ -207,8 +212,6 @@ def _scalar_product(in1, in2, conj_second):
     dtype = _result_dtype(in1.dtype, in2.dtype, "convolve")
     b = _conj(in2) if conj_second else in2
     return _astype(in1, dtype) * _astype(b, dtype)
-
-
 
 
 def _np_conv_ok(in1, in2, mode):
@@ -248,10 +251,10 @@ def _direct(in1, in2, mode, fn, correlation):
     if dtype == np.bool_ and not _np_conv_ok(in1, in2, mode):
         # Note: as SciPy's direct N-D method ("Unsupported type"); 1-D goes through NumPy's loop
         raise ValueError(f"{fn}: the direct method does not support bool inputs of rank "
-                         f"{in1.ndim} (SciPy's does neither); convert them to an integer dtype")
-    h = _flip(_conj(in2)) if correlation else in2
+                         f"{in1.ndim} (nor does SciPy's); convert them to an integer dtype")
+    h = _flip(in2) if correlation else in2
     starts, lengths = _window(mode, in1.shape, in2.shape)
-    return _full_window(in1, h, starts, lengths, dtype)
+    return _full_window(in1, h, starts, lengths, dtype, conj_h=correlation)
 
 
 # ---- the functions
@@ -393,8 +396,8 @@ def _boundary_2d(fn, in1, in2, mode, boundary, fillvalue, correlation):
         if any(s < 0 for s in shape):
             raise ValueError(f"{fn}: negative dimensions are not allowed: output shape {shape}")
         return _zeros(shape, dtype)
-    w = _conj(in2) if correlation else _flip(in2)
-    out = _correlate_node(in1, w, pads, boundary, fill, dtype)
+    w = in2 if correlation else _flip(in2)
+    out = _correlate_node(in1, w, pads, boundary, fill, dtype, conj_w=correlation)
     if swapped and correlation:
         out = out[::-1, ::-1]       # as SciPy's correlate2d (which then does not conjugate)
     return out

@@ -118,7 +118,8 @@ class Op(enum.Enum):
     # by first appearance; a leading "*" conjugates that operand); see lowering.kernels.contract
     CONTRACT = (OpKind.CONTRACT, 2)
     # correlation: inputs (array, kernel); arg = (pads ((lo, hi) per dim), boundary "fill"|"wrap"|"symm",
-    # (fill value, its repr)); out[i] = sum_j padded(array)[i + j] * kernel[j]; see lowering.kernels.correlate
+    # (fill value, its repr), conjugate array?, conjugate kernel?); out[i] = sum_j padded(array)[i + j] *
+    # kernel[j]; see lowering.kernels.correlate
     CORRELATE = (OpKind.CORRELATE, 2)
 
     def __new__(cls, kind, arity):

@@ -245,6 +245,11 @@ def test_correlate_is_one_kernel_with_its_epilogue(lazy):
     kinds = [kk.kind for kk in plan.kernels]
     assert kinds == ["correlate", "elementwise"], plan
     assert plan.kernels[1].ops == ("ABS", "MUL")
+    # complex correlation conjugates inside the kernel, on either operand (the smaller is the kernel)
+    c, ck = xp.asarray(np.ones((64, 64), complex)), xp.asarray(np.ones((3, 3), complex))
+    for x, y in ((c, ck), (ck, c)):
+        plan = xp.explain(signal.correlate(x, y, method="direct"))
+        assert [kk.kind for kk in plan.kernels] == ["correlate"], plan
 
 
 def test_fft_method_is_an_extern_node(lazy):

@@ -2,14 +2,15 @@
 
 A CORRELATE node has two operands, an array ``a`` and a kernel ``w`` of the same rank (of any
 dtypes: they are converted to the node's dtype while the array is extended), and
-``arg = (pads, boundary, fill)``:
+``arg = (pads, boundary, fill, conj_a, conj_w)``:
 
 * ``pads``: ``(lo, hi)`` per dim, non-negative: how far ``a`` is extended on each side;
 * ``boundary``: how the extension is filled: ``"fill"`` (the constant ``fill``), ``"wrap"``
   (periodic) or ``"symm"`` (mirrored, the edge sample repeated), exactly as ``numpy.pad``'s
   ``"constant"``, ``"wrap"`` and ``"symmetric"`` modes (also when a pad exceeds the size);
 * ``fill``: ``(value, repr(value))``, the value already of the node's dtype (the repr keeps
-  ``0.0`` and ``-0.0`` apart in the interning key).
+  ``0.0`` and ``-0.0`` apart in the interning key);
+* ``conj_a``, ``conj_w``: conjugate that operand (complex correlation), done while it is copied.
 
 The node computes the "valid" correlation of the extended array with the kernel::
 
@@ -108,7 +109,7 @@ def padded(a, pads, boundary, fill, dtype):
     return out
 
 
-def run(a, w, out, pads, boundary, fill, executor):
+def run(a, w, out, pads, boundary, fill, executor, conj_a=False, conj_w=False):
     """Compute the correlation of NumPy arrays ``a`` and ``w`` (any strides) into ``out``
     (C-contiguous, the node's shape and dtype); returns ``out``."""
     if out.size == 0:
@@ -121,6 +122,10 @@ def run(a, w, out, pads, boundary, fill, executor):
     # every conversion the front end asks for; the fill value is of the node's dtype)
     p = padded(a, pads, boundary, np.asarray(fill, out.dtype).astype(ct), ct)
     kern = np.array(w, dtype=ct, order="C")     # a small writeable copy
+    if conj_a:
+        np.conjugate(p, out=p)
+    if conj_w:
+        np.conjugate(kern, out=kern)
     target = out if out.dtype == ct else (out.view(np.int64) if out.dtype.kind in "iu" and out.dtype.itemsize == 8
                                           else np.empty(out.shape, ct))
     # dims of size 1 in all three arrays are dropped: (N, 1) columns and (1, C, H, W) stacks reach
@@ -389,8 +394,8 @@ class Correlate(Barrier):
 
     def run(self, root, operands, out, executor):
         a, w = operands
-        pads, boundary, (fill, _) = root.arg
-        return run(a, w, out, pads, boundary, fill, executor)
+        pads, boundary, (fill, _), conj_a, conj_w = root.arg
+        return run(a, w, out, pads, boundary, fill, executor, conj_a, conj_w)
 
 
 register(OpKind.CORRELATE, Correlate())
