@@ -190,7 +190,7 @@ def test_rank_4_and_size_1_axes(executor):
 def test_executors_agree_exactly():
     """The NumPy routine sums in the compiled kernel's order: identical results."""
     rng = np.random.default_rng(4)
-    for dtype in ("float64", "complex128", "int64"):
+    for dtype in ("float64", "float32", "complex128", "complex64", "int64", "uint8"):
         a, k = _random(rng, (70, 65), dtype), _random(rng, (4, 5), dtype)
         results = []
         for ex in ("numpy", "numba"):
