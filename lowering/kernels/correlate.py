@@ -18,7 +18,8 @@ The node computes the "valid" correlation of the extended array with the kernel:
 
 so ``out.shape[d] = a.shape[d] + lo[d] + hi[d] - w.shape[d] + 1``.  Every mode of SciPy's and
 NumPy's convolutions and correlations is this with some pads and a flipped and/or conjugated
-kernel (the front end, ``arrayforge.signal``, records those as views and element-wise nodes).
+kernel (the front end, ``arrayforge.signal``, records flips and crops as views of the operands;
+conjugation is the flags).
 The sizes never enter the plan: only the boundary kind is structural.
 
 Extending the array physically (one copy, ~0.1 ms for 512x512 float64) keeps the inner loop free
@@ -118,8 +119,8 @@ def run(a, w, out, pads, boundary, fill, executor, conj_a=False, conj_w=False):
         out[...] = 0
         return out
     ct = compute_dtype(out.dtype)
-    # (the operands are converted while copied, with NumPy's unsafe casting, which is exact for
-    # every conversion the front end asks for; the fill value is of the node's dtype)
+    # (the operands are converted while copied: NumPy's cast to the result dtype, as SciPy's and
+    # NumPy's own convolutions cast their inputs; the fill value is of the node's dtype already)
     p = padded(a, pads, boundary, np.asarray(fill, out.dtype).astype(ct), ct)
     kern = np.array(w, dtype=ct, order="C")     # a small writeable copy
     if conj_a:
