@@ -25,6 +25,7 @@ class OpKind(enum.Enum):
     VIEW = "view"          # reshape / permute / expand / slice: an index map, never a copy
     EXTERN = "extern"      # a NumPy function run as its own kernel (a fusion barrier)
     CONTRACT = "contract"  # a two-operand tensor contraction (BLAS / tiled kernel; a fusion barrier)
+    CORRELATE = "correlate"  # direct N-D correlation of an array with one small kernel (a fusion barrier)
 
 
 class Op(enum.Enum):
@@ -116,6 +117,10 @@ class Op(enum.Enum):
     # contraction: arg = canonical einsum subscripts of the pair, e.g. "abc,acd->abd" (letters renamed
     # by first appearance; a leading "*" conjugates that operand); see lowering.kernels.contract
     CONTRACT = (OpKind.CONTRACT, 2)
+    # correlation: inputs (array, kernel); arg = (pads ((lo, hi) per dim), boundary "fill"|"wrap"|"symm",
+    # (fill value, its repr), conjugate array?, conjugate kernel?); out[i] = sum_j padded(array)[i + j] *
+    # kernel[j]; see lowering.kernels.correlate
+    CORRELATE = (OpKind.CORRELATE, 2)
 
     def __new__(cls, kind, arity):
         member = object.__new__(cls)
