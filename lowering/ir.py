@@ -25,6 +25,7 @@ class OpKind(enum.Enum):
     VIEW = "view"          # reshape / permute / expand / slice: an index map, never a copy
     EXTERN = "extern"      # a NumPy function run as its own kernel (a fusion barrier)
     CONTRACT = "contract"  # a two-operand tensor contraction (BLAS / tiled kernel; a fusion barrier)
+    CONV = "conv"          # convolutions, im2col/col2im and padding (lowering.kernels.conv; a fusion barrier)
 
 
 class Op(enum.Enum):
@@ -116,6 +117,17 @@ class Op(enum.Enum):
     # contraction: arg = canonical einsum subscripts of the pair, e.g. "abc,acd->abd" (letters renamed
     # by first appearance; a leading "*" conjugates that operand); see lowering.kernels.contract
     CONTRACT = (OpKind.CONTRACT, 2)
+    # convolution family (layout (N, C, *spatial), PyTorch's): see lowering.kernels.conv for each arg.
+    # CONV: (x, weight), arg = (stride, pad_before, pad_after, dilation, groups), one int per spatial dim
+    CONV = (OpKind.CONV, 2)
+    # CONV_TRANSPOSE: (x, weight (C_in, C_out/groups, *k)), arg = (stride, padding, dilation, groups)
+    CONV_TRANSPOSE = (OpKind.CONV, 2)
+    # UNFOLD (im2col): x (N, C, *spatial) -> (N, C*prod(k), L), arg = (kernel, stride, pad, dilation)
+    UNFOLD = (OpKind.CONV, 1)
+    # FOLD (col2im, summing overlaps): (N, C*prod(k), L) -> (N, C, *out), arg = (kernel, stride, pad, dilation)
+    FOLD = (OpKind.CONV, 1)
+    # PAD: arg = (((before, after) per dim), mode "constant"|"reflect"|"edge"|"wrap", constant value)
+    PAD = (OpKind.CONV, 1)
 
     def __new__(cls, kind, arity):
         member = object.__new__(cls)
