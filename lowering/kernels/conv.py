@@ -75,6 +75,9 @@ def routine(root):
             return "direct"
         if all(k == 1 for k in w.shape[2:]) and set(stride) == {1} and not any(before + after):
             return "gemm-1x1"
+        k3, s3 = as3d(w.shape[2:]), as3d(stride)
+        if k3[0] == 1 and s3[1] == 1:
+            return "rows-gemm"
         return "im2col-gemm"
     return {"CONV_TRANSPOSE": "gemm-col2im", "UNFOLD": "im2col", "FOLD": "col2im", "PAD": "pad"}[name]
 
@@ -96,6 +99,7 @@ def work(root, operand_shapes):
 _HEADER = '''# {what} of lowering.kernels.conv; do not edit.
 import numpy as np
 from numba import njit, prange
+U = np.uint64     # unsigned loop counters over slice views: no wraparound checks, so loops vectorise
 
 
 @njit(parallel=True, cache=True, nogil=True, boundscheck=False, error_model="numpy")
@@ -121,9 +125,10 @@ def valid(base, step, n, size):
 IM2COL_SOURCE = _HEADER.format(what="The im2col kernel") + '''def kernel(parallel, x, cols, geom, p0):
     """``cols[b, (c, i, j, l), q] = x[b, c, z*sd - pd + i*dd, y*sh - ph + j*dh, o*sw - pw + l*dw]``
     for the output position ``p0 + q = (z, y, o)`` of the grid, 0 where that is outside ``x``.
-    x: (B, C, D, H, W); cols: (B, C*KD*KH*KW, P), C-contiguous."""
+    x: (B, C, D, H, W); cols: (B, C*KD*KH*KW, P), C-contiguous; ``p0`` and ``P`` are whole
+    rows of the grid (multiples of its last dim).  One parallel task per (image, channel): its
+    K rows read one input plane, which stays in cache."""
     B, C, D, H, W = x.shape
-    R = cols.shape[1]
     P = cols.shape[2]
     kd, kh, kw = geom[0], geom[1], geom[2]
     sd, sh, sw = geom[3], geom[4], geom[5]
@@ -131,40 +136,48 @@ IM2COL_SOURCE = _HEADER.format(what="The im2col kernel") + '''def kernel(paralle
     dd, dh, dw = geom[9], geom[10], geom[11]
     oh, ow = geom[13], geom[14]
     K = kd * kh * kw
+    r0 = p0 // ow
+    r1 = r0 + P // ow
     zero = x.dtype.type(0)
-    for t in prange(B * R):
-        b = t // R
-        r = t - b * R
-        c = r // K
-        k = r - c * K
-        i = k // (kh * kw)
-        j = (k // kw) % kh
-        l = k % kw
-        row = cols[b, r]
-        q = 0
-        p = p0
-        while q < P:
-            z = p // (oh * ow)
-            y = (p // ow) % oh
-            o = p % ow
-            n = min(ow - o, P - q)
-            iz = z * sd - pd + i * dd
-            iy = y * sh - ph + j * dh
-            if iz < 0 or iz >= D or iy < 0 or iy >= H:
-                for m in range(n):
-                    row[q + m] = zero
-            else:
-                src = x[b, c, iz, iy]
-                base = o * sw - pw + l * dw
-                lo, hi = valid(base, sw, n, W)
-                for m in range(lo):
-                    row[q + m] = zero
-                for m in range(lo, hi):
-                    row[q + m] = src[base + m * sw]
-                for m in range(hi, n):
-                    row[q + m] = zero
-            q += n
-            p += n
+    for t in prange(B * C):
+        b = t // C
+        c = t - b * C
+        for k in range(K):
+            i = k // (kh * kw)
+            j = (k // kw) % kh
+            l = k % kw
+            row = cols[b, c * K + k]
+            base = -pw + l * dw
+            lo, hi = valid(base, sw, ow, W)
+            q = 0
+            z = r0 // oh
+            y = r0 - z * oh - 1
+            for _ in range(r1 - r0):
+                y += 1              # (z, y) walks the grid rows without a division per row
+                if y == oh:
+                    y = 0
+                    z += 1
+                iz = z * sd - pd + i * dd
+                iy = y * sh - ph + j * dh
+                if iz < 0 or iz >= D or iy < 0 or iy >= H:
+                    dst = row[q:q + ow]
+                    for m in range(U(ow)):
+                        dst[m] = zero
+                else:
+                    for m in range(q, q + lo):      # the padding: short runs at the ends
+                        row[m] = zero
+                    for m in range(q + hi, q + ow):
+                        row[m] = zero
+                    dst = row[q + lo:q + hi]
+                    if sw == 1:
+                        src = x[b, c, iz, iy, base + lo:base + hi]
+                        for m in range(U(hi - lo)):
+                            dst[m] = src[m]
+                    else:
+                        srcs = x[b, c, iz, iy, base + lo * sw:base + (hi - 1) * sw + 1:sw]
+                        for m in range(U(hi - lo)):
+                            dst[m] = srcs[m]
+                q += ow
 ''' + _RANGE
 
 COL2IM_SOURCE = _HEADER.format(what="The col2im kernel") + '''def kernel(parallel, cols, x, geom):
@@ -202,10 +215,16 @@ COL2IM_SOURCE = _HEADER.format(what="The col2im kernel") + '''def kernel(paralle
                     iy = y * sh - ph + j * dh
                     if iy < 0 or iy >= H:
                         continue
-                    dst = plane[iz, iy]
                     p = (z * oh + y) * ow
-                    for m in range(lo, hi):
-                        dst[base + m * sw] += row[p + m]
+                    src = row[p + lo:p + hi]
+                    if sw == 1:
+                        dst = plane[iz, iy, base + lo:base + hi]
+                        for m in range(U(hi - lo)):
+                            dst[m] += src[m]
+                    else:
+                        dsts = plane[iz, iy, base + lo * sw:base + (hi - 1) * sw + 1:sw]
+                        for m in range(U(hi - lo)):
+                            dsts[m] += src[m]
 ''' + _RANGE
 
 DIRECT_SOURCE = _HEADER.format(what="The direct convolution kernel") + '''def kernel(parallel, x, w, out, geom, groups):
@@ -246,14 +265,23 @@ DIRECT_SOURCE = _HEADER.format(what="The direct convolution kernel") + '''def ke
                                 iy = y * sh - ph + j * dh
                                 if iy < 0 or iy >= H:
                                     continue
-                                src = xc[iz, iy]
-                                dst = o[z, y]
-                                for m in range(lo, hi):
-                                    dst[m] += wv * src[base + m * sw]
+                                dst = o[z, y, lo:hi]
+                                if sw == 1:
+                                    src = xc[iz, iy, base + lo:base + hi]
+                                    for m in range(U(hi - lo)):
+                                        dst[m] += wv * src[m]
+                                else:
+                                    srcs = xc[iz, iy, base + lo * sw:base + (hi - 1) * sw + 1:sw]
+                                    for m in range(U(hi - lo)):
+                                        dst[m] += wv * srcs[m]
 ''' + _RANGE
 
-_SOURCES = {"im2col": (IM2COL_SOURCE, "conv im2col: (B, C, D, H, W) -> (B, C*K, P)"),
-            "col2im": (COL2IM_SOURCE, "conv col2im: (B, C*K, L) -> (B, C, D, H, W)"),
+# im2col and col2im run inside the image-parallel threads of :func:`_by_images` (beside BLAS),
+# so they are serial loops: no second thread pool competes with those threads.
+_SOURCES = {"im2col": (IM2COL_SOURCE.replace("parallel=True", "parallel=False"),
+                       "conv im2col: (B, C, D, H, W) -> (B, C*K, P)"),
+            "col2im": (COL2IM_SOURCE.replace("parallel=True", "parallel=False"),
+                       "conv col2im: (B, C*K, L) -> (B, C, D, H, W)"),
             "direct": (DIRECT_SOURCE, "conv direct: (N, C, D, H, W) * (C_out, Cg, K...)")}
 
 
@@ -325,7 +353,7 @@ def direct_numpy(x, w, out, geom, groups):
                     out += wv * src
 
 
-# ---- the routines
+# ---- dtypes and blocks
 
 
 def _compute_dtype(dtype):
@@ -348,17 +376,78 @@ def _finish(result, out):
     return out
 
 
-def _block(rows, grid, n_images, itemsize):
-    """(images per block, positions per block) so a column block holds about COLS_BYTES."""
+def _block(rows, grid, row_len, n_images, itemsize):
+    """(images per block, positions per block) so a column block holds about COLS_BYTES;
+    positions come in whole rows of the output grid (``row_len`` each)."""
     per_image = rows * grid * itemsize
     if per_image <= COLS_BYTES:
         return max(1, min(n_images, COLS_BYTES // per_image)), grid
-    return 1, max(1, min(grid, COLS_BYTES // (rows * itemsize)))
+    row = rows * row_len * itemsize
+    return 1, row_len * max(1, min(grid // row_len, COLS_BYTES // row))
+
+
+# ---- image-parallel execution beside BLAS
+#
+# Alternating a Numba parallel region (im2col) with multi-threaded BLAS calls made the two
+# thread pools fight over the cores (each spins after its work): the conv of the issue took
+# 95-140 ms where its GEMMs alone took 60.  Instead the batch is split over worker threads,
+# each running serial im2col/col2im and single-threaded BLAS on its own images (the kernels and
+# np.matmul release the GIL): 77-82 ms, stable.  The BLAS limit needs threadpoolctl; without it
+# the images run in one thread with BLAS's own threads.  The limit is process-wide while a
+# convolution runs.  Each image's values do not depend on the split: OpenBLAS splits a GEMM
+# over M and N among its threads, never over K.
+
+_threads = {"pool": None, "controller": None, "workers": 0}
+
+
+def _workers():
+    if _threads["controller"] is None:
+        try:
+            import numba
+            from threadpoolctl import ThreadpoolController
+            _threads["controller"] = ThreadpoolController()
+            _threads["workers"] = numba.get_num_threads()
+        except ImportError:          # no threadpoolctl: one thread, BLAS threads
+            _threads["controller"] = False
+            _threads["workers"] = 1
+    return _threads["workers"]
+
+
+def _by_images(n, body):
+    """``body(n0, n1)`` over image ranges covering ``range(n)``: on worker threads (one
+    range each, BLAS single-threaded) when there are images enough, else in this thread."""
+    workers = min(n, _workers())
+    if workers < 2:
+        body(0, n)
+        return
+    if _threads["pool"] is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _threads["pool"] = ThreadPoolExecutor(_threads["workers"], thread_name_prefix="arrayforge-conv")
+    bounds = [n * i // workers for i in range(workers + 1)]
+    with _threads["controller"].limit(limits=1, user_api="blas"):
+        for f in [_threads["pool"].submit(body, bounds[i], bounds[i + 1]) for i in range(workers)]:
+            f.result()
+
+
+def _im2col(executor):
+    if executor == "numba":
+        k = _kernel("im2col")
+        return lambda x, cols, geom, p0: k(False, x, cols, geom, p0)
+    return im2col_numpy
+
+
+def _col2im(executor):
+    if executor == "numba":
+        k = _kernel("col2im")
+        return lambda cols, x, geom: k(False, cols, x, geom)
+    return col2im_numpy
+
+
+# ---- the routines
 
 
 def run_conv(root, x, w, out, executor):
     stride, before, _after, dilation, groups = root.arg
-    nd = len(stride)
     r = routine(root)
     ct = _compute_dtype(out.dtype)
     x5 = _five(_as(x, ct), x.shape[2:])
@@ -379,28 +468,82 @@ def run_conv(root, x, w, out, executor):
     L = math.prod(out.shape[2:])
     wg = w5.reshape(groups, cout_g, Cg * K)
     o3 = res.reshape(N, Cout, L)
-    if r == "gemm-1x1":
+    if r == "gemm-1x1":            # BLAS alone: its own threads
         x3 = x5.reshape(N, C, L)
         for g in range(groups):
             np.matmul(wg[g], x3[:, g * Cg:(g + 1) * Cg], out=o3[:, g * cout_g:(g + 1) * cout_g])
         return _finish(res, out)
+    if r == "rows-gemm":
+        body = _rows_gemm(x5, w5, o5, stride, before, dilation, groups, _im2col(executor))
+        _by_images(N, body)
+        return _finish(res, out)
+    im2col = _im2col(executor)
     rows = C * K
-    nb, P = _block(rows, L, N, res.itemsize)
-    scratch = np.empty(nb * rows * P, ct)
-    im2col = _kernel("im2col") if executor == "numba" else None
-    for n0 in range(0, N, nb):
-        b = min(nb, N - n0)
-        for p0 in range(0, L, P):
-            pp = min(P, L - p0)
-            cols = scratch[:b * rows * pp].reshape(b, rows, pp)
-            if im2col is not None:
-                im2col(True, x5[n0:n0 + b], cols, geom, p0)
-            else:
-                im2col_numpy(x5[n0:n0 + b], cols, geom, p0)
-            for g in range(groups):
-                np.matmul(wg[g], cols[:, g * Cg * K:(g + 1) * Cg * K],
-                          out=o3[n0:n0 + b, g * cout_g:(g + 1) * cout_g, p0:p0 + pp])
+
+    def body(n_lo, n_hi):
+        nb, P = _block(rows, L, out.shape[-1], n_hi - n_lo, res.itemsize)
+        scratch = np.empty(nb * rows * P, ct)
+        for n0 in range(n_lo, n_hi, nb):
+            b = min(nb, n_hi - n0)
+            for p0 in range(0, L, P):
+                pp = min(P, L - p0)
+                cols = scratch[:b * rows * pp].reshape(b, rows, pp)
+                im2col(x5[n0:n0 + b], cols, geom, p0)
+                for g in range(groups):
+                    np.matmul(wg[g], cols[:, g * Cg * K:(g + 1) * Cg * K],
+                              out=o3[n0:n0 + b, g * cout_g:(g + 1) * cout_g, p0:p0 + pp])
+
+    _by_images(N, body)
     return _finish(res, out)
+
+
+def _rows_gemm(x5, w5, o5, stride, before, dilation, groups, im2col):
+    """The body (over a range of images) of the "rows-gemm" routine.
+
+    Stride 1 along H and no depth kernel: unfold along W only into Q (``C*KW`` rows over
+    the padded input rows: a third of im2col's volume for a 3x3 kernel), then for each kernel
+    row ``i`` the GEMM ``w[:, :, i] (C_out, C*KW) @ Q[:, rows i*dh ...]``, a column range of Q
+    that BLAS reads in place; the KH products are summed into the output slice.  Blocks of
+    images, or of output rows (with their halo), keep Q within COLS_BYTES."""
+    C = x5.shape[1]
+    Cout, Cg, _, kh, kw = w5.shape
+    cout_g = Cout // groups
+    N, _, _, OH, OW = o5.shape
+    s3, b3, d3 = as3d(stride), as3d(before, 0), as3d(dilation)
+    dh = d3[1]
+    halo = (kh - 1) * dh
+    geom = geometry((1, 1, kw), (1, 1, s3[2]), (0, b3[1], b3[2]), (1, 1, d3[2]), (1, OH + halo, OW))
+    o3 = o5.reshape(N, Cout, OH * OW)
+    # (groups, KH, C_out/groups, Cg*KW): the weight of each kernel row as a GEMM operand
+    wq = np.ascontiguousarray(w5[:, :, 0].reshape(groups, cout_g, Cg, kh, kw).transpose(0, 3, 1, 2, 4)
+                              ).reshape(groups, kh, cout_g, Cg * kw)
+    rows = C * kw
+    row_bytes = rows * OW * o5.itemsize
+
+    def body(n_lo, n_hi):
+        if (OH + halo) * row_bytes <= COLS_BYTES:
+            nb, R = max(1, min(n_hi - n_lo, COLS_BYTES // ((OH + halo) * row_bytes))), OH
+        else:
+            nb, R = 1, max(1, min(OH, COLS_BYTES // row_bytes - halo))
+        scratch = np.empty(nb * rows * (R + halo) * OW, o5.dtype)
+        tmp = np.empty(nb * cout_g * R * OW, o5.dtype) if kh > 1 else None
+        for n0 in range(n_lo, n_hi, nb):
+            b = min(nb, n_hi - n0)
+            for y0 in range(0, OH, R):
+                rr = min(R, OH - y0)
+                span = (rr + halo) * OW
+                q = scratch[:b * rows * span].reshape(b, rows, span)
+                im2col(x5[n0:n0 + b], q, geom, y0 * OW)
+                for g in range(groups):
+                    dst = o3[n0:n0 + b, g * cout_g:(g + 1) * cout_g, y0 * OW:(y0 + rr) * OW]
+                    qg = q[:, g * Cg * kw:(g + 1) * Cg * kw]
+                    np.matmul(wq[g, 0], qg[:, :, :rr * OW], out=dst)
+                    for i in range(1, kh):
+                        t = tmp[:b * cout_g * rr * OW].reshape(b, cout_g, rr * OW)
+                        np.matmul(wq[g, i], qg[:, :, i * dh * OW:(i * dh + rr) * OW], out=t)
+                        dst += t
+
+    return body
 
 
 def run_conv_transpose(root, x, w, out, executor):
@@ -420,19 +563,20 @@ def run_conv_transpose(root, x, w, out, executor):
     o5 = _five(res, out.shape[2:])
     geom = geometry(w.shape[2:], stride, padding, dilation, x.shape[2:])
     rows = Cout * K
-    nb, _ = _block(rows, L, N, res.itemsize)
-    scratch = np.empty(nb * rows * L, ct)
-    col2im = _kernel("col2im") if executor == "numba" else None
-    for n0 in range(0, N, nb):
-        b = min(nb, N - n0)
-        cols = scratch[:b * rows * L].reshape(b, rows, L)
-        for g in range(groups):
-            np.matmul(wt[g], x3[n0:n0 + b, g * cin_g:(g + 1) * cin_g],
-                      out=cols[:, g * cout_g * K:(g + 1) * cout_g * K])
-        if col2im is not None:
-            col2im(True, cols, o5[n0:n0 + b], geom)
-        else:
-            col2im_numpy(cols, o5[n0:n0 + b], geom)
+    col2im = _col2im(executor)
+
+    def body(n_lo, n_hi):
+        nb, _ = _block(rows, L, L, n_hi - n_lo, res.itemsize)
+        scratch = np.empty(nb * rows * L, ct)
+        for n0 in range(n_lo, n_hi, nb):
+            b = min(nb, n_hi - n0)
+            cols = scratch[:b * rows * L].reshape(b, rows, L)
+            for g in range(groups):
+                np.matmul(wt[g], x3[n0:n0 + b, g * cin_g:(g + 1) * cin_g],
+                          out=cols[:, g * cout_g * K:(g + 1) * cout_g * K])
+            col2im(cols, o5[n0:n0 + b], geom)
+
+    _by_images(N, body)
     return _finish(res, out)
 
 
@@ -442,10 +586,7 @@ def run_unfold(root, x, out, executor):
                  for n, k, s, p, d in zip(x.shape[2:], kernel, stride, pad, dilation))
     geom = geometry(kernel, stride, pad, dilation, grid)
     x5 = _five(np.ascontiguousarray(x), x.shape[2:])
-    if executor == "numba":
-        _kernel("im2col")(True, x5, out, geom, 0)
-    else:
-        im2col_numpy(x5, out, geom, 0)
+    _im2col(executor)(x5, out, geom, 0)
     return out
 
 
@@ -456,10 +597,7 @@ def run_fold(root, cols, out, executor):
     geom = geometry(kernel, stride, pad, dilation, grid)
     o5 = _five(out, out.shape[2:])
     cols = np.ascontiguousarray(cols)
-    if executor == "numba" and out.dtype != np.bool_:
-        _kernel("col2im")(True, cols, o5, geom)
-    else:
-        col2im_numpy(cols, o5, geom)
+    _col2im(executor if out.dtype != np.bool_ else "numpy")(cols, o5, geom)
     return out
 
 
@@ -492,7 +630,7 @@ class Conv(Barrier):
     def describe(self, root, executor):
         variant = routine(root)
         backend = "cpu" if executor == "numba" else "numpy"
-        if variant in ("gemm-1x1", "gemm-col2im", "im2col-gemm") and root.dtype.kind in "fc":
+        if variant in ("gemm-1x1", "gemm-col2im", "im2col-gemm", "rows-gemm") and root.dtype.kind in "fc":
             backend = "blas" if variant == "gemm-1x1" else backend + "+blas"
         return backend, variant
 
