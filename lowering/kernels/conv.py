@@ -231,7 +231,9 @@ DIRECT_SOURCE = _HEADER.format(what="The direct convolution kernel") + '''def ke
     """``out[n, co] = sum over ci of the group, kernel offsets (i, j, l) of w[co, ci, i, j, l] *
     x[n, g*Cg + ci, shifted]`` (zeros outside x), accumulated in out's dtype in the order
     (ci, i, j, l).  x: (N, C, D, H, W); w: (C_out, Cg, KD, KH, KW); out: (N, C_out, OD, OH, OW),
-    overwritten.  One parallel task per output plane."""
+    overwritten; all C-contiguous.  One parallel task per output plane, which stays in cache
+    while the K passes over it add one shifted input row each; the row loops index flat
+    arrays with unsigned offsets, so they vectorise."""
     N, C, D, H, W = x.shape
     Cout, Cg, kd, kh, kw = w.shape
     OD, OH, OW = out.shape[2], out.shape[3], out.shape[4]
@@ -239,24 +241,31 @@ DIRECT_SOURCE = _HEADER.format(what="The direct convolution kernel") + '''def ke
     pd, ph, pw = geom[6], geom[7], geom[8]
     dd, dh, dw = geom[9], geom[10], geom[11]
     cout_g = Cout // groups
+    xf = x.reshape(x.size)
+    of = out.reshape(out.size)
+    plane_in = D * H * W
+    plane_out = OD * OH * OW
+    step = U(sw)
     zero = out.dtype.type(0)
     for t in prange(N * Cout):
         n = t // Cout
         co = t - n * Cout
         g = co // cout_g
-        o = out[n, co]
-        for a in range(OD):
-            for e in range(OH):
-                for f in range(OW):
-                    o[a, e, f] = zero
+        o0 = t * plane_out
+        ob0 = U(o0)
+        for m in range(U(plane_out)):
+            of[ob0 + m] = zero
         for ci in range(Cg):
-            xc = x[n, g * Cg + ci]
+            x0 = (n * C + g * Cg + ci) * plane_in
             for i in range(kd):
                 for j in range(kh):
                     for l in range(kw):
                         wv = w[co, ci, i, j, l]
                         base = -pw + l * dw
                         lo, hi = valid(base, sw, OW, W)
+                        if hi <= lo:
+                            continue
+                        cnt = U(hi - lo)
                         for z in range(OD):
                             iz = z * sd - pd + i * dd
                             if iz < 0 or iz >= D:
@@ -265,15 +274,14 @@ DIRECT_SOURCE = _HEADER.format(what="The direct convolution kernel") + '''def ke
                                 iy = y * sh - ph + j * dh
                                 if iy < 0 or iy >= H:
                                     continue
-                                dst = o[z, y, lo:hi]
+                                ob = U(o0 + (z * OH + y) * OW + lo)
+                                xb = U(x0 + (iz * H + iy) * W + base + lo * sw)
                                 if sw == 1:
-                                    src = xc[iz, iy, base + lo:base + hi]
-                                    for m in range(U(hi - lo)):
-                                        dst[m] += wv * src[m]
+                                    for m in range(cnt):
+                                        of[ob + m] += wv * xf[xb + m]
                                 else:
-                                    srcs = xc[iz, iy, base + lo * sw:base + (hi - 1) * sw + 1:sw]
-                                    for m in range(U(hi - lo)):
-                                        dst[m] += wv * srcs[m]
+                                    for m in range(cnt):
+                                        of[ob + m] += wv * xf[xb + m * step]
 ''' + _RANGE
 
 # im2col and col2im run inside the image-parallel threads of :func:`_by_images` (beside BLAS),
