@@ -349,11 +349,18 @@ def test_im2col_is_one_gemm():
 
 @pytest.mark.parametrize("k,s,p,d,ceil", [((2, 2), None, 0, 1, False), ((3, 2), (2, 1), (1, 1), 1, True),
                                           ((3, 3), 2, 1, 2, False)])
-def test_max_pool2d(executor, k, s, p, d, ceil):
+def test_max_pool2d(k, s, p, d, ceil):
     X = data((2, 3, 7, 8))
     got = nn.max_pool2d(xp.asarray(X), k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
     two = lambda v: (v, v) if isinstance(v, int) else v     # noqa: E731
     close(got, max_pool(X, k, two(s) if s is not None else k, two(p), two(d), ceil))
+
+
+def test_pools_compiled(executor):
+    X = data((2, 3, 7, 8))
+    close(nn.max_pool2d(xp.asarray(X), 3, stride=2, padding=1), max_pool(X, (3, 3), (2, 2), (1, 1), (1, 1), False))
+    close(nn.avg_pool2d(xp.asarray(X), 3, stride=2, padding=1, count_include_pad=False),
+          avg_pool(X, (3, 3), (2, 2), (1, 1), False, False))
 
 
 def test_max_pool_1d_3d_ints_unbatched():
@@ -367,7 +374,7 @@ def test_max_pool_1d_3d_ints_unbatched():
 
 @pytest.mark.parametrize("k,s,p,ceil,include", [((2, 2), None, 0, False, True), ((3, 3), 2, 1, True, True),
                                                 ((3, 2), (2, 1), (1, 1), True, False)])
-def test_avg_pool2d(executor, k, s, p, ceil, include):
+def test_avg_pool2d(k, s, p, ceil, include):
     X = data((2, 3, 7, 8))
     got = nn.avg_pool2d(xp.asarray(X), k, stride=s, padding=p, ceil_mode=ceil, count_include_pad=include)
     two = lambda v: (v, v) if isinstance(v, int) else v     # noqa: E731
@@ -411,10 +418,11 @@ def test_linear_and_small_cnn_layer(executor):
     close(y, ref_h.reshape(4, -1) @ L.T + LB)
 
 
-def test_activations(executor):
+def test_activations():
+    # auto: these small arrays run on the NumPy executor (compiling ten element-wise kernels
+    # would cost a minute); test_gelu_compiled runs the longest one compiled
     X = np.concatenate([np.linspace(-40, 40, 301), [0.0, -0.0, 1e-300, -1e-300, 5.5, -5.5, 27, -27]])
     x = xp.asarray(X)
-    erf = np.vectorize(math.erf)
     close(nn.relu(x), np.maximum(X, 0))
     close(nn.sigmoid(x), 1 / (1 + np.exp(-X)))
     close(nn.silu(x), X / (1 + np.exp(-X)))
@@ -423,13 +431,22 @@ def test_activations(executor):
     np.testing.assert_allclose(got, exact, rtol=1e-12, atol=1e-300)
     close(nn.gelu(x, approximate="tanh"), 0.5 * X * (1 + np.tanh(math.sqrt(2 / math.pi) * (X + 0.044715 * X ** 3))))
     assert np.allclose(np.asarray(nn.gelu(xp.asarray(X.astype(np.float32)))), exact, rtol=1e-5, atol=1e-6)
-    del erf
     M = data((5, 7))
     m = xp.asarray(M)
     e = np.exp(M - M.max(axis=1, keepdims=True))
     close(nn.softmax(m, axis=1), e / e.sum(axis=1, keepdims=True))
     close(nn.log_softmax(m, axis=0), M - M.max(0) - np.log(np.exp(M - M.max(0)).sum(0)))
     close(nn.relu(xp.asarray(np.array([-3, 4], np.int32))), np.array([0, 4], np.int32))
+
+
+def test_gelu_compiled():
+    X = np.concatenate([np.linspace(-40, 40, 301), [0.0, 1e-300, -27.0]])
+    xp.set_executor("numba")
+    try:
+        got = np.asarray(nn.gelu(xp.asarray(X)))
+    finally:
+        xp.set_executor(None)
+    np.testing.assert_allclose(got, X * 0.5 * np.vectorize(math.erfc)(-X / math.sqrt(2)), rtol=1e-12, atol=1e-300)
 
 
 # ---- fusion: bias and activation are the conv's epilogue
