@@ -214,6 +214,19 @@ def test_padding_strings_and_bias(executor):
 
 
 @pytest.mark.parametrize("mode,np_mode", [("reflect", "reflect"), ("replicate", "edge"), ("circular", "wrap")])
+def test_direct_stride_one_paths(executor):
+    # the direct kernel's padded-plane path: asymmetric "same" padding, dilation, 1-D and 3-D
+    X, W = data((2, 6, 7, 9)), data((6, 1, 4, 2))
+    close(nn.conv2d(xp.asarray(X), xp.asarray(W), padding="same", dilation=(2, 3), groups=6),
+          conv(X, W, (1, 1), (3, 1), (3, 2), (2, 3), 6))
+    X1, W1 = data((3, 4, 10), np.float32), data((8, 1, 3), np.float32)
+    close(nn.conv1d(xp.asarray(X1), xp.asarray(W1), padding=(3,), groups=4),
+          conv(X1, W1, (1,), (3,), (3,), (1,), 4))
+    X3, W3 = data((1, 2, 4, 3, 5), np.int64), data((2, 2, 2, 2, 3), np.int64)
+    close(nn.conv3d(xp.asarray(X3), xp.asarray(W3), padding=(1, 0, 2)),
+          conv(X3, W3, (1, 1, 1), (1, 0, 2), (1, 0, 2), (1, 1, 1), 1))
+
+
 def test_padding_modes(executor, mode, np_mode):
     X, W = data((2, 3, 6, 5)), data((4, 3, 3, 3))
     got = nn.conv2d(xp.asarray(X), xp.asarray(W), padding=(2, 1), padding_mode=mode)
@@ -231,7 +244,7 @@ def test_unbatched_and_batch_one(executor):
 
 
 @settings(max_examples=25, deadline=None)
-@given(cin_g=st.integers(1, 3), cout_g=st.integers(1, 3), groups=st.integers(1, 3),
+@given(cin_g=st.integers(1, 6), cout_g=st.integers(1, 8), groups=st.integers(1, 3),
        kh=st.integers(1, 3), kw=st.integers(1, 3), sh=st.integers(1, 3), sw=st.integers(1, 3),
        ph=st.integers(0, 2), pw=st.integers(0, 2), dh=st.integers(1, 2), dw=st.integers(1, 2),
        h=st.integers(1, 7), w=st.integers(1, 7), n=st.integers(1, 2), numba=st.booleans())

@@ -239,13 +239,19 @@ COL2IM_SOURCE = _HEADER.format(what="The col2im kernel") + '''def kernel(paralle
                             dsts[m] += src[m]
 ''' + _RANGE
 
-DIRECT_SOURCE = _HEADER.format(what="The direct convolution kernel") + '''def kernel(parallel, x, w, out, geom, groups):
+DIRECT_SOURCE = _HEADER.format(what="The direct convolution kernel") + '''def kernel(parallel, x, w, out, geom, groups, pad_in, acc):
     """``out[n, co] = sum over ci of the group, kernel offsets (i, j, l) of w[co, ci, i, j, l] *
     x[n, g*Cg + ci, shifted]`` (zeros outside x), accumulated in out's dtype in the order
     (ci, i, j, l).  x: (N, C, D, H, W); w: (C_out, Cg, KD, KH, KW); out: (N, C_out, OD, OH, OW),
-    overwritten; all C-contiguous.  One parallel task per output plane, which stays in cache
-    while the K passes over it add one shifted input row each; the row loops index flat
-    arrays with unsigned offsets, so they vectorise."""
+    overwritten; all C-contiguous.  The (image, output channel) planes are shared among
+    ``pad_in.shape[0]`` parallel chunks, each with its scratch rows ``pad_in[c]``, ``acc[c]``.
+
+    Stride 1 (the common depthwise case): the input plane is copied into the zero-padded
+    ``pad_in`` (the extent the grid reads), so each kernel offset is ONE long loop
+    ``acc[p] += w * pad_in[p + offset]`` over the output laid out with the padded row stride
+    (a few columns of waste per row); the valid part is then copied out.  Other strides: one
+    loop per output row over its valid range, on x itself.  Loops index flat arrays with
+    unsigned offsets, so they vectorise."""
     N, C, D, H, W = x.shape
     Cout, Cg, kd, kh, kw = w.shape
     OD, OH, OW = out.shape[2], out.shape[3], out.shape[4]
@@ -259,39 +265,73 @@ DIRECT_SOURCE = _HEADER.format(what="The direct convolution kernel") + '''def ke
     plane_out = OD * OH * OW
     step = U(sw)
     zero = out.dtype.type(0)
-    for t in prange(N * Cout):
-        n = t // Cout
-        co = t - n * Cout
-        g = co // cout_g
-        o0 = t * plane_out
-        ob0 = U(o0)
-        for m in range(U(plane_out)):
-            of[ob0 + m] = zero
-        for ci in range(Cg):
-            x0 = (n * C + g * Cg + ci) * plane_in
-            for i in range(kd):
-                for j in range(kh):
-                    for l in range(kw):
-                        wv = w[co, ci, i, j, l]
-                        base = -pw + l * dw
-                        lo, hi = valid(base, sw, OW, W)
-                        if hi <= lo:
-                            continue
-                        cnt = U(hi - lo)
-                        for z in range(OD):
-                            iz = z * sd - pd + i * dd
-                            if iz < 0 or iz >= D:
+    flat = sd == 1 and sh == 1 and sw == 1
+    Dp = OD + (kd - 1) * dd
+    Hp = OH + (kh - 1) * dh
+    Wp = OW + (kw - 1) * dw
+    span = ((OD - 1) * Hp + OH - 1) * Wp + OW
+    chunks = pad_in.shape[0]
+    T = N * Cout
+    for c in prange(chunks):
+        pin = pad_in[c]
+        pac = acc[c]
+        for t in range(c * T // chunks, (c + 1) * T // chunks):
+            n = t // Cout
+            co = t - n * Cout
+            g = co // cout_g
+            o0 = t * plane_out
+            if flat:
+                for m in range(U(span)):
+                    pac[m] = zero
+                for ci in range(Cg):
+                    x0 = (n * C + g * Cg + ci) * plane_in
+                    for m in range(U(Dp * Hp * Wp)):
+                        pin[m] = zero
+                    ncol = min(W, Wp - pw)
+                    for a in range(min(D, Dp - pd)):
+                        for e in range(min(H, Hp - ph)):
+                            db = U(((a + pd) * Hp + e + ph) * Wp + pw)
+                            sb = U(x0 + (a * H + e) * W)
+                            for m in range(U(ncol)):
+                                pin[db + m] = xf[sb + m]
+                    for i in range(kd):
+                        for j in range(kh):
+                            for l in range(kw):
+                                wv = w[co, ci, i, j, l]
+                                off = U((i * dd * Hp + j * dh) * Wp + l * dw)
+                                for m in range(U(span)):
+                                    pac[m] += wv * pin[off + m]
+                for z in range(OD):
+                    for y in range(OH):
+                        db = U(o0 + (z * OH + y) * OW)
+                        sb = U((z * Hp + y) * Wp)
+                        for m in range(U(OW)):
+                            of[db + m] = pac[sb + m]
+                continue
+            ob0 = U(o0)
+            for m in range(U(plane_out)):
+                of[ob0 + m] = zero
+            for ci in range(Cg):
+                x0 = (n * C + g * Cg + ci) * plane_in
+                for i in range(kd):
+                    for j in range(kh):
+                        for l in range(kw):
+                            wv = w[co, ci, i, j, l]
+                            base = -pw + l * dw
+                            lo, hi = valid(base, sw, OW, W)
+                            if hi <= lo:
                                 continue
-                            for y in range(OH):
-                                iy = y * sh - ph + j * dh
-                                if iy < 0 or iy >= H:
+                            cnt = U(hi - lo)
+                            for z in range(OD):
+                                iz = z * sd - pd + i * dd
+                                if iz < 0 or iz >= D:
                                     continue
-                                ob = U(o0 + (z * OH + y) * OW + lo)
-                                xb = U(x0 + (iz * H + iy) * W + base + lo * sw)
-                                if sw == 1:
-                                    for m in range(cnt):
-                                        of[ob + m] += wv * xf[xb + m]
-                                else:
+                                for y in range(OH):
+                                    iy = y * sh - ph + j * dh
+                                    if iy < 0 or iy >= H:
+                                        continue
+                                    ob = U(o0 + (z * OH + y) * OW + lo)
+                                    xb = U(x0 + (iz * H + iy) * W + base + lo * sw)
                                     for m in range(cnt):
                                         of[ob + m] += wv * xf[xb + m * step]
 ''' + _RANGE
@@ -469,6 +509,20 @@ def _col2im(executor):
 # ---- the routines
 
 
+def _direct(x5, w5, o5, geom, groups):
+    """Run the direct kernel with its per-chunk scratch (4 chunks per thread, for balance)."""
+    import numba
+    OD, OH, OW = o5.shape[2:]
+    kd, kh, kw = w5.shape[2:]
+    dd, dh, dw = (int(v) for v in geom[9:12])
+    chunks = max(1, min(o5.shape[0] * o5.shape[1], 4 * numba.get_num_threads()))
+    flat = all(int(v) == 1 for v in geom[3:6])
+    size = (OD + (kd - 1) * dd) * (OH + (kh - 1) * dh) * (OW + (kw - 1) * dw) if flat else 1
+    pad_in = np.empty((chunks, size), o5.dtype)
+    acc = np.empty((chunks, size), o5.dtype)
+    _kernel("direct")(True, x5, w5, o5, geom, groups, pad_in, acc)
+
+
 def run_conv(root, x, w, out, executor):
     stride, before, _after, dilation, groups = root.arg
     r = routine(root)
@@ -480,7 +534,7 @@ def run_conv(root, x, w, out, executor):
     geom = geometry(w.shape[2:], stride, before, dilation, out.shape[2:])
     if r == "direct":
         if executor == "numba":
-            _kernel("direct")(True, x5, w5, o5, geom, groups)
+            _direct(x5, w5, o5, geom, groups)
         else:
             direct_numpy(x5, w5, o5, geom, groups)
         return _finish(res, out)
