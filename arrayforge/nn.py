@@ -117,22 +117,50 @@ def _add_bias(out, bias, nd, fn):
     return out + reshape(bias, (out.shape[1],) + (1,) * nd)
 
 
-def pad(x, pads, mode="constant", value=0):
-    """Pad ``x`` by ``pads`` = ((before, after) per dim) with NumPy's ``mode``
-    ("constant", "reflect", "edge" or "wrap"); one PAD node."""
+def _pad(x, pads, mode="constant", value=0):
+    """``x`` padded by ``pads`` = ((before, after) per dim) with NumPy's ``mode``
+    ("constant", "reflect", "edge" or "wrap"): one PAD node (validated by the callers)."""
     pads = tuple((int(b), int(a)) for b, a in pads)
-    if len(pads) != x.ndim or any(b < 0 or a < 0 for b, a in pads):
-        raise ValueError(f"pad: pads must be {x.ndim} non-negative (before, after) pairs, got {pads}")
-    if mode not in ("constant", "reflect", "edge", "wrap"):
-        raise ValueError(f"pad: unknown mode {mode!r}")
     if not any(b or a for b, a in pads):
         return x
-    for (b, a), n in zip(pads, x.shape):
-        if (b or a) and n == 0 and mode != "constant":
-            raise ValueError(f"pad: cannot pad an empty dimension in mode {mode!r}")
     shape = tuple(n + b + a for (b, a), n in zip(pads, x.shape))
     value = x.dtype.type(value).item() if mode == "constant" else 0
     return _node(Op.PAD, x.dtype, shape, (x,), (pads, mode, value))
+
+
+def pad(x, pad, mode="constant", value=None):
+    """Pad the last ``len(pad) // 2`` dims of ``x`` (as torch.nn.functional.pad): ``pad`` is
+    ``(left, right)`` of the last dim, then of the one before, ...; ``mode`` is
+    ``"constant"`` (with ``value``, default 0), ``"reflect"``, ``"replicate"`` or ``"circular"``.
+
+    >>> pad(xp.ones((1, 2, 3)), (1, 1), value=7.0).shape
+    (1, 2, 5)
+    """
+    fn = "pad"
+    _check_array(x, "input", fn)
+    try:
+        widths = [operator.index(v) for v in pad]
+    except TypeError:
+        raise TypeError(f"{fn}: pad must be a sequence of ints, got {pad!r}") from None
+    if len(widths) % 2 or len(widths) // 2 > x.ndim:
+        raise ValueError(f"{fn}: pad must have an even length of at most 2 * {x.ndim}, got {pad!r}")
+    if any(v < 0 for v in widths):
+        raise ValueError(f"{fn}: negative padding (cropping) is not supported, got {pad!r}")
+    modes = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+    if mode not in modes:
+        raise ValueError(f"{fn}: mode must be one of {sorted(modes)}, got {mode!r}")
+    if value is not None and mode != "constant":
+        raise ValueError(f"{fn}: value is only used with mode='constant'")
+    k = len(widths) // 2
+    pairs = [(0, 0)] * (x.ndim - k) + [(widths[2 * i], widths[2 * i + 1]) for i in reversed(range(k))]
+    for (b, a), n in zip(pairs, x.shape):
+        if mode == "reflect" and max(b, a) >= n and (b or a):
+            raise ValueError(f"{fn}: padding {max(b, a)} must be less than the input size {n} for mode='reflect'")
+        if mode == "circular" and max(b, a) > n:
+            raise ValueError(f"{fn}: padding {max(b, a)} must be at most the input size {n} for mode='circular'")
+        if mode == "replicate" and n == 0 and (b or a):
+            raise ValueError(f"{fn}: cannot replicate-pad an empty dimension")
+    return _pad(x, pairs, modes[mode], 0 if value is None else value)
 
 
 # ---- convolution
@@ -183,7 +211,7 @@ def _conv(fn, nd, x, weight, bias, stride, padding, dilation, groups, padding_mo
             if mode == "wrap" and max(b, a) > s:
                 raise ValueError(f"{fn}: padding {max(b, a)} must be at most the input size {s} "
                                  f"for padding_mode='circular'")
-        x = pad(x, ((0, 0), (0, 0)) + tuple(zip(before, after)), mode)
+        x = _pad(x, ((0, 0), (0, 0)) + tuple(zip(before, after)), mode)
         before = after = (0,) * nd
     out_spatial = []
     for size, k, s, b, a, d in zip(x.shape[2:], kernel, stride, before, after, dilation):
@@ -380,7 +408,7 @@ def _max_pool(fn, nd, x, kernel_size, stride, padding, dilation, ceil_mode, retu
         fn, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
     if any(padding) or any(extra):
         low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        x = pad(x, ((0, 0), (0, 0)) + tuple((p, p + e) for p, e in zip(padding, extra)), "constant", low)
+        x = _pad(x, ((0, 0), (0, 0)) + tuple((p, p + e) for p, e in zip(padding, extra)), "constant", low)
     result = None
     for v in _windows(x, kernel, stride, dilation, out):
         result = v if result is None else maximum(result, v)
@@ -423,7 +451,7 @@ def _avg_pool(fn, nd, x, kernel_size, stride, padding, ceil_mode, count_include_
         fn, nd, x, kernel_size, stride, padding, 1, ceil_mode)
     spatial = x.shape[2:]
     if any(padding) or any(extra):
-        x = pad(x, ((0, 0), (0, 0)) + tuple((p, p + e) for p, e in zip(padding, extra)))
+        x = _pad(x, ((0, 0), (0, 0)) + tuple((p, p + e) for p, e in zip(padding, extra)))
     total = None
     for v in _windows(x, kernel, stride, (1,) * nd, out):
         total = v if total is None else total + v

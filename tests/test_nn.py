@@ -234,6 +234,21 @@ def test_padding_modes(executor, mode, np_mode):
     close(got, conv(padded, W, (1, 1), (0, 0), (0, 0), (1, 1), 1))
 
 
+def test_pad_torch_semantics():
+    X = data((2, 3, 4, 5))
+    x = xp.asarray(X)
+    close(nn.pad(x, (1, 2)), np.pad(X, ((0, 0), (0, 0), (0, 0), (1, 2))))
+    close(nn.pad(x, (1, 0, 2, 3), value=-1.5), np.pad(X, ((0, 0), (0, 0), (2, 3), (1, 0)), constant_values=-1.5))
+    close(nn.pad(x, (2, 2, 1, 3), mode="reflect"), np.pad(X, ((0, 0), (0, 0), (1, 3), (2, 2)), mode="reflect"))
+    close(nn.pad(x, (0, 4), mode="replicate"), np.pad(X, ((0, 0), (0, 0), (0, 0), (0, 4)), mode="edge"))
+    close(nn.pad(x, (5, 5, 4, 0), mode="circular"), np.pad(X, ((0, 0), (0, 0), (4, 0), (5, 5)), mode="wrap"))
+    for args, kw, exc in [((x, (1,)), {}, ValueError), ((x, (1, 1)), {"mode": "edge"}, ValueError),
+                          ((x, (5, 0)), {"mode": "reflect"}, ValueError), ((x, (-1, 0)), {}, ValueError),
+                          ((x, (1, 1)), {"mode": "reflect", "value": 2.0}, ValueError)]:
+        with pytest.raises(exc):
+            nn.pad(*args, **kw)
+
+
 def test_unbatched_and_batch_one(executor):
     X, W, B = data((3, 6, 6)), data((4, 3, 3, 3)), data(4)
     got = nn.conv2d(xp.asarray(X), xp.asarray(W), xp.asarray(B), padding=1)
