@@ -561,3 +561,56 @@ def test_against_torch():
     close(nn.avg_pool2d(xp.asarray(X), 3, 2, 1, ceil_mode=True, count_include_pad=False),
           F.avg_pool2d(torch.from_numpy(X), 3, 2, 1, ceil_mode=True, count_include_pad=False).numpy())
     close(nn.gelu(xp.asarray(X)), F.gelu(torch.from_numpy(X)).numpy())
+
+
+# ---- the image-parallel threads
+
+def test_thread_split_does_not_change_values(monkeypatch):
+    # one image per worker thread with single-threaded BLAS, or all in this thread: same bits
+    from lowering.kernels import conv as kconv
+    X, W, Wt = data((5, 8, 9, 7)), data((8, 8, 3, 3)), data((8, 4, 3, 3))
+    xp.set_executor("numba")
+    try:
+        def run():
+            return [np.asarray(nn.conv2d(xp.asarray(X), xp.asarray(W), padding=1)),
+                    np.asarray(nn.conv2d(xp.asarray(X), xp.asarray(W), stride=(2, 1))),
+                    np.asarray(nn.conv_transpose2d(xp.asarray(X), xp.asarray(Wt), stride=2))]
+        split = run()
+        monkeypatch.setitem(kconv._threads, "workers", 1)
+        for a, b in zip(split, run()):
+            assert_same(a, b)
+    finally:
+        xp.set_executor(None)
+
+
+FORK_PROGRAM = """
+import multiprocessing as mp
+import numpy as np
+import arrayforge as xp
+from arrayforge import nn
+
+X = np.arange(4 * 8 * 6 * 6, dtype=np.float64).reshape(4, 8, 6, 6) % 7
+W = np.ones((8, 8, 3, 3))
+
+def conv():
+    xp.set_executor("numba")
+    return float(xp.sum(nn.conv2d(xp.asarray(X), xp.asarray(W), padding=1)))
+
+def child(_):
+    return conv()
+
+if __name__ == "__main__":
+    parent = conv()                     # the conv thread pool exists now
+    with mp.get_context("fork").Pool(2) as pool:
+        assert pool.map(child, range(2)) == [parent, parent]
+    print("ok")
+"""
+
+
+def test_fork_after_conv_threads(tmp_path):
+    import subprocess
+    import sys
+    script = tmp_path / "fork_conv.py"
+    script.write_text(FORK_PROGRAM)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
