@@ -422,8 +422,16 @@ def _compute_dtype(dtype):
 
 
 def _as(a, dtype):
+    """``a`` as a C-contiguous, read-only array of ``dtype``.  Read-only always: Numba types a
+    read-only array apart from a writeable one, so operands that are sometimes leaf buffers
+    (read-only) and sometimes converted copies would compile every kernel twice."""
     a = a.astype(dtype, copy=False)
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    if not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
 
 
 def _finish(result, out):
@@ -651,7 +659,7 @@ def run_conv_transpose(root, x, w, out, executor):
             for g in range(groups):
                 np.matmul(wt[g], x3[n0:n0 + b, g * cin_g:(g + 1) * cin_g],
                           out=cols[:, g * cout_g * K:(g + 1) * cout_g * K])
-            col2im(cols, o5[n0:n0 + b], geom)
+            col2im(_as(cols, ct), o5[n0:n0 + b], geom)      # (read-only: fold's signature)
 
     _by_images(N, body)
     return _finish(res, out)
@@ -662,7 +670,7 @@ def run_unfold(root, x, out, executor):
     grid = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
                  for n, k, s, p, d in zip(x.shape[2:], kernel, stride, pad, dilation))
     geom = geometry(kernel, stride, pad, dilation, grid)
-    x5 = _five(np.ascontiguousarray(x), x.shape[2:])
+    x5 = _five(_as(x, x.dtype), x.shape[2:])
     _im2col(executor)(x5, out, geom, 0)
     return out
 
@@ -673,7 +681,7 @@ def run_fold(root, cols, out, executor):
                  for n, k, s, p, d in zip(out.shape[2:], kernel, stride, pad, dilation))
     geom = geometry(kernel, stride, pad, dilation, grid)
     o5 = _five(out, out.shape[2:])
-    cols = np.ascontiguousarray(cols)
+    cols = _as(cols, cols.dtype)
     _col2im(executor if out.dtype != np.bool_ else "numpy")(cols, o5, geom)
     return out
 
