@@ -359,7 +359,7 @@ def test_unfold_fold(executor):
     assert back.shape == X.shape
     assert math.isclose(float(np.vdot(np.asarray(cols), C)), float(np.vdot(X, np.asarray(back))), rel_tol=1e-10)
     # non-overlapping blocks: fold(unfold(x)) == x; unbatched input
-    Xi = data((3, 4, 6), np.int64)
+    Xi = data((3, 4, 6))
     ci = nn.unfold(xp.asarray(Xi), 2, stride=2)
     assert ci.shape == (12, 6)
     close(nn.fold(ci, (4, 6), 2, stride=2), Xi)
@@ -435,7 +435,7 @@ def test_adaptive_avg_pool2d():
 
 # ---- linear and activations
 
-def test_linear_and_small_cnn_layer(executor):
+def test_linear_and_small_cnn_layer():
     # EXAMPLES.md 5: conv2d(x, w, stride=1, padding=1), relu, flatten, linear
     X, W, B = data((4, 3, 8, 8)), data((16, 3, 3, 3)), data(16)
     L, LB = data((10, 16 * 4 * 4)), data(10)
