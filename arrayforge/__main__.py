@@ -182,6 +182,41 @@ def signal_examples(timing=True):
         print(f"  arrayforge {t_ours * 1e3:9.2f} ms   scipy {t_scipy * 1e3:9.2f} ms   speed-up {t_scipy / t_ours:5.2f}x")
 
 
+def small_cnn_layer():
+    """EXAMPLES.md 5: conv2d(x, w, padding=1) on (128, 3, 28, 28) with (16, 3, 3, 3), bias, relu,
+    2x2 max pooling, flatten and a linear layer, against the same layer in NumPy (im2col by
+    sliding windows + one GEMM)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    from arrayforge import nn
+    print("\n== 5. A small CNN layer (EXAMPLES.md 5): conv2d 3->16, 3x3, padding 1, relu, max_pool2d 2, linear")
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((128, 3, 28, 28), dtype=np.float32)
+    W = rng.standard_normal((16, 3, 3, 3), dtype=np.float32) * 0.3
+    B = rng.standard_normal(16, dtype=np.float32) * 0.1
+    L = rng.standard_normal((10, 16 * 14 * 14), dtype=np.float32) * 0.01
+    LB = np.zeros(10, np.float32)
+    x, w, b, lw, lb = (xp.asarray(a) for a in (X, W, B, L, LB))
+
+    def ours():
+        h = nn.max_pool2d(nn.relu(nn.conv2d(x, w, b, padding=1)), 2)
+        return nn.linear(xp.reshape(h, (h.shape[0], -1)), lw, lb)
+
+    def numpy_layer():
+        cols = sliding_window_view(np.pad(X, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3))
+        cols = cols.transpose(0, 2, 3, 1, 4, 5).reshape(128, 28 * 28, 27)       # im2col
+        h = np.maximum(cols @ W.reshape(16, 27).T + B, 0).transpose(0, 2, 1).reshape(128, 16, 28, 28)
+        h = h.reshape(128, 16, 14, 2, 14, 2).max(axis=(3, 5))
+        return h.reshape(128, -1) @ L.T + LB
+
+    y = ours()
+    print(f"output {y.shape}; max |ours - numpy| = {np.max(np.abs(np.asarray(y) - numpy_layer())):.2e}")
+    show("the layer: conv (direct kernel, 3 input channels), then bias + relu + max pool fused, then linear (BLAS)",
+         lambda: ours().compute(), numpy_layer, xp.explain(ours()))
+    z = xp.asarray(rng.standard_normal((16, 8, 4, 4), dtype=np.float32))
+    g = nn.conv_transpose2d(z, xp.asarray(rng.standard_normal((8, 4, 4, 4), dtype=np.float32)), stride=2, padding=1)
+    print(f"DCGAN step: conv_transpose2d (16, 8, 4, 4), stride 2 -> {g.shape} (H and W doubled)")
+
+
 def main():
     print(f"arrayforge {xp.__version__} (Array API {xp.__array_api_version__}); NumPy {np.__version__}")
     print("Sparse arrays, convolution and the CUDA back end arrive in later releases.")
@@ -190,6 +225,7 @@ def main():
     signal_examples(timing="--quick" not in sys.argv)
     if "--quick" not in sys.argv:
         performance()
+        small_cnn_layer()
     print("\ncache:", xp.cache_info())
 
 

@@ -26,6 +26,7 @@ class OpKind(enum.Enum):
     EXTERN = "extern"      # a NumPy function run as its own kernel (a fusion barrier)
     CONTRACT = "contract"  # a two-operand tensor contraction (BLAS / tiled kernel; a fusion barrier)
     CORRELATE = "correlate"  # direct N-D correlation of an array with one small kernel (a fusion barrier)
+    CONV = "conv"          # convolutions, im2col/col2im and padding (lowering.kernels.conv; a fusion barrier)
 
 
 class Op(enum.Enum):
@@ -121,6 +122,17 @@ class Op(enum.Enum):
     # (fill value, its repr), conjugate array?, conjugate kernel?); out[i] = sum_j padded(array)[i + j] *
     # kernel[j]; see lowering.kernels.correlate
     CORRELATE = (OpKind.CORRELATE, 2)
+    # convolution family (layout (N, C, *spatial), PyTorch's): see lowering.kernels.conv for each arg.
+    # CONV: (x, weight), arg = (stride, pad_before, pad_after, dilation, groups), one int per spatial dim
+    CONV = (OpKind.CONV, 2)
+    # CONV_TRANSPOSE: (x, weight (C_in, C_out/groups, *k)), arg = (stride, padding, dilation, groups)
+    CONV_TRANSPOSE = (OpKind.CONV, 2)
+    # UNFOLD (im2col): x (N, C, *spatial) -> (N, C*prod(k), L), arg = (kernel, stride, pad, dilation)
+    UNFOLD = (OpKind.CONV, 1)
+    # FOLD (col2im, summing overlaps): (N, C*prod(k), L) -> (N, C, *out), arg = (kernel, stride, pad, dilation)
+    FOLD = (OpKind.CONV, 1)
+    # PAD: arg = (((before, after) per dim), mode "constant"|"reflect"|"edge"|"wrap", constant value)
+    PAD = (OpKind.CONV, 1)
 
     def __new__(cls, kind, arity):
         member = object.__new__(cls)
