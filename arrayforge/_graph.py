@@ -88,8 +88,8 @@ def public_name():
         module = frame.f_globals.get("__name__", "")
         if module == "arrayforge" or module.startswith("arrayforge."):
             code = frame.f_code.co_name
-            if not code.startswith("_") or code.startswith("__"):
-                name = code.strip("_") if code.startswith("__") else code
+            if not code.startswith(("_", "<")) and code not in ("method", "wrapper"):
+                name = code
         frame = frame.f_back
     return name
 

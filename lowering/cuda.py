@@ -34,7 +34,7 @@ from .schedule import CONST, LOAD, POST_LOAD, REDUCED, VALUE
 
 # Threads per block, per target.  The simulator runs every thread as a Python thread and
 # every ``syncthreads`` costs milliseconds there, so its blocks are small.
-BLOCK = {"gpu": 256, "sim": 16}
+BLOCK = {"gpu": 256, "sim": 8}
 WARP = 32
 
 # Element-wise entries whose CPU expression does not compile for a GPU (numba.cuda has no
@@ -51,7 +51,8 @@ _GPU_LIBDEVICE = {Op.FLOOR: "floor", Op.CEIL: "ceil", Op.TRUNC: "trunc", Op.ROUN
 def gpu_expression(op, dt, a):
     """The GPU table: a template where the CPU one does not compile for a GPU, else None."""
     if a.kind != "f":
-        return None
+        # integers and booleans are never NaN or infinite (NumPy's answer, without a ufunc)
+        return {Op.ISNAN: "False", Op.ISINF: "False", Op.ISFINITE: "True"}.get(op)
     f32 = "f" if a == np.float32 else ""
     if op in _GPU_MATH:
         return f"math.{_GPU_MATH[op]}({{0}})"
@@ -89,6 +90,7 @@ class CudaSpec:
     root: tuple
     out_dtype: str
     target: str               # "gpu" | "sim"
+    operand_dtypes: tuple = ()    # of the pre then post loads (for the signature)
 
 
 _PREFIX = {LOAD: "l", POST_LOAD: "p", CONST: "c", VALUE: "v"}
@@ -242,15 +244,16 @@ def copy_spec(rank, dtype, target):
     """The spec of a strided copy (a view materialized on the device)."""
     return CudaSpec(kind="elementwise", rank=rank, reduced=(False,) * rank, n_pre=1, n_post=0,
                     const_dtypes=(), body=(), reduce=None, post=(), root=(LOAD, 0),
-                    out_dtype=np.dtype(dtype).str, target=target)
+                    out_dtype=np.dtype(dtype).str, target=target, operand_dtypes=(np.dtype(dtype).str,))
 
 
 # ---- the scalar helpers (lowering.scalar) for a CUDA target -------------------------------
 # numba.cuda compiles the @njit helpers of lowering.scalar for the device, except where they
 # call NumPy ufuncs numba.cuda does not lower; those calls are rewritten here, and the module
 # is rendered from scalar.py's text (one source of truth for the semantics).  The simulator
-# calls the helpers from Python, where LLVM intrinsics (radd, nan_max, ...) cannot run: it
-# gets plain @njit versions of those.
+# runs kernels as Python: there the helpers are plain Python functions (compiling each for
+# the CPU on first call cost seconds per test run), and the LLVM intrinsics (radd, nan_max,
+# ...), which only compiled code can call, get Python definitions.
 _GPU_REWRITES = {"np.fmod(": "math.fmod(", "np.floor(": "_gpu_floor("}
 _GPU_EXTRA = '''
 
@@ -261,6 +264,13 @@ def _gpu_floor(x):
         return x
     f = x - math.fmod(x, 1.0)
     return f - 1.0 if f > x else f
+'''
+_SIM_HEAD = '''def njit(*args, **kwargs):     # the simulator: helpers run as Python
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return args[0]
+    return lambda fn: fn
+
+
 '''
 _SIM_EXTRA = '''
 
@@ -291,4 +301,5 @@ def render_scalar_helpers(source, target):
         for old, new in _GPU_REWRITES.items():
             source = source.replace(old, new)
         return source + _GPU_EXTRA
-    return source + _SIM_EXTRA
+    source = source.replace("from numba import njit\n", "")
+    return _SIM_HEAD + source + _SIM_EXTRA

@@ -174,14 +174,22 @@ def flat(buf):
     return buf if buf.shape == (n,) else buf.reshape((n,))
 
 
+def _check_dtype(dtype):
+    if np.dtype(dtype).kind == "c":
+        raise NotImplementedError(f"complex dtypes ({np.dtype(dtype)}) have no kernels for device "
+                                  "cuda yet")
+
+
 def leaf(array, ordinal=0):
     """A device leaf holding a copy of host ``array`` on CUDA device ``ordinal``."""
+    _check_dtype(array.dtype)
     return device_buffer_node(to_device(array, ordinal), ("cuda", ordinal))
 
 
 def adopt(device_array, ordinal=0):
     """A device leaf of an existing device array (``__cuda_array_interface__`` producers):
     shared when contiguous, else copied on the device."""
+    _check_dtype(device_array.dtype)
     if not _contiguous(device_array):
         device_array = _copy_strided(device_array)
     return device_buffer_node(device_array, ("cuda", ordinal))
@@ -295,10 +303,39 @@ def _entry(key, function, description, source, path):
     return function
 
 
+def accumulator(spec):
+    from .interpret import accumulator_dtype
+    return accumulator_dtype(spec.reduce[0], np.dtype(spec.reduce[1])) if spec.reduce else None
+
+
+def signature(spec):
+    """The kernel's argument types (Numba types) for ``spec``: the runtime passes exactly these."""
+    from numba.core import types
+    from numba.np.numpy_support import from_dtype
+
+    def array(dt):
+        return types.Array(from_dtype(np.dtype(dt)), 1, "A")
+    sig = [array(spec.out_dtype)] + [types.int64] * spec.rank
+    for dt in spec.operand_dtypes:
+        sig += [array(dt), types.int64] + [types.int64] * spec.rank
+    sig += [from_dtype(np.dtype(d)) for d in spec.const_dtypes]
+    if spec.kind == "reduce":
+        sig += [types.int64, types.int64, array(accumulator(spec))]
+    return tuple(sig)
+
+
+def compile_ptx(spec, cc=(8, 0)):
+    """PTX of the kernel of ``spec`` rendered for a GPU (no GPU needed; numba-cuda[cu12])."""
+    from numba import cuda as numba_cuda
+    ns = {"__name__": "arrayforge_kernels.ptx_check"}
+    exec(compile(render(spec), "<arrayforge cuda kernel>", "exec"), ns)
+    return numba_cuda.compile_ptx(ns["kernel"].py_func, signature(spec), cc=cc)
+
+
 def _launch_config(n):
     threads = BLOCK[target()[0]]
     if target()[0] == "sim":
-        return max(1, min(4, -(-n // threads))), threads
+        return 1, threads       # (each simulated block costs ~0.1 s: one, grid-striding)
     sms = cuda().get_current_device().MULTIPROCESSOR_COUNT
     return max(1, min(sms * 32, -(-n // threads))), threads
 
@@ -322,7 +359,7 @@ def _run_spec(spec, description, out, operands, consts, shape, acc_dtype=None):
     if kept == 0:
         return
     if spec.target == "sim":
-        nsplit = max(1, min(4, -(-reduce_n // (threads * 8)), 4 // kept))
+        nsplit = max(1, min(2, -(-reduce_n // (threads * 8)), 2 // kept))
     else:
         sms = cuda().get_current_device().MULTIPROCESSOR_COUNT
         nsplit = max(1, min(-(-reduce_n // (threads * 16)), (sms * 8) // kept))
@@ -347,7 +384,6 @@ def _run_copy(src, dtype):
 
 def _run(k, st, nodes, buffers):
     """Run kernel ``k`` (elementwise or reduce) of structure ``st``; returns its output."""
-    from .interpret import accumulator_dtype
     root = nodes[k.root]
     if k.reduce is not None:
         rn = nodes[k.reduce]
@@ -371,15 +407,40 @@ def _run(k, st, nodes, buffers):
     if not new_shape:
         new_shape, new_red, new_strides = (1,), (False,), [(0,) for _ in strides]
     operands = [Operand(op.array, op.offset, s, new_shape) for op, s in zip(pre + post, new_strides)]
-    tgt = target()[0]
-    spec = CudaSpec(kind="reduce" if k.reduce is not None else "elementwise", rank=len(new_shape),
-                    reduced=new_red, n_pre=len(pre), n_post=len(post), const_dtypes=st.const_dtypes,
-                    body=st.body, reduce=st.reduce, post=st.post, root=st.root,
-                    out_dtype=root.dtype.str, target=tgt)
-    acc = accumulator_dtype(st.reduce[0], np.dtype(st.reduce[1])) if st.reduce else None
+    spec = make_spec(k, st, nodes, new_red, target()[0])
+    acc = accumulator(spec)
     consts = [nodes[p].dtype.type(nodes[p].arg) for p in k.consts]
     _run_spec(spec, st.description, flat(out), operands, consts, new_shape, acc)
     return out
+
+
+def make_spec(k, st, nodes, reduced, tgt):
+    """The CudaSpec of elementwise/reduce kernel ``k`` (structure ``st``) over an iteration
+    space with these ``reduced`` flags (after coalescing), for target ``tgt``."""
+    return CudaSpec(kind="reduce" if k.reduce is not None else "elementwise", rank=len(reduced),
+                    reduced=tuple(reduced), n_pre=len(k.loads), n_post=len(k.post_loads),
+                    const_dtypes=st.const_dtypes, body=st.body, reduce=st.reduce, post=st.post,
+                    root=st.root, out_dtype=nodes[k.root].dtype.str, target=tgt,
+                    operand_dtypes=tuple(nodes[ld.base].dtype.str for ld in k.loads + k.post_loads))
+
+
+def plan_specs(outputs, tgt="gpu"):
+    """The CudaSpecs a device would run for the graph of ``outputs`` (host nodes are fine:
+    the plan is device-independent), without coalescing: for tests that compile every
+    generated kernel to PTX without a GPU."""
+    from .fuse import iteration_shape
+    from .runtime import get_plan
+    nodes, _, plan = get_plan(outputs)
+    specs = []
+    for k, st in zip(plan.kernels, plan.structures):
+        parts = list(zip(k.parts, st.parts)) if k.kind == "rows" else [(k, st)]
+        for part, pst in parts:
+            if part.kind not in ("elementwise", "reduce"):
+                continue
+            shape = iteration_shape(part, nodes)
+            axes = nodes[part.reduce].arg if part.reduce is not None else ()
+            specs.append(make_spec(part, pst, nodes, tuple(d in axes for d in range(len(shape))) or (False,), tgt))
+    return specs
 
 
 def run_kernel(k, st, nodes, buffers):
