@@ -280,8 +280,8 @@ def _triangle(x, k, name, lower):
         raise ValueError(f"{name} requires an array of at least two dimensions, got shape {x.shape}")
     k = operator.index(k)
     m, n = x.shape[-2:]
-    rows = arange(m, dtype=dt.int64)[:, None]
-    cols = arange(n, dtype=dt.int64)[None, :]
+    rows = arange(m, dtype=dt.int64, device=x.device)[:, None]
+    cols = arange(n, dtype=dt.int64, device=x.device)[None, :]
     keep = (cols - rows <= k) if lower else (cols - rows >= k)
     return where(keep, x, zeros((), dtype=x.dtype))
 

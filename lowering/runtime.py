@@ -613,16 +613,20 @@ def explain_plan(outputs):
         return []
     nodes, _, plan = get_plan(todo)
     mode = executor_mode()
+    on_device = _DEVICES_IN_USE[0] and any(o.device is not None for o in todo)
     out = []
     for i, k in enumerate(plan.kernels):
         root = nodes[k.root]
         st = plan.structures[i]
-        ex = choose_executor(k, nodes, plan, mode)
         n = _size(_iteration_shape(k, nodes))
-        variant = ("parallel" if n >= PARALLEL_MIN else "serial") if ex == "numba" else "-"
-        backend = "cpu" if ex == "numba" else "numpy"
+        if on_device:       # (lowering.cuda_runtime runs every kernel of a device plan)
+            ex, backend, variant = "cuda", "cuda", "parts" if k.kind == "rows" else "-"
+        else:
+            ex = choose_executor(k, nodes, plan, mode)
+            variant = ("parallel" if n >= PARALLEL_MIN else "serial") if ex == "numba" else "-"
+            backend = "cpu" if ex == "numba" else "numpy"
         barrier = BY_NAME.get(k.kind)
-        if barrier is not None:
+        if barrier is not None and not on_device:
             backend, variant = barrier.describe(root, ex)
         out.append({
             "kind": k.kind, "ops": k.ops(nodes) if st is None else st.ops,

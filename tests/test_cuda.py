@@ -126,7 +126,7 @@ def test_ptx_float_elementwise(gpu_target, dtype):
 
 
 @needs_ptx
-@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8"])
+@pytest.mark.parametrize("dtype", ["int32", "uint8"])
 def test_ptx_integer_elementwise(gpu_target, dtype):
     a = xp.asarray(np.arange(1, 9).astype(dtype))
     b = xp.asarray(np.arange(2, 10).astype(dtype) % 3)
@@ -151,18 +151,18 @@ def test_ptx_boolean_elementwise(gpu_target):
 
 
 @needs_ptx
-@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64", "bool"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
 def test_ptx_reductions(gpu_target, dtype):
+    # (each reduction is a kernel of its own, and each costs a compile: few per dtype)
     x = xp.asarray(np.arange(24).reshape(2, 3, 4).astype(dtype))
-    outs = []
     if dtype == "bool":
-        outs += [xp.any(x, axis=1), xp.all(x)]
-    else:
-        y = x * x if dtype != "bool" else x
-        outs += [xp.sum(y), xp.prod(y, axis=2), xp.max(y, axis=(0, 2), keepdims=True), xp.min(y, axis=0)]
-    if dtype.startswith("float"):       # prologue and epilogue, and a rows kernel run as parts
-        outs += [xp.sqrt(xp.sum((x - 1.0) ** 2, axis=1)) * 2.0 + 1.0,
-                 x - xp.max(x, axis=2, keepdims=True)]
+        outs = [xp.any(x, axis=1), xp.all(x)]
+    elif dtype == "int64":
+        outs = [xp.sum(xp.astype(x, xp.int32), axis=1), xp.max(x * x, axis=(0, 2), keepdims=True)]
+    elif dtype == "float32":
+        outs = [xp.sum(x * x), xp.prod(x, axis=2), xp.max(x, axis=(0, 2), keepdims=True), xp.min(x, axis=0)]
+    else:                               # prologue and epilogue, and a rows kernel run as parts
+        outs = [xp.sqrt(xp.sum((x - 1.0) ** 2, axis=1)) * 2.0 + 1.0, x - xp.max(x, axis=2, keepdims=True)]
     specs = [s for o in outs for s in _compile_all([o])]
     assert any(s.kind == "reduce" for s in specs)
 
