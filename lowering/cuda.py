@@ -10,7 +10,10 @@ compile for a GPU) and the loop structure:
 
 * element-wise: a grid-stride loop over the flat index of the (coalesced) iteration space;
   consecutive threads take consecutive elements, so contiguous operands are read coalesced;
-* reduce: a block per (output element, split of the reduced range); each thread accumulates
+* reduce, "thread" strategy (the last dim is kept and there are many outputs: column
+  reductions): a grid-stride loop over the outputs, each thread reducing its output's range
+  serially; consecutive threads take consecutive outputs, so the reads stay coalesced;
+* reduce, "block" strategy: a block per (output element, split of the reduced range); each thread accumulates
   a strided part of the range, then the block combines the partials in a shared-memory tree
   (the last warp with ``shfl_down_sync`` on a GPU; the simulator has no shuffles); a
   reduction split across several blocks writes partials that a second launch of the same
@@ -91,6 +94,7 @@ class CudaSpec:
     out_dtype: str
     target: str               # "gpu" | "sim"
     operand_dtypes: tuple = ()    # of the pre then post loads (for the signature)
+    strategy: str = "block"       # reduce: "block" (a block per output) | "thread" (a thread per output)
 
 
 _PREFIX = {LOAD: "l", POST_LOAD: "p", CONST: "c", VALUE: "v"}
@@ -156,7 +160,35 @@ def render(spec: CudaSpec) -> str:
     post = [(len(spec.body) + j, e) for j, e in enumerate(spec.post)]
     out_t = _t(spec.out_dtype)
     w = _Writer()
-    if spec.kind == "elementwise":
+    if spec.kind == "reduce" and spec.strategy == "thread":
+        rop, rdt, rin = spec.reduce
+        acc = accumulator_dtype(rop, np.dtype(rdt))
+        init, comb = _reduce_parts(rop, acc)
+        kept = [d for d in range(r) if not spec.reduced[d]]
+        red = [d for d in range(r) if spec.reduced[d]]
+        w("K = " + (" * ".join(f"n{d}" for d in kept) if kept else "1"))
+        w("R = " + (" * ".join(f"n{d}" for d in red) if red else "1"))
+        w("o = cuda.grid(1)")
+        w("step = cuda.gridsize(1)")
+        w("while o < K:")
+        w.depth += 1
+        _unravel(w, kept, "o")
+        w(f"acc = {init}")
+        w("j = 0")
+        w("while j < R:")
+        w.depth += 1
+        _unravel(w, red, "j")
+        _emit_values(w, body, spec, table)
+        w("acc = " + comb.format("acc", f"{_t(acc)}({_value(spec, rin)})"))
+        w("j += 1")
+        w.depth -= 1
+        for d in red:
+            w(f"i{d} = 0")
+        w(f"red = {_t(rdt)}(acc)")
+        _emit_values(w, post, spec, table)
+        w(f"out[o] = {out_t}({_value(spec, spec.root)})")
+        w("o += step")
+    elif spec.kind == "elementwise":
         w("N = " + (" * ".join(f"n{d}" for d in range(r)) if r else "1"))
         w("g = cuda.grid(1)")
         w("step = cuda.gridsize(1)")

@@ -358,6 +358,10 @@ def _run_spec(spec, description, out, operands, consts, shape, acc_dtype=None):
     threads = BLOCK[spec.target]
     if kept == 0:
         return
+    if spec.strategy == "thread":
+        blocks, threads = _launch_config(kept)
+        kernel[blocks, threads](*args, np.int64(0), np.int64(1), pool.empty((1,), acc_dtype))
+        return
     if spec.target == "sim":
         nsplit = max(1, min(2, -(-reduce_n // (threads * 8)), 2 // kept))
     else:
@@ -407,17 +411,29 @@ def _run(k, st, nodes, buffers):
     if not new_shape:
         new_shape, new_red, new_strides = (1,), (False,), [(0,) for _ in strides]
     operands = [Operand(op.array, op.offset, s, new_shape) for op, s in zip(pre + post, new_strides)]
-    spec = make_spec(k, st, nodes, new_red, target()[0])
+    spec = make_spec(k, st, nodes, new_red, target()[0], _strategy(new_shape, new_red))
     acc = accumulator(spec)
     consts = [nodes[p].dtype.type(nodes[p].arg) for p in k.consts]
     _run_spec(spec, st.description, flat(out), operands, consts, new_shape, acc)
     return out
 
 
-def make_spec(k, st, nodes, reduced, tgt):
+# A reduction whose last (coalesced) dim is kept runs a thread per output (coalesced reads)
+# when there are outputs enough to fill the GPU; else a block per output.
+THREAD_STRATEGY_MIN = {"gpu": 1 << 14, "sim": 4}
+
+
+def _strategy(shape, reduced):
+    if not any(reduced) or reduced[-1]:
+        return "block"
+    kept = math.prod(n for n, r in zip(shape, reduced) if not r)
+    return "thread" if kept >= THREAD_STRATEGY_MIN[target()[0]] else "block"
+
+
+def make_spec(k, st, nodes, reduced, tgt, strategy="block"):
     """The CudaSpec of elementwise/reduce kernel ``k`` (structure ``st``) over an iteration
     space with these ``reduced`` flags (after coalescing), for target ``tgt``."""
-    return CudaSpec(kind="reduce" if k.reduce is not None else "elementwise", rank=len(reduced),
+    return CudaSpec(strategy=strategy if k.reduce is not None else "block", kind="reduce" if k.reduce is not None else "elementwise", rank=len(reduced),
                     reduced=tuple(reduced), n_pre=len(k.loads), n_post=len(k.post_loads),
                     const_dtypes=st.const_dtypes, body=st.body, reduce=st.reduce, post=st.post,
                     root=st.root, out_dtype=nodes[k.root].dtype.str, target=tgt,
@@ -439,7 +455,9 @@ def plan_specs(outputs, tgt="gpu"):
                 continue
             shape = iteration_shape(part, nodes)
             axes = nodes[part.reduce].arg if part.reduce is not None else ()
-            specs.append(make_spec(part, pst, nodes, tuple(d in axes for d in range(len(shape))) or (False,), tgt))
+            reduced = tuple(d in axes for d in range(len(shape))) or (False,)
+            strategies = ("block", "thread") if any(reduced) and not reduced[-1] else ("block",)
+            specs += [make_spec(part, pst, nodes, reduced, tgt, s) for s in strategies]
     return specs
 
 

@@ -222,3 +222,15 @@ def test_realized_intermediates_are_kept_on_device():
     assert y._node.buffer is not None and y.device == "cuda"
     np.testing.assert_allclose(np.asarray(z), np.sum(A * 2.0 + 1.0, axis=1), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(y - 1.0), A * 2.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("strategy", ["thread", "block"])
+def test_column_reductions_both_strategies(monkeypatch, strategy):
+    # a thread per output (coalesced column reads) when there are outputs enough, else a block per output
+    tgt = cuda_runtime.target()[0]
+    monkeypatch.setitem(cuda_runtime.THREAD_STRATEGY_MIN, tgt, 1 if strategy == "thread" else 10**9)
+    a = rng.standard_normal((30, 6))
+    both(lambda x: xp.sum(x, axis=0), a)
+    both(lambda x: xp.max(x * 2.0, axis=0, keepdims=True) + 1.0, a)
+    both(lambda x: xp.min(xp.reshape(x, (5, 6, 6)), axis=(0, 1)), a)
+    both(lambda x: xp.sum(xp.astype(x > 0, xp.int32), axis=0), a)
