@@ -43,7 +43,7 @@ class Device:
             if index not in (None, 0):
                 raise ValueError(f"unsupported device {type!r}: there is one CPU device")
             return CPU if "CPU" in globals() else _make_device(cls, "cpu", None)
-        if name in ("cuda", "gpu"):
+        if name == "cuda":
             index = 0 if index is None else operator.index(index)
             if index < 0:
                 raise ValueError(f"unsupported device {type!r} (index {index})")

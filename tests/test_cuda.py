@@ -38,7 +38,8 @@ def test_simulator_suite():
         cwd=ROOT, env=_env(NUMBA_ENABLE_CUDASIM="1"), capture_output=True, text=True, timeout=600)
     tail = proc.stdout[-4000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, tail
-    assert " passed" in proc.stdout and "skipped" not in proc.stdout.split("\n")[-2], tail
+    summary = [line for line in proc.stdout.splitlines() if " passed" in line]
+    assert summary and int(summary[-1].split(" passed")[0].split()[-1]) >= 25, tail   # not skipped wholesale
 
 
 def test_import_never_imports_numba_cuda_and_no_device_is_a_clear_error():

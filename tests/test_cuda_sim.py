@@ -234,3 +234,22 @@ def test_column_reductions_both_strategies(monkeypatch, strategy):
     both(lambda x: xp.max(x * 2.0, axis=0, keepdims=True) + 1.0, a)
     both(lambda x: xp.min(xp.reshape(x, (5, 6, 6)), axis=(0, 1)), a)
     both(lambda x: xp.sum(xp.astype(x > 0, xp.int32), axis=0), a)
+
+
+@pytest.mark.skipif(SIM, reason="the simulator has no __cuda_array_interface__")
+def test_cuda_array_interface_round_trip_with_numba_and_cupy():
+    from numba import cuda
+    d = cuda.to_device(A)
+    x = xp.asarray(d)                                   # shared, not copied
+    assert x.device == "cuda"
+    y = x * 2.0 + 1.0
+    back = cuda.as_cuda_array(y)                        # Numba reads ours without a copy
+    np.testing.assert_array_equal(back.copy_to_host(), A * 2.0 + 1.0)
+    try:
+        import cupy
+    except ImportError:
+        return
+    c = cupy.asarray(y)
+    np.testing.assert_array_equal(cupy.asnumpy(c), A * 2.0 + 1.0)
+    z = xp.from_dlpack(cupy.arange(4.0))
+    assert z.device == "cuda" and np.asarray(z).tolist() == [0.0, 1.0, 2.0, 3.0]
