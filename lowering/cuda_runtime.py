@@ -23,9 +23,8 @@ import numpy as np
 from . import cache as kcache
 from .cuda import BLOCK, CudaSpec, copy_spec, render, render_scalar_helpers
 from .interpret import apply_view_op
-from .ir import Op, OpKind, device_buffer_node, device_name
+from .ir import Op, device_buffer_node
 from .kernels import BY_NAME
-from .schedule import LOAD
 
 _state = {"cuda": None, "helpers": None, "target": None}
 _lock = threading.Lock()
