@@ -179,11 +179,11 @@ class Array:
         from lowering import cuda_runtime
         if here is None:        # host -> device
             return Array._new(cuda_runtime.leaf(self._value(), target[1]))
-        buf = realize([self._node])[0]
+        host = self._value()
         if target is None:      # device -> host
-            return Array._new(buffer_node(cuda_runtime.to_host(buf), own=True))
+            return Array._new(buffer_node(host, own=True))
         # device -> another device: through the host (explicit, as asked)
-        return Array._new(cuda_runtime.leaf(cuda_runtime.to_host(buf), target[1]))
+        return Array._new(cuda_runtime.leaf(host, target[1]))
 
     # ---- evaluation
     def compute(self):
@@ -199,7 +199,7 @@ class Array:
         buf = realize([self._node])[0]
         if self._node.device is not None:
             from lowering import cuda_runtime
-            return cuda_runtime.to_host(buf)
+            return cuda_runtime.to_host(buf, self._node.shape)
         return buf
 
     def _export(self):
@@ -269,7 +269,9 @@ class Array:
             raise AttributeError("__cuda_array_interface__: this array lives on the CPU")
         buf = realize([self._node])[0]
         try:
-            return buf.__cuda_array_interface__
+            cai = dict(buf.__cuda_array_interface__)
+            cai["shape"], cai["strides"] = self._node.shape, None      # (a 0-d value's buffer is (1,))
+            return cai
         except AttributeError:      # Numba's simulator has none
             raise AttributeError("__cuda_array_interface__ is not available under Numba's CUDA "
                                  "simulator") from None

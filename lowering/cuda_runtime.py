@@ -130,7 +130,9 @@ class DevicePool:
                 self.free_bytes -= n * dtype.itemsize
         if flat is None:
             flat = cuda().device_array(n, dtype)
-        arr = flat[0:n].reshape(tuple(shape))      # a handle of its own: the free list keeps ``flat``
+        # a handle of its own (the free list keeps ``flat``); a 0-d value keeps shape (1,): readers
+        # take the shape from the node, and no device-array reshape to () is needed
+        arr = flat[0:n].reshape(tuple(shape)) if shape else flat[0:1]
         weakref.finalize(arr, self._release, key, flat, n * dtype.itemsize)
         return arr
 
@@ -159,12 +161,13 @@ def to_device(array, ordinal=0):
     return out
 
 
-def to_host(buf):
-    """A host (NumPy) copy of the device array ``buf`` (an explicit transfer)."""
+def to_host(buf, shape=None):
+    """A host (NumPy) copy of the device array ``buf`` (an explicit transfer), of ``shape``
+    (default: the buffer's)."""
     host = np.empty(buf.shape, np.dtype(buf.dtype))
     if host.size:
         flat(buf).copy_to_host(host.reshape(-1))
-    return host
+    return host if shape is None else host.reshape(shape)
 
 
 def flat(buf):
@@ -182,7 +185,7 @@ def _check_dtype(dtype):
 def leaf(array, ordinal=0):
     """A device leaf holding a copy of host ``array`` on CUDA device ``ordinal``."""
     _check_dtype(array.dtype)
-    return device_buffer_node(to_device(array, ordinal), ("cuda", ordinal))
+    return device_buffer_node(to_device(array, ordinal), ("cuda", ordinal), np.shape(array))
 
 
 def adopt(device_array, ordinal=0):
@@ -243,7 +246,7 @@ def _operand(ld, nodes, buffers):
     base = nodes[ld.base]
     buf = base.buffer if base.buffer is not None else buffers[ld.base]
     dtype = np.dtype(buf.dtype)
-    arr, anchor = _stand_in(tuple(buf.shape), dtype)
+    arr, anchor = _stand_in(tuple(base.shape), dtype)      # (the node's shape: see DevicePool.empty)
     for v in ld.views:
         n = nodes[v]
         try:

@@ -320,13 +320,14 @@ def device_name(device):
     return "cpu" if device is None else f"{device[0]}:{device[1]}"
 
 
-def device_buffer_node(array, device):
-    """A leaf holding a contiguous device array on ``device`` (``("cuda", ordinal)``)."""
+def device_buffer_node(array, device, shape=None):
+    """A leaf holding a contiguous device array on ``device`` (``("cuda", ordinal)``) with the
+    value's ``shape`` (default: the array's; a 0-d value's buffer has shape (1,))."""
     _DEVICES_IN_USE[0] = True
     node = _new_node(DeviceNode)
     node.op, node.inputs, node.arg, node._key, node.depth = Op.BUFFER, (), None, None, 0
     node.dtype = dtype = np.dtype(array.dtype)
-    node.shape = shape = tuple(array.shape)
+    node.shape = shape = tuple(array.shape) if shape is None else tuple(shape)
     node.seq = _next_seq()
     node.device = device
     node.skey = ("leaf", dtype, len(shape), device)
