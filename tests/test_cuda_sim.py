@@ -253,3 +253,26 @@ def test_cuda_array_interface_round_trip_with_numba_and_cupy():
     np.testing.assert_array_equal(cupy.asnumpy(c), A * 2.0 + 1.0)
     z = xp.from_dlpack(cupy.arange(4.0))
     assert z.device == "cuda" and np.asarray(z).tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_OPS = [lambda x, y: x + y, lambda x, y: x * y - 1.5, lambda x, y: xp.maximum(x, y),
+        lambda x, y: xp.where(x > y, x, -y), lambda x, y: xp.abs(x) / (xp.abs(y) + 1.0),
+        lambda x, y: xp.exp(-xp.abs(x)) + y]
+_VIEWS = [lambda x: x, lambda x: x.T.T, lambda x: xp.flip(x, axis=1), lambda x: x[:, ::-1] * 1.0]
+_ENDS = [lambda x: x, lambda x: xp.sum(x, axis=1), lambda x: xp.max(x, axis=0, keepdims=True),
+         lambda x: xp.sum(x * x)]
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from(range(len(_OPS))), st.sampled_from(range(len(_VIEWS)))),
+                min_size=1, max_size=5),
+       st.sampled_from(range(len(_ENDS))))
+def test_random_fused_programs(program, end):
+    def f(a, b):
+        x = a
+        for op, view in program:
+            x = _OPS[op](_VIEWS[view](x), b)
+        return _ENDS[end](x)
+    both(f, A[:2, :6], B[:2, :6])
