@@ -59,11 +59,11 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None):
     lazy graph that reads it; pass ``copy=False`` to share memory (the array becomes read-only
     to us, and must not be mutated while arrayforge may still read it).
     """
-    device = _check_device(device)
+    asked, device = device, _check_device(device)
     if dtype is not None:
         dtype = dt.check_dtype(dtype)
-    if isinstance(obj, _array.Array) and device is not None and obj._node.device != device:
-        obj = obj.to_device(_array.device_of(device))      # an explicit request: copies
+    if isinstance(obj, _array.Array) and asked is not None and obj._node.device != device:
+        obj = obj.to_device(asked)      # an explicit request: copies
         if copy:
             copy = None
     if isinstance(obj, _array.Array):
@@ -127,13 +127,15 @@ def from_dlpack(x, /, *, device=None, copy=None):
 
     Note: like ``asarray(copy=False)``, a shared producer must not be written to while
     arrayforge may still read it."""
-    device = _check_device(device)
+    asked, device = device, _check_device(device)
+    if isinstance(x, _array.Array) and x._node.device is not None:
+        return asarray(x, device=asked, copy=copy)
     dl_dev = getattr(x, "__dlpack_device__", None)
     if dl_dev is not None and dl_dev()[0] == 2:     # kDLCUDA
         if not hasattr(x, "__cuda_array_interface__"):
             raise NotImplementedError("from_dlpack: importing CUDA memory needs the producer's "
                                       "__cuda_array_interface__ (a DLPack capsule import is not implemented yet)")
-        return asarray(x, device=_array.device_of(device) if device else None, copy=copy)
+        return asarray(x, device=asked, copy=copy)
     kwargs = {} if copy is None else {"copy": copy}
     try:
         arr = np.from_dlpack(x, **kwargs)

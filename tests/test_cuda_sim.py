@@ -98,6 +98,8 @@ def test_to_device_round_trip_and_conversions():
     assert g[0, :3].tolist() == A[0, :3].tolist()
     assert int(xp.asarray(7, device="cuda")) == 7 and bool(xp.asarray(True, device="cuda"))
     assert "Array(" in repr(g[0, :2])
+    assert xp.asarray(g, device="cpu").device == "cpu" and xp.asarray(h, device="cuda").device == "cuda"
+    assert xp.from_dlpack(g) is g and xp.from_dlpack(g, device="cpu").device == "cpu"
     p = pickle.loads(pickle.dumps(g[0]))
     assert p.device == "cuda"
     np.testing.assert_array_equal(np.asarray(p), A[0])
