@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from lowering import Op, realize, run_ufunc_now
+from lowering import Op, buffer_node, realize, run_ufunc_now
 
 from . import _dtypes as dt
 from . import elementwise as ew
@@ -17,20 +17,94 @@ from ._graph import MAX_NDIM, new_node, reshape_node, scalar_node, view
 
 
 class Device:
-    """The one CPU device (the CUDA device arrives with the CUDA back end)."""
-    __slots__ = ()
+    """A device: ``Device("cpu")`` (the host, ``arrayforge.CPU``) or ``Device("cuda", n)``.
+
+    Compares equal to its name (``"cpu"``, ``"cuda"`` for ordinal 0, ``"cuda:1"``).  Creating
+    a CUDA Device never touches CUDA; using one for an array needs a GPU Numba sees (or
+    Numba's simulator, ``NUMBA_ENABLE_CUDASIM=1``) and raises ValueError otherwise.
+
+    >>> x = arrayforge.asarray([1.0, 2.0], device=arrayforge.Device("cuda", 0))
+    """
+    __slots__ = ("type", "index")
+
+    def __new__(cls, type="cpu", index=None):
+        if isinstance(type, Device):
+            return type
+        if not isinstance(type, str):
+            raise TypeError(f"device must be a string or an arrayforge.Device, not {type!r}")
+        name = type
+        if ":" in name and index is None:
+            name, _, num = name.partition(":")
+            try:
+                index = int(num)
+            except ValueError:
+                raise ValueError(f"unsupported device {type!r}") from None
+        if name == "cpu":
+            if index not in (None, 0):
+                raise ValueError(f"unsupported device {type!r}: there is one CPU device")
+            return CPU if "CPU" in globals() else _make_device(cls, "cpu", None)
+        if name == "cuda":
+            index = 0 if index is None else operator.index(index)
+            if index < 0:
+                raise ValueError(f"unsupported device {type!r} (index {index})")
+            dev = _CUDA_DEVICES.get(index)
+            if dev is None:
+                dev = _CUDA_DEVICES[index] = _make_device(cls, "cuda", index)
+            return dev
+        raise ValueError(f"unsupported device {type!r}; arrayforge has 'cpu' and 'cuda' devices")
+
+    @property
+    def key(self):
+        """The IR's name of this device: None (the host) or ``("cuda", index)``."""
+        return None if self.type == "cpu" else ("cuda", self.index)
 
     def __repr__(self):
-        return "arrayforge.Device('cpu')"
+        return "arrayforge.Device('cpu')" if self.type == "cpu" else f"arrayforge.Device('cuda', {self.index})"
+
+    def __str__(self):
+        return "cpu" if self.type == "cpu" else f"cuda:{self.index}"
 
     def __eq__(self, other):
-        return isinstance(other, Device) or other == "cpu"
+        if isinstance(other, Device):
+            return self is other
+        if isinstance(other, str):
+            try:
+                return Device(other) is self
+            except (ValueError, TypeError):
+                return False
+        return NotImplemented
 
     def __hash__(self):
-        return hash("cpu")
+        return hash(str(self))
 
     def __reduce__(self):
-        return (Device, ())
+        return (Device, (self.type, self.index))
+
+
+def _make_device(cls, type, index):
+    dev = object.__new__(cls)
+    dev.type, dev.index = type, index
+    return dev
+
+
+_CUDA_DEVICES: dict = {}
+
+
+def as_device(device):
+    """``device`` (None, a Device or a name) -> its IR key (None for the host), checking that a
+    CUDA device exists (ValueError naming it otherwise)."""
+    if device is None or device is CPU:
+        return None
+    dev = Device(device)
+    if dev is CPU:
+        return None
+    from lowering import cuda_runtime
+    cuda_runtime.check_device(dev.index)
+    return dev.key
+
+
+def device_of(key):
+    return CPU if key is None else Device(key[0], key[1])
 
 
 CPU = Device()
@@ -67,7 +141,8 @@ class Array:
 
     @property
     def device(self):
-        return CPU
+        key = self._node.device
+        return CPU if key is None else device_of(key)
 
     @property
     def mT(self):
@@ -90,9 +165,25 @@ class Array:
         return arrayforge
 
     def to_device(self, device, /, *, stream=None):
-        if device != CPU:
-            raise ValueError(f"unsupported device {device!r}; arrayforge has the 'cpu' device")
-        return self
+        """This array on ``device``: itself if it is there, else an explicit copy (evaluates).
+
+        >>> g = x.to_device("cuda")        # host -> GPU
+        >>> h = g.to_device("cpu")         # GPU -> host
+        """
+        if stream is not None:
+            raise ValueError("to_device: streams are not supported (stream must be None)")
+        target = as_device(device)
+        here = self._node.device
+        if target == here:
+            return self
+        from lowering import cuda_runtime
+        if here is None:        # host -> device
+            return Array._new(cuda_runtime.leaf(self._value(), target[1]))
+        host = self._value()
+        if target is None:      # device -> host
+            return Array._new(buffer_node(host, own=True))
+        # device -> another device: through the host (explicit, as asked)
+        return Array._new(cuda_runtime.leaf(host, target[1]))
 
     # ---- evaluation
     def compute(self):
@@ -102,12 +193,23 @@ class Array:
         return self
 
     def _value(self):
-        return realize([self._node])[0]
+        """The value as a NumPy array.  Note: a device array is copied to the host (the
+        evaluation points that leave arrayforge: ``__array__``, ``tolist``, ``repr``, the
+        scalar conversions, ``item``, pickling)."""
+        buf = realize([self._node])[0]
+        if self._node.device is not None:
+            from lowering import cuda_runtime
+            return cuda_runtime.to_host(buf, self._node.shape)
+        return buf
 
     def _export(self):
         """The value for a consumer outside arrayforge: read-only (values never change).
         Eager results are kept writeable inside (setting the flag costs as much as the op)."""
         node = self._node
+        if node.device is not None:     # Note: a device array is copied to the host
+            buf = self._value()
+            buf.setflags(write=False)
+            return buf
         buf = realize([node])[0]
         if buf.flags.writeable:     # the first export: the leaf keeps the read-only view from now on
             buf = buf.view()
@@ -125,6 +227,12 @@ class Array:
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         """Export through DLPack (evaluates).  ``copy=True`` exports a fresh copy."""
+        if self._node.device is not None:
+            # Note: a DLPack capsule of device memory is not implemented yet; CuPy, PyTorch and
+            # Numba take arrayforge GPU arrays through __cuda_array_interface__.
+            raise BufferError("DLPack export of CUDA arrays is not implemented yet; use "
+                              "__cuda_array_interface__ (cupy.asarray(x), torch.as_tensor(x, device='cuda'))"
+                              " or x.to_device('cpu')")
         if dl_device is not None and tuple(dl_device) != (1, 0):
             raise BufferError("arrayforge arrays live on the CPU (kDLCPU, device 0)")
         buf = self._export()
@@ -150,7 +258,23 @@ class Array:
             return np.array(buf).__dlpack__(**kwargs)
 
     def __dlpack_device__(self):
-        return (1, 0)
+        key = self._node.device
+        return (1, 0) if key is None else (2, key[1])       # kDLCPU, kDLCUDA
+
+    @property
+    def __cuda_array_interface__(self):
+        """The CUDA array interface of a GPU array (evaluates); AttributeError for host arrays
+        (so ``hasattr`` tells consumers like CuPy which arrays live on a GPU)."""
+        if self._node.device is None:
+            raise AttributeError("__cuda_array_interface__: this array lives on the CPU")
+        buf = realize([self._node])[0]
+        try:
+            cai = dict(buf.__cuda_array_interface__)
+            cai["shape"], cai["strides"] = self._node.shape, None      # (a 0-d value's buffer is (1,))
+            return cai
+        except AttributeError:      # Numba's simulator has none
+            raise AttributeError("__cuda_array_interface__ is not available under Numba's CUDA "
+                                 "simulator") from None
 
     def tolist(self):
         return self._value().tolist()
@@ -160,6 +284,8 @@ class Array:
         if node.shape and node.size != 1:
             raise TypeError(f"only arrays of size 1 can be converted to Python {kind.__name__}, "
                             f"this one has shape {self.shape}")
+        if node.device is not None:     # Note: copies the one element to the host
+            return self._value().item()
         buf = node.buffer
         return (buf if buf is not None else realize([node])[0]).item()
 
@@ -202,6 +328,8 @@ class Array:
 
     def __reduce__(self):
         from .creation import asarray
+        if self._node.device is not None:
+            return (_restore, (np.array(self._value()), str(self.device)))
         return (asarray, (np.array(self._value()),))
 
     def __hash__(self):
@@ -291,6 +419,11 @@ class Array:
         self._node = new._node
 
     # ---- operators are installed below from the element-wise table
+
+
+def _restore(value, device):
+    from .creation import asarray
+    return asarray(value, device=device)
 
 
 def _binop(fn, reflected=False):

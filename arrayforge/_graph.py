@@ -1,12 +1,13 @@
 """Recording helpers shared by every chapter: validation, broadcasting, node creation."""
 import math
 import operator
+import sys
 
 import numpy as np
 
 from lowering import Op, OpKind, const_node, make_node, realize, realize_deep, run_now
 from lowering import ir
-from lowering.ir import COSTLY
+from lowering.ir import COSTLY, device_name
 
 from . import _dtypes as dt
 from . import _array  # noqa: E402  (circular at import time; used at call time)
@@ -73,7 +74,35 @@ def new_node(op, dtype, shape, inputs=(), arg=None):
         leaf = run_now(op, dtype, shape, inputs, arg)
         if leaf is not None:
             return leaf
-    return bounded(make_node(op, dtype, shape, inputs, arg))
+    try:
+        return bounded(make_node(op, dtype, shape, inputs, arg))
+    except NotImplementedError as exc:      # an op with no kernel on the operands' device
+        raise NotImplementedError(f"{public_name()}: {exc}") from None
+
+
+def public_name():
+    """The arrayforge function the user called (the outermost arrayforge frame on the stack),
+    for messages raised deep in recording."""
+    frame, name = sys._getframe(1), "arrayforge"
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module == "arrayforge" or module.startswith("arrayforge."):
+            code = frame.f_code.co_name
+            if not code.startswith(("_", "<")) and code not in ("method", "wrapper"):
+                name = code
+        frame = frame.f_back
+    return name
+
+
+def check_host(name, nodes):
+    """NotImplementedError unless every node is on the host: ``name`` runs host code
+    (NumPy, SciPy, BLAS) that has no GPU kernel yet.  Never a silent round trip."""
+    for n in nodes:
+        if n.device is not None:
+            raise NotImplementedError(
+                f"{name} is not implemented for device {device_name(n.device)} yet (it has no GPU "
+                "kernel); move the array explicitly with x.to_device('cpu') and back with "
+                "to_device('cuda')")
 
 
 def record(op, dtype, shape, inputs=(), arg=None):
@@ -240,6 +269,7 @@ def extern(fn, params, dtype, shape, inputs=()):
 
     ``fn`` must be a module-level function (plans and pickles refer to it by name)."""
     nodes = tuple(i._node if isinstance(i, _array.Array) else i for i in inputs)
+    check_host(public_name(), nodes)
     return record(Op.EXTERN, dtype, shape, nodes, (fn, tuple(params)))
 
 
@@ -273,6 +303,7 @@ def extern_outputs(fn, params, outputs, inputs=()):
 def concrete(x):
     """The NumPy value of ``x`` now (realizes it): for data-dependent shapes and for
     validating index values at the recording call."""
+    check_host(public_name(), (x._node,))
     return realize([x._node])[0]
 
 

@@ -9,8 +9,15 @@ _KINDS = {"bool": dt._boolean, "signed integer": dt._signed, "unsigned integer":
 
 
 def _check_device(device):
-    if device is not None and device != _array.CPU:
-        raise ValueError(f"unsupported device {device!r}; arrayforge has the 'cpu' device")
+    """The IR key of ``device`` (None: the host); ValueError for an unknown or absent one."""
+    return _array.as_device(device)
+
+
+def _cuda_devices():
+    """The CUDA devices Numba sees (the simulator counts); none without a GPU.  Imports
+    numba.cuda only when asked (``devices()``), never at ``import arrayforge``."""
+    from lowering import cuda_runtime
+    return tuple(_array.Device("cuda", i) for i in range(cuda_runtime.device_count()))
 
 
 class Info:
@@ -20,11 +27,14 @@ class Info:
     >>> info.default_dtypes()["real floating"]          # dtype('float64')
     """
 
-    def capabilities(self):
+    def capabilities(self, *, device=None):
         # Note: data-dependent shapes (nonzero, unique_*, boolean masks, repeat with array
         # counts) realize their inputs at the recording call, then recording continues from
-        # the result; so both are supported, eagerly at that one point.
-        return {"boolean indexing": True, "data-dependent shapes": True, "max dimensions": MAX_NDIM}
+        # the result; so both are supported, eagerly at that one point.  On a CUDA device they
+        # need host work (sorting, nonzero) that has no GPU kernel yet: not supported there.
+        on_gpu = _check_device(device) is not None
+        return {"boolean indexing": not on_gpu, "data-dependent shapes": not on_gpu,
+                "max dimensions": MAX_NDIM}
 
     def default_device(self):
         return _array.CPU
@@ -35,11 +45,16 @@ class Info:
                 "integral": dt.int64, "indexing": dt.int64}
 
     def devices(self):
-        return (_array.CPU,)
+        """The CPU, then the CUDA devices Numba sees (only when it sees any)."""
+        return (_array.CPU,) + _cuda_devices()
 
     def dtypes(self, *, device=None, kind=None):
-        """The supported dtypes ``{name: dtype}``, optionally of a kind (or tuple of kinds)."""
-        _check_device(device)
+        """The supported dtypes ``{name: dtype}``, optionally of a kind (or tuple of kinds).
+
+        On a CUDA device the complex dtypes are not supported yet (no GPU kernels)."""
+        on_gpu = _check_device(device) is not None
+        if on_gpu:
+            return {name: d for name, d in self.dtypes(kind=kind).items() if d.kind != "c"}
         if kind is None:
             sel = dt._all
         elif isinstance(kind, str):

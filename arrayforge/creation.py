@@ -15,8 +15,29 @@ __all__ = ["asarray", "zeros", "ones", "full", "empty", "zeros_like", "ones_like
 
 
 def _check_device(device):
-    if device is not None and device != _array.CPU:
-        raise ValueError(f"unsupported device {device!r}")
+    """The IR key of ``device`` (None: the host); ValueError for an unknown or absent one."""
+    return _array.as_device(device)
+
+
+def _place(x, device):
+    """``x`` created on the host, moved to ``device`` (an IR key) if that is a GPU.
+    Note: creation on a GPU builds the values on the host and copies them once."""
+    return x if device is None else x.to_device(_array.device_of(device))
+
+
+def _from_cuda(obj, dtype, device, copy):
+    """asarray of a ``__cuda_array_interface__`` producer (CuPy, PyTorch, Numba): shared,
+    not copied, when contiguous and no other dtype or device is asked for."""
+    from lowering import cuda_runtime
+    cu = cuda_runtime.cuda()
+    arr = cu.as_cuda_array(obj)
+    ordinal = 0 if device is None else device[1]
+    node = cuda_runtime.adopt(arr, ordinal) if not copy else cuda_runtime.leaf(cuda_runtime.to_host(arr), ordinal)
+    x = _array.Array._new(node)
+    if dtype is not None and dtype != x.dtype:
+        from .manipulation import astype
+        x = astype(x, dtype)
+    return x
 
 
 def _default_dtype(value):
@@ -38,9 +59,13 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None):
     lazy graph that reads it; pass ``copy=False`` to share memory (the array becomes read-only
     to us, and must not be mutated while arrayforge may still read it).
     """
-    _check_device(device)
+    asked, device = device, _check_device(device)
     if dtype is not None:
         dtype = dt.check_dtype(dtype)
+    if isinstance(obj, _array.Array) and asked is not None and obj._node.device != device:
+        obj = obj.to_device(asked)      # an explicit request: copies
+        if copy:
+            copy = None
     if isinstance(obj, _array.Array):
         if dtype is not None and dtype != obj.dtype:
             if copy is False:
@@ -50,6 +75,10 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None):
         # Note: values are immutable and ``x[k] = v`` rebinds the handle, so copy=True only
         # needs a new handle (the data is shared until one of them is updated).
         return _array.Array._new(obj._node) if copy else obj
+    if hasattr(obj, "__cuda_array_interface__") and not isinstance(obj, np.ndarray):
+        if device is None or device[0] == "cuda":
+            return _from_cuda(obj, dtype, device, copy)
+        obj = _from_cuda(obj, None, None, False)._value()       # device="cpu": an explicit copy
     if copy is False and not isinstance(obj, np.ndarray) and not hasattr(obj, "__array__") \
             and not hasattr(obj, "__dlpack__") and not _has_buffer(obj):
         raise ValueError(f"asarray: copy=False cannot share the memory of a {type(obj).__name__}")
@@ -77,6 +106,11 @@ def asarray(obj, /, *, dtype=None, device=None, copy=None):
     check_shape(arr.shape, arr.dtype)
     if copy is not False or arr.base is not None or not arr.flags.owndata:
         arr = np.array(arr, copy=True, order="C") if copy is not False else arr
+    if device is not None:
+        if copy is False:
+            raise ValueError("asarray: moving host data to a GPU needs a copy, but copy=False")
+        from lowering import cuda_runtime
+        return _array.Array._new(cuda_runtime.leaf(arr, device[1]))
     return _array.Array._new(buffer_node(arr))
 
 
@@ -93,22 +127,28 @@ def from_dlpack(x, /, *, device=None, copy=None):
 
     Note: like ``asarray(copy=False)``, a shared producer must not be written to while
     arrayforge may still read it."""
-    _check_device(device)
+    asked, device = device, _check_device(device)
+    if isinstance(x, _array.Array) and x._node.device is not None:
+        return asarray(x, device=asked, copy=copy)
+    dl_dev = getattr(x, "__dlpack_device__", None)
+    if dl_dev is not None and dl_dev()[0] == 2:     # kDLCUDA
+        if not hasattr(x, "__cuda_array_interface__"):
+            raise NotImplementedError("from_dlpack: importing CUDA memory needs the producer's "
+                                      "__cuda_array_interface__ (a DLPack capsule import is not implemented yet)")
+        return asarray(x, device=asked, copy=copy)
     kwargs = {} if copy is None else {"copy": copy}
-    if device is not None:
-        kwargs["device"] = "cpu"
     try:
         arr = np.from_dlpack(x, **kwargs)
     except AttributeError:
         raise TypeError(f"from_dlpack: {type(x).__name__} does not support the DLPack protocol") from None
     if arr.dtype not in dt._all:
         raise dt.unsupported(arr.dtype, "from_dlpack: dtype")
-    return asarray(arr, copy=True if copy else False)
+    return _place(asarray(arr, copy=True if copy else False), device)
 
 
 def full(shape, fill_value, *, dtype=None, device=None):
     """An array of ``shape`` filled with ``fill_value``; lazy, no memory until computed."""
-    _check_device(device)
+    device = _check_device(device)
     if dtype is None:
         dtype = _default_dtype(fill_value)
     dtype = dt.check_dtype(dtype)
@@ -119,7 +159,8 @@ def full(shape, fill_value, *, dtype=None, device=None):
         info = np.iinfo(dtype)
         if isinstance(fill_value, int) and not info.min <= fill_value <= info.max:
             raise OverflowError(f"fill value {fill_value} is out of bounds for {dtype}")
-    return _array.Array._new(const_node(np.asarray(fill_value).astype(dtype).item(), dtype, shape))
+    return _place(_array.Array._new(const_node(np.asarray(fill_value).astype(dtype).item(), dtype, shape)),
+                  device)
 
 
 def zeros(shape, *, dtype=None, device=None):
@@ -135,16 +176,21 @@ def empty(shape, *, dtype=None, device=None):
     return zeros(shape, dtype=dtype, device=device)
 
 
+def _like_device(x, device):
+    # Note: the standard's default for *_like is the device of ``x``
+    return x.device if device is None else device
+
+
 def full_like(x, /, fill_value, *, dtype=None, device=None):
-    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device)
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, device=_like_device(x, device))
 
 
 def zeros_like(x, /, *, dtype=None, device=None):
-    return full(x.shape, 0, dtype=dtype or x.dtype, device=device)
+    return full(x.shape, 0, dtype=dtype or x.dtype, device=_like_device(x, device))
 
 
 def ones_like(x, /, *, dtype=None, device=None):
-    return full(x.shape, 1, dtype=dtype or x.dtype, device=device)
+    return full(x.shape, 1, dtype=dtype or x.dtype, device=_like_device(x, device))
 
 
 def empty_like(x, /, *, dtype=None, device=None):
@@ -169,7 +215,7 @@ def _leaf(fn, params, dtype, shape):
 
 def arange(start, /, stop=None, step=1, *, dtype=None, device=None):
     """Evenly spaced values in ``[start, stop)``; generated when the plan runs."""
-    _check_device(device)
+    device = _check_device(device)
     if stop is None:
         start, stop = 0, start
     if step == 0:
@@ -179,26 +225,26 @@ def arange(start, /, stop=None, step=1, *, dtype=None, device=None):
     dtype = dt.check_dtype(dtype)
     n = max(0, int(np.ceil((stop - start) / step)))
     check_shape((n,), dtype)
-    return _leaf(_generate_arange, (start, stop, step, dtype), dtype, (n,))
+    return _place(_leaf(_generate_arange, (start, stop, step, dtype), dtype, (n,)), device)
 
 
 def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True):
-    _check_device(device)
+    device = _check_device(device)
     if dtype is None:
         dtype = dt.complex128 if isinstance(start, complex) or isinstance(stop, complex) else dt.float64
     dtype = dt.check_dtype(dtype)
     if dtype.kind not in "fc":
         raise TypeError("linspace requires a floating-point dtype")
     shape = check_shape((num,), dtype)
-    return _leaf(_generate_linspace, (start, stop, num, endpoint, dtype), dtype, shape)
+    return _place(_leaf(_generate_linspace, (start, stop, num, endpoint, dtype), dtype, shape), device)
 
 
 def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None):
-    _check_device(device)
+    device = _check_device(device)
     n_cols = n_rows if n_cols is None else n_cols
     dtype = dt.check_dtype(dtype or dt.float64)
     shape = check_shape((n_rows, n_cols), dtype)
-    return _leaf(_generate_eye, (n_rows, n_cols, k, dtype), dtype, shape)
+    return _place(_leaf(_generate_eye, (n_rows, n_cols, k, dtype), dtype, shape), device)
 
 
 def meshgrid(*arrays, indexing="xy"):
@@ -236,8 +282,8 @@ def _triangle(x, k, name, lower):
         raise ValueError(f"{name} requires an array of at least two dimensions, got shape {x.shape}")
     k = operator.index(k)
     m, n = x.shape[-2:]
-    rows = arange(m, dtype=dt.int64)[:, None]
-    cols = arange(n, dtype=dt.int64)[None, :]
+    rows = arange(m, dtype=dt.int64, device=x.device)[:, None]
+    cols = arange(n, dtype=dt.int64, device=x.device)[None, :]
     keep = (cols - rows <= k) if lower else (cols - rows >= k)
     return where(keep, x, zeros((), dtype=x.dtype))
 

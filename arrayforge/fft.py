@@ -176,8 +176,8 @@ def _rfftfreq_np(n, d, dtype):
 
 
 def _freq(fn, name, n, d, dtype, device, length):
-    from .creation import _check_device
-    _check_device(device)
+    from .creation import _check_device, _place
+    device = _check_device(device)
     if isinstance(n, bool):
         raise TypeError(f"fft.{name}: n must be an integer")
     n = operator.index(n)
@@ -186,7 +186,7 @@ def _freq(fn, name, n, d, dtype, device, length):
     dtype = dt.float64 if dtype is None else dt.check_dtype(dtype)
     if dtype not in dt.CATEGORIES["real floating-point"]:
         raise ValueError(f"fft.{name}: dtype must be a real floating-point dtype, not {dtype}")
-    return extern(fn, (n, float(d), dtype), dtype, (length(n),))
+    return _place(extern(fn, (n, float(d), dtype), dtype, (length(n),)), device)
 
 
 def fftfreq(n, /, *, d=1.0, dtype=None, device=None):

@@ -104,7 +104,8 @@ def astype(x, dtype, /, *, copy=True, device=None):
     """Cast to ``dtype`` (recorded; fuses with neighbours)."""
     _check(x, "astype")
     from .creation import _check_device
-    _check_device(device)
+    if device is not None and _check_device(device) != x._node.device:
+        x = x.to_device(device)       # an explicit request: copies
     dtype = dt.check_dtype(dtype)
     if x.dtype.kind == "c" and dtype.kind not in "cb":
         # Note: the standard says complex -> real casts should not be permitted (the imaginary

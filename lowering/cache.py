@@ -54,7 +54,7 @@ stats = {"compiled": 0, "memory_hits": 0, "disk_hits": 0}
 _state = {"dir": None, "usable": None, "warned": False, "tag": None}
 # The files whose text shapes generated kernels or their cache entries (Numba only checks the
 # kernel file itself, so the helpers that kernels inline are part of the version tag).
-_TAGGED_FILES = ("scalar.py", "vmath.py", "cpu.py", "cache.py")
+_TAGGED_FILES = ("scalar.py", "vmath.py", "cpu.py", "cache.py", "cuda.py")
 
 
 def _version_tag():
@@ -393,8 +393,12 @@ def _key_lock(key):
         return lk
 
 
-def get_kernel(key, make_source, description):
-    """The compiled kernel for ``key`` (a hashable spec), generating it if needed."""
+def get_kernel(key, make_source, description, entry=None):
+    """The compiled kernel for ``key`` (a hashable spec), generating it if needed.
+
+    ``entry``: for another target's kernels (lowering.cuda_runtime), a function
+    ``(key, function, description, source, path)`` making the cached object; the CPU's
+    Numba-cache guard is not applied to them."""
     k = _memory.get(key)
     if k is not None:
         stats["memory_hits"] += 1
@@ -411,7 +415,8 @@ def get_kernel(key, make_source, description):
             try:
                 module, path = _import(source, name)
                 function = module.kernel
-                _guard_numba_cache(function, path, source)
+                if entry is None:
+                    _guard_numba_cache(function, path, source)
             except OSError as exc:
                 if not _state["warned"]:
                     _state["warned"] = True
@@ -419,7 +424,11 @@ def get_kernel(key, make_source, description):
                                   RuntimeWarning, stacklevel=3)
         if function is None:
             function = _exec(source, name)["kernel"]
-        k = CompiledKernel(key, function, description, source, path)
+        if entry is None:
+            k = CompiledKernel(key, function, description, source, path)
+        else:
+            k = entry(key, function, description, source, path)
+            stats["compiled"] += 1
         _memory[key] = k
         return k
 

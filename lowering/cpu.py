@@ -92,8 +92,9 @@ def _checked(op, a):
 _FLOAT_TO_INT = {"i8": "f2i64", "u4": "f2u32", "u8": "f2u64"}     # others: f2i32, then wrap
 
 
-def _unary(op, dt, a, use_cheap=False):
-    """Expression for a unary op on input dtype ``a``; result dtype ``dt``."""
+def _unary(op, dt, a, use_cheap=False, fast=True):
+    """Expression for a unary op on input dtype ``a``; result dtype ``dt``.  ``fast``: may
+    use lowering.vmath (the CPU target; another target passes False)."""
     x = "{0}"
     table = {
         Op.NEG: "-{0}", Op.ABS: "abs({0})", Op.SQRT: "np.sqrt({0})",
@@ -116,9 +117,9 @@ def _unary(op, dt, a, use_cheap=False):
     checked = _checked(op, a) if use_cheap else None
     if checked:
         return checked[0]
-    fast = _vectorised(op, a, _VM_UNARY)
-    if fast:
-        return fast
+    vec = _vectorised(op, a, _VM_UNARY) if fast else None
+    if vec:
+        return vec
     if a.kind == "c" and op in _COMPLEX_HELPERS:      # C99 Annex G special values (see scalar.py)
         return f"sc.{_COMPLEX_HELPERS[op]}({{0}})"
     if op is Op.CAST:
@@ -142,14 +143,14 @@ _SAFE_BINARY = {
 }
 
 
-def _binary(op, dt, a):
+def _binary(op, dt, a, fast=True):
     bits = a.itemsize * 8
     fl = a.kind in "fc"
     if a == np.bool_ and op in (Op.LOGICAL_AND, Op.BITWISE_AND, Op.MUL):
         return "{0} & {1}"
-    fast = _vectorised(op, a, _VM_BINARY)
-    if fast:
-        return fast
+    vec = _vectorised(op, a, _VM_BINARY) if fast else None
+    if vec:
+        return vec
     if (a.kind, op) in _SAFE_BINARY:
         return _SAFE_BINARY[a.kind, op]
     table = {
@@ -171,15 +172,23 @@ def _binary(op, dt, a):
     return table[op]
 
 
-def expression(op, dt, in_dtypes, args, use_cheap=False):
-    """The Numba expression of one elementwise op, cast back to its dtype (so ints wrap)."""
+def expression(op, dt, in_dtypes, args, use_cheap=False, target=None):
+    """The Numba expression of one elementwise op, cast back to its dtype (so ints wrap).
+
+    ``target``: None for this (CPU) renderer; another renderer (lowering.cuda) passes a
+    function ``(op, dtype, input dtype) -> template or None`` giving the entries that differ
+    on its target, and the CPU-only vectorised math is not used."""
     dt = np.dtype(dt)
-    if op is Op.WHERE:
+    fast = target is None
+    expr = None if fast else target(op, dt, np.dtype(in_dtypes[0]))
+    if expr is not None:
+        pass
+    elif op is Op.WHERE:
         expr = "{1} if {0} else {2}"
     elif op.kind.value == "unary":
-        expr = _unary(op, dt, np.dtype(in_dtypes[0]), use_cheap)
+        expr = _unary(op, dt, np.dtype(in_dtypes[0]), use_cheap and fast, fast)
     else:
-        expr = _binary(op, dt, np.dtype(in_dtypes[0]))
+        expr = _binary(op, dt, np.dtype(in_dtypes[0]), fast)
     return f"{_t(dt)}({expr.format(*args)})"
 
 

@@ -170,9 +170,12 @@ def _forget(ref):
 
 
 class Node:
-    """One interned IR node.  Build with :func:`make_node`, never directly."""
+    """One interned IR node.  Build with :func:`make_node`, never directly.
+
+    ``device`` is None for host (NumPy) values; a :class:`DeviceNode` lives on an accelerator."""
     __slots__ = ("op", "dtype", "shape", "inputs", "arg", "buffer", "depth", "seq", "skey", "_key",
                  "__weakref__")
+    device = None
 
     def __repr__(self):
         state = "realized" if self.buffer is not None else f"{len(self.inputs)} inputs"
@@ -250,7 +253,12 @@ def make_node(op, dtype, shape, inputs=(), arg=None):
             return node
     if not inputs or shape is not inputs[0].shape or dtype.itemsize > inputs[0].dtype.itemsize:
         check_shape(shape, dtype)         # (an element-wise node of its input's shape is valid)
-    node = _new_node(Node)
+    device = _device_of(op, dtype, inputs) if _DEVICES_IN_USE[0] and inputs else None
+    if device is None:
+        node = _new_node(Node)
+    else:
+        node = _new_node(DeviceNode)
+        node.device = device
     node.op = op
     node.dtype = dtype
     node.shape = shape
@@ -290,6 +298,79 @@ class Leaf(Node):
     data, so making one sets 5 slots, not 10 (the eager tier makes one per small op)."""
     __slots__ = ()
     op, inputs, arg, _key, depth = Op.BUFFER, (), None, None, 0
+
+
+class DeviceNode(Node):
+    """A node whose value lives on an accelerator: ``device`` is ``("cuda", ordinal)``.
+
+    A node's device is derived from its inputs when it is recorded (:func:`make_node`), so a
+    plan never mixes devices; a device leaf's structural key names its device, so plans and
+    kernels of different devices never share a cache entry.  Its ``buffer`` is a contiguous
+    device array (numba.cuda), never a NumPy array."""
+    __slots__ = ("device",)
+
+    def realize_as(self, array):
+        self.buffer = array
+        self.inputs = ()
+        self.depth = 0
+        self.skey = ("leaf", self.dtype, len(self.shape), self.device)
+        key, self._key = self._key, None
+        if key is not None:
+            ref = _INTERN.get(key)
+            if ref is not None and ref() is self:
+                _INTERN.pop(key, None)
+
+
+# Set once the first device node exists: until then recording pays nothing for devices.
+_DEVICES_IN_USE = [False]
+# Kinds a device node may be: element-wise, reductions, views and leaves (barriers have no
+# device kernels yet, see lowering.cuda).
+_DEVICE_KINDS = frozenset({OpKind.LEAF, OpKind.UNARY, OpKind.BINARY, OpKind.TERNARY, OpKind.REDUCE,
+                           OpKind.VIEW})
+
+
+class DeviceError(ValueError):
+    """Operands on different devices (raised when the operation is recorded)."""
+
+
+def device_name(device):
+    return "cpu" if device is None else f"{device[0]}:{device[1]}"
+
+
+def device_buffer_node(array, device, shape=None):
+    """A leaf holding a contiguous device array on ``device`` (``("cuda", ordinal)``) with the
+    value's ``shape`` (default: the array's; a 0-d value's buffer has shape (1,))."""
+    _DEVICES_IN_USE[0] = True
+    node = _new_node(DeviceNode)
+    node.op, node.inputs, node.arg, node._key, node.depth = Op.BUFFER, (), None, None, 0
+    node.dtype = dtype = np.dtype(array.dtype)
+    node.shape = shape = tuple(array.shape) if shape is None else tuple(shape)
+    node.seq = _next_seq()
+    node.device = device
+    node.skey = ("leaf", dtype, len(shape), device)
+    node.buffer = array
+    return node
+
+
+def _device_of(op, dtype, inputs):
+    """The device of a node with these inputs (None: the host); DeviceError if they differ,
+    NotImplementedError if ``op`` or ``dtype`` has no kernel there.  (Unrealized constants are
+    scalars that kernels take as arguments: they belong to every device.)"""
+    devices = {i.device for i in inputs if i.device is not None or i.op is not _CONST_OP or i.buffer is not None}
+    if len(devices) > 1:
+        names = ", ".join(sorted(device_name(d) for d in devices))
+        raise DeviceError(f"{op.name.lower()}: operands are on different devices ({names}); "
+                          "arrayforge never copies between devices silently: move one explicitly "
+                          "with x.to_device(...)")
+    device = devices.pop() if devices else None
+    if device is not None:
+        if op.kind not in _DEVICE_KINDS:
+            raise NotImplementedError(f"{op.name.lower()} has no kernel for device {device_name(device)} "
+                                      "yet; move the operands explicitly with x.to_device('cpu')")
+        if dtype.kind == "c":
+            raise NotImplementedError(f"complex dtypes ({dtype}) have no kernels for device "
+                                      f"{device_name(device)} yet")
+    return device
 
 
 def buffer_node(array, own=False):

@@ -22,7 +22,7 @@ from . import cache as kcache
 from .cpu import KernelSpec, PartSpec, RowsSpec, render, render_rows
 from .fuse import iteration_shape as _iteration_shape, row_broadcast
 from .interpret import apply_view, apply_view_op, direct_ufunc, evaluate_op
-from .ir import Op, OpKind, buffer_node, toposort
+from .ir import _DEVICES_IN_USE, Op, OpKind, buffer_node, toposort
 from .kernels import BY_NAME
 from .schedule import LOAD, POST_LOAD, build_plan, graph_key
 
@@ -401,6 +401,13 @@ def _count(subst, space, present):
 def realize(outputs):
     """Compute ``outputs`` (nodes) with one plan; attach and return their buffers."""
     todo = [o for o in outputs if o.buffer is None]
+    if todo and _DEVICES_IN_USE[0] and any(o.device is not None for o in todo):
+        from . import cuda_runtime      # (imports numba.cuda: only once a device array exists)
+        host = [o for o in todo if o.device is None]
+        if host:
+            realize(host)
+        cuda_runtime.realize([o for o in todo if o.device is not None], get_plan)
+        return [o.buffer for o in outputs]
     if todo:
         nodes, pos, plan = get_plan(todo)
         mode = executor_mode()
@@ -461,6 +468,8 @@ def run_now(op, dtype, shape, inputs, arg):
     Errors stay at the recording call: the front end validated the op before asking."""
     if op not in _EAGER_OPS or not _eager(_size(shape)):
         return None
+    if _DEVICES_IN_USE[0] and any(n.device is not None for n in inputs):
+        return None             # (device values never run on the host)
     first = inputs[0]
     if len(inputs) == 1:        # a unary op, a cast, a reduction or a view
         b = first.buffer
@@ -508,6 +517,8 @@ def run_ufunc_now(op, a, b=None):
     scalar of ``a``'s dtype.  Returns the leaf, or None (then the caller records)."""
     if a.size > EAGER_MAX or (_forced["executor"] != "auto" and executor_mode() != "auto"):   # (_eager, inlined)
         return None
+    if _DEVICES_IN_USE[0] and not (type(a) is _ndarray and (b is None or _on_host(b))):
+        return None             # a device array: the caller records (and checks devices)
     fn = _DIRECT[a.dtype.kind].get(op)
     if fn is None:
         return None
@@ -525,6 +536,8 @@ def run_reduce_now(op, dtype, shape, a, axes):
     front end's fast path for ``sum``).  Returns the leaf, or None."""
     if a.size > EAGER_MAX or (_forced["executor"] != "auto" and executor_mode() != "auto"):   # (_eager, inlined)
         return None
+    if _DEVICES_IN_USE[0] and type(a) is not _ndarray:
+        return None
     if op is _SUM and dtype is a.dtype and not shape and dtype.char in "dD":
         # the commonest case, a float64/complex128 sum to a scalar: evaluate_op's result, directly
         out = _QUIET.context.run(_add_reduce, a, axes)
@@ -536,6 +549,10 @@ def run_reduce_now(op, dtype, shape, a, axes):
 
 _SUM = Op.SUM
 _add_reduce = np.add.reduce
+
+
+def _on_host(x):
+    return isinstance(x, (np.ndarray, np.generic, bool, int, float, complex))
 
 
 class _QuietContext(threading.local):
@@ -606,16 +623,20 @@ def explain_plan(outputs):
         return []
     nodes, _, plan = get_plan(todo)
     mode = executor_mode()
+    on_device = _DEVICES_IN_USE[0] and any(o.device is not None for o in todo)
     out = []
     for i, k in enumerate(plan.kernels):
         root = nodes[k.root]
         st = plan.structures[i]
-        ex = choose_executor(k, nodes, plan, mode)
         n = _size(_iteration_shape(k, nodes))
-        variant = ("parallel" if n >= PARALLEL_MIN else "serial") if ex == "numba" else "-"
-        backend = "cpu" if ex == "numba" else "numpy"
+        if on_device:       # (lowering.cuda_runtime runs every kernel of a device plan)
+            ex, backend, variant = "cuda", "cuda", "parts" if k.kind == "rows" else "-"
+        else:
+            ex = choose_executor(k, nodes, plan, mode)
+            variant = ("parallel" if n >= PARALLEL_MIN else "serial") if ex == "numba" else "-"
+            backend = "cpu" if ex == "numba" else "numpy"
         barrier = BY_NAME.get(k.kind)
-        if barrier is not None:
+        if barrier is not None and not on_device:
             backend, variant = barrier.describe(root, ex)
         out.append({
             "kind": k.kind, "ops": k.ops(nodes) if st is None else st.ops,

@@ -1,0 +1,79 @@
+"""The CUDA back end on a GPU: the fused 10-op chain and ``sum((a-b)**2)`` on float32, each
+beside its bound, a device-to-device copy of the same bytes (and CuPy's twin when CuPy is
+importable).  Every benchmark skips (setup raises NotImplementedError) without a GPU that
+Numba sees; under the simulator too (an interpreter: no timing means anything there)."""
+import os
+
+from .inputs import np, xp
+
+
+def _gpu():
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        raise NotImplementedError("CUDA simulator: no GPU timings")
+    from lowering import cuda_runtime
+    if not cuda_runtime.available():
+        raise NotImplementedError("no CUDA GPU")
+    from numba import cuda
+    return cuda
+
+
+def _cupy():
+    try:
+        import cupy
+        return cupy
+    except ImportError:
+        return None
+
+
+class _Base:
+    params = [10**7, 10**8]
+    param_names = ["n"]
+    timeout = 300
+
+    def setup(self, n):
+        self.cuda = _gpu()
+        rng = np.random.default_rng(0)
+        self.a = xp.asarray(rng.standard_normal(n, dtype=np.float32), device="cuda")
+        self.b = xp.asarray(rng.standard_normal(n, dtype=np.float32), device="cuda")
+        self.src = self.cuda.device_array(n, np.float32)
+        self.dst = self.cuda.device_array(n, np.float32)
+        cp = _cupy()
+        self.ca = cp.asarray(self.a) if cp is not None else None
+        self.cb = cp.asarray(self.b) if cp is not None else None
+        for _ in range(2):
+            self.time_arrayforge(n)
+            self.time_device_copy(n)
+
+    def time_device_copy(self, n):
+        """The bandwidth bound: copy one input's bytes device to device."""
+        self.dst.copy_to_device(self.src)
+        self.cuda.synchronize()
+
+
+class Chain10(_Base):
+    """``arrayforge.gpucheck.chain10``: ten element-wise ops on two inputs, one fused kernel
+    (reads 2n, writes n float32: 1.5x the copy's bytes)."""
+
+    def time_arrayforge(self, n):
+        from arrayforge.gpucheck import chain10
+        chain10(self.a, self.b).compute()
+        self.cuda.synchronize()
+
+    def time_cupy(self, n):
+        if self.ca is None:
+            raise NotImplementedError("CuPy is not installed")
+        from arrayforge.gpucheck import chain10
+        chain10(self.ca, self.cb)
+        self.cuda.synchronize()
+
+
+class SumSquaredDifference(_Base):
+    """``sum((a - b)**2)``: the map fused into a block-tree reduction (reads 2n float32)."""
+
+    def time_arrayforge(self, n):
+        float(xp.sum((self.a - self.b) ** 2))
+
+    def time_cupy(self, n):
+        if self.ca is None:
+            raise NotImplementedError("CuPy is not installed")
+        float(((self.ca - self.cb) ** 2).sum())

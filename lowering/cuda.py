@@ -1,0 +1,337 @@
+"""CUDA renderer: Python source for ``numba.cuda`` kernels of the same kernel structures
+that :mod:`lowering.cpu` renders (``schedule.KernelStructure``: fused element-wise bodies,
+reductions with their prologue and epilogue).
+
+What the two renderers share lives in ``cpu.py``: the expression of every element-wise op
+(``cpu.expression``), the reductions' initial values and combine templates
+(``cpu._reduce_parts``) and the accumulator rule (``interpret.accumulator_dtype``).  What
+differs per target is a table here (``GPU_EXPRESSIONS``: the entries whose CPU form does not
+compile for a GPU) and the loop structure:
+
+* element-wise: a grid-stride loop over the flat index of the (coalesced) iteration space;
+  consecutive threads take consecutive elements, so contiguous operands are read coalesced;
+* reduce, "thread" strategy (the last dim is kept and there are many outputs: column
+  reductions): a grid-stride loop over the outputs, each thread reducing its output's range
+  serially; consecutive threads take consecutive outputs, so the reads stay coalesced;
+* reduce, "block" strategy: a block per (output element, split of the reduced range); each thread accumulates
+  a strided part of the range, then the block combines the partials in a shared-memory tree
+  (the last warp with ``shfl_down_sync`` on a GPU; the simulator has no shuffles); a
+  reduction split across several blocks writes partials that a second launch of the same
+  kernel (``stage=1``) combines and finishes with the epilogue.
+
+Operands are flat device arrays with an element offset and one stride per dimension (views,
+broadcasts and negative steps are index arithmetic; nothing is copied), so a kernel is keyed
+by structure only and serves every size and layout.  This module is text only: it imports
+neither numba nor numba.cuda (``lowering.cuda_runtime`` runs the kernels).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cpu import _reduce_parts, _t, expression
+from .interpret import accumulator_dtype
+from .ir import Op
+from .schedule import CONST, LOAD, POST_LOAD, REDUCED, VALUE
+
+# Threads per block, per target.  The simulator runs every thread as a Python thread and
+# every ``syncthreads`` costs milliseconds there, so its blocks are small.
+BLOCK = {"gpu": 256, "sim": 8}
+WARP = 32
+
+# Element-wise entries whose CPU expression does not compile for a GPU (numba.cuda has no
+# NumPy ufunc lowering for them on scalars): math.* (libdevice underneath) and libdevice.
+_GPU_MATH = {Op.SQRT: "sqrt", Op.EXP: "exp", Op.EXPM1: "expm1", Op.LOG: "log", Op.LOG1P: "log1p",
+             Op.LOG2: "log2", Op.LOG10: "log10", Op.SIN: "sin", Op.COS: "cos", Op.TAN: "tan",
+             Op.ASIN: "asin", Op.ACOS: "acos", Op.ATAN: "atan", Op.SINH: "sinh", Op.COSH: "cosh",
+             Op.TANH: "tanh", Op.ASINH: "asinh", Op.ACOSH: "acosh", Op.ATANH: "atanh",
+             Op.ISNAN: "isnan", Op.ISINF: "isinf", Op.ISFINITE: "isfinite"}
+_GPU_MATH2 = {Op.ATAN2: "atan2", Op.HYPOT: "hypot", Op.COPYSIGN: "copysign"}
+_GPU_LIBDEVICE = {Op.FLOOR: "floor", Op.CEIL: "ceil", Op.TRUNC: "trunc", Op.ROUND: "rint"}
+
+
+def gpu_expression(op, dt, a):
+    """The GPU table: a template where the CPU one does not compile for a GPU, else None."""
+    if a.kind != "f":
+        # integers and booleans are never NaN or infinite (NumPy's answer, without a ufunc)
+        return {Op.ISNAN: "False", Op.ISINF: "False", Op.ISFINITE: "True"}.get(op)
+    f32 = "f" if a == np.float32 else ""
+    if op in _GPU_MATH:
+        return f"math.{_GPU_MATH[op]}({{0}})"
+    if op in _GPU_MATH2:
+        return f"math.{_GPU_MATH2[op]}({{0}}, {{1}})"
+    if op in _GPU_LIBDEVICE:
+        return f"libdevice.{_GPU_LIBDEVICE[op]}{f32}({{0}})"
+    if op is Op.NEXTAFTER:
+        return f"libdevice.nextafter{f32}({{0}}, {{1}})"
+    return None
+
+
+def sim_expression(op, dt, a):
+    """The simulator runs kernels as Python on NumPy scalars: the CPU expressions serve as
+    they are (without the CPU's vectorised math)."""
+    return None
+
+
+_TARGET_TABLE = {"gpu": gpu_expression, "sim": sim_expression}
+
+
+@dataclass(frozen=True)
+class CudaSpec:
+    """Everything the renderer needs; hashable and size-free: with the target (and the
+    compute capability, in the runtime's key) it is the kernel cache key."""
+    kind: str                 # "elementwise" | "reduce"
+    rank: int
+    reduced: tuple            # per dim: reduced?  (all False for elementwise)
+    n_pre: int                # loads of the body (iteration space)
+    n_post: int               # loads of the epilogue (output space: stride 0 on reduced dims)
+    const_dtypes: tuple
+    body: tuple               # (op, dtype, in_dtypes, refs), as schedule.KernelStructure.body
+    reduce: tuple | None      # (op, dtype, input ref)
+    post: tuple
+    root: tuple
+    out_dtype: str
+    target: str               # "gpu" | "sim"
+    operand_dtypes: tuple = ()    # of the pre then post loads (for the signature)
+    strategy: str = "block"       # reduce: "block" (a block per output) | "thread" (a thread per output)
+
+
+_PREFIX = {LOAD: "l", POST_LOAD: "p", CONST: "c", VALUE: "v"}
+
+
+def operand_names(spec):
+    return [f"l{k}" for k in range(spec.n_pre)] + [f"p{k}" for k in range(spec.n_post)]
+
+
+def arguments(spec):
+    """The kernel's parameters, in call order (the runtime builds its arguments in this order)."""
+    args = ["out"] + [f"n{d}" for d in range(spec.rank)]
+    for name in operand_names(spec):
+        args += [name, f"{name}_o"] + [f"{name}_s{d}" for d in range(spec.rank)]
+    args += [f"c{k}" for k in range(len(spec.const_dtypes))]
+    if spec.kind == "reduce":
+        args += ["stage", "nsplit", "part"]
+    return args
+
+
+def _value(spec, ref):
+    kind, k = ref
+    if kind == REDUCED:
+        return "red"
+    name = f"{_PREFIX[kind]}{k}"
+    if kind in (LOAD, POST_LOAD):
+        terms = [f"{name}_o"] + [f"i{d} * {name}_s{d}" for d in range(spec.rank)]
+        return f"{name}[{' + '.join(terms)}]"
+    return name
+
+
+def _emit_values(w, entries, spec, table):
+    for j, (op, dt, in_dts, refs) in entries:
+        args = [_value(spec, r) for r in refs]
+        w(f"v{j} = {expression(op, dt, in_dts, args, target=table)}")
+
+
+class _Writer:
+    def __init__(self, depth=1):
+        self.lines = []
+        self.depth = depth
+
+    def __call__(self, line):
+        self.lines.append("    " * self.depth + line)
+
+
+def _unravel(w, dims, flat):
+    """Index variables ``i{d}`` for ``dims`` (row-major) from the flat index ``flat``."""
+    if not dims:
+        return
+    w(f"q = {flat}")
+    for d in reversed(dims[1:]):
+        w(f"i{d} = q % n{d}")
+        w(f"q = q // n{d}")
+    w(f"i{dims[0]} = q")
+
+
+def render(spec: CudaSpec) -> str:
+    """Source of the module of one CUDA kernel (one function, ``kernel``)."""
+    table = _TARGET_TABLE[spec.target]
+    r = spec.rank
+    body = list(enumerate(spec.body))
+    post = [(len(spec.body) + j, e) for j, e in enumerate(spec.post)]
+    out_t = _t(spec.out_dtype)
+    w = _Writer()
+    if spec.kind == "reduce" and spec.strategy == "thread":
+        rop, rdt, rin = spec.reduce
+        acc = accumulator_dtype(rop, np.dtype(rdt))
+        init, comb = _reduce_parts(rop, acc)
+        kept = [d for d in range(r) if not spec.reduced[d]]
+        red = [d for d in range(r) if spec.reduced[d]]
+        w("K = " + (" * ".join(f"n{d}" for d in kept) if kept else "1"))
+        w("R = " + (" * ".join(f"n{d}" for d in red) if red else "1"))
+        w("o = cuda.grid(1)")
+        w("step = cuda.gridsize(1)")
+        w("while o < K:")
+        w.depth += 1
+        _unravel(w, kept, "o")
+        w(f"acc = {init}")
+        w("j = 0")
+        w("while j < R:")
+        w.depth += 1
+        _unravel(w, red, "j")
+        _emit_values(w, body, spec, table)
+        w("acc = " + comb.format("acc", f"{_t(acc)}({_value(spec, rin)})"))
+        w("j += 1")
+        w.depth -= 1
+        for d in red:
+            w(f"i{d} = 0")
+        w(f"red = {_t(rdt)}(acc)")
+        _emit_values(w, post, spec, table)
+        w(f"out[o] = {out_t}({_value(spec, spec.root)})")
+        w("o += step")
+    elif spec.kind == "elementwise":
+        w("N = " + (" * ".join(f"n{d}" for d in range(r)) if r else "1"))
+        w("g = cuda.grid(1)")
+        w("step = cuda.gridsize(1)")
+        w("while g < N:")
+        w.depth += 1
+        _unravel(w, list(range(r)), "g")
+        _emit_values(w, body, spec, table)
+        w(f"out[g] = {out_t}({_value(spec, spec.root)})")
+        w("g += step")
+    else:
+        block = BLOCK[spec.target]
+        rop, rdt, rin = spec.reduce
+        acc = accumulator_dtype(rop, np.dtype(rdt))
+        init, comb = _reduce_parts(rop, acc)
+        kept = [d for d in range(r) if not spec.reduced[d]]
+        red = [d for d in range(r) if spec.reduced[d]]
+        w("R = " + (" * ".join(f"n{d}" for d in red) if red else "1"))
+        w("t = cuda.threadIdx.x")
+        w("b = cuda.blockIdx.x")
+        w(f"sh = cuda.shared.array({block}, {_t(acc)})")
+        w(f"acc = {init}")
+        w("if stage == 0:")
+        w.depth += 1
+        w("o = b // nsplit")
+        w("c = b % nsplit")
+        _unravel(w, kept, "o")
+        w(f"j = c * {block} + t")
+        w("while j < R:")
+        w.depth += 1
+        _unravel(w, red, "j")
+        _emit_values(w, body, spec, table)
+        w("acc = " + comb.format("acc", f"{_t(acc)}({_value(spec, rin)})"))
+        w(f"j += nsplit * {block}")
+        w.depth -= 2
+        w("else:")
+        w.depth += 1
+        w("o = b")
+        w("c = 0")
+        w("j = t")
+        w("while j < nsplit:")
+        w(f"    acc = " + comb.format("acc", "part[o * nsplit + j]"))
+        w(f"    j += {block}")
+        w.depth -= 1
+        w("sh[t] = acc")
+        w("cuda.syncthreads()")
+        shuffle = spec.target == "gpu" and np.dtype(acc).kind in "iuf" and np.dtype(acc).itemsize >= 4
+        w(f"s = {block // 2}")
+        w(f"while s >= {WARP if shuffle else 1}:")
+        w("    if t < s:")
+        w("        sh[t] = " + comb.format("sh[t]", "sh[t + s]"))
+        w("    cuda.syncthreads()")
+        w("    s //= 2")
+        if shuffle:     # the last warp: registers instead of shared memory and barriers
+            w(f"if t < {WARP}:")
+            w.depth += 1
+            w("acc = sh[t]")
+            off = WARP // 2
+            while off:
+                w("acc = " + comb.format("acc", f"cuda.shfl_down_sync(0xffffffff, acc, {off})"))
+                off //= 2
+            w.depth -= 1
+        else:
+            w("acc = sh[0]")
+        w("if t == 0:")
+        w.depth += 1
+        w("if stage == 0 and nsplit > 1:")
+        w("    part[o * nsplit + c] = acc")
+        w("else:")
+        w.depth += 1
+        _unravel(w, kept, "o")
+        for d in red:
+            w(f"i{d} = 0")
+        w(f"red = {_t(rdt)}(acc)")
+        _emit_values(w, post, spec, table)
+        w(f"out[o] = {out_t}({_value(spec, spec.root)})")
+    src = "\n".join(w.lines)
+    head = (f"# Generated by arrayforge's lowering.cuda; do not edit.\n# spec: {spec!r}\n"
+            "import math\nimport numpy as np\nfrom numba import cuda\n"
+            + ("from numba.cuda import libdevice\n" if spec.target == "gpu" else "")
+            + "import lowering.cuda_runtime as _rt\nsc = _rt.scalar_helpers()\nU = np.uint64\n\n\n")
+    return (head + f"@cuda.jit\ndef kernel({', '.join(arguments(spec))}):\n{src}\n")
+
+
+def copy_spec(rank, dtype, target):
+    """The spec of a strided copy (a view materialized on the device)."""
+    return CudaSpec(kind="elementwise", rank=rank, reduced=(False,) * rank, n_pre=1, n_post=0,
+                    const_dtypes=(), body=(), reduce=None, post=(), root=(LOAD, 0),
+                    out_dtype=np.dtype(dtype).str, target=target, operand_dtypes=(np.dtype(dtype).str,))
+
+
+# ---- the scalar helpers (lowering.scalar) for a CUDA target -------------------------------
+# numba.cuda compiles the @njit helpers of lowering.scalar for the device, except where they
+# call NumPy ufuncs numba.cuda does not lower; those calls are rewritten here, and the module
+# is rendered from scalar.py's text (one source of truth for the semantics).  The simulator
+# runs kernels as Python: there the helpers are plain Python functions (compiling each for
+# the CPU on first call cost seconds per test run), and the LLVM intrinsics (radd, nan_max,
+# ...), which only compiled code can call, get Python definitions.
+_GPU_REWRITES = {"np.fmod(": "math.fmod(", "np.floor(": "_gpu_floor("}
+_GPU_EXTRA = '''
+
+@njit(**_NJ)
+def _gpu_floor(x):
+    # floor without NumPy's ufunc (math.floor returns an integer in Numba)
+    if x != x or math.isinf(x):
+        return x
+    f = x - math.fmod(x, 1.0)
+    return f - 1.0 if f > x else f
+'''
+_SIM_HEAD = '''def njit(*args, **kwargs):     # the simulator: helpers run as Python
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return args[0]
+    return lambda fn: fn
+
+
+'''
+_SIM_EXTRA = '''
+
+@njit(**_NJ)
+def radd(a, b):
+    return a + b
+
+
+@njit(**_NJ)
+def rmul(a, b):
+    return a * b
+
+
+@njit(**_NJ)
+def nan_max(a, b):
+    return a if (a > b or a != a or (a == b and b == 0 and not signbit(a))) else b
+
+
+@njit(**_NJ)
+def nan_min(a, b):
+    return a if (a < b or a != a or (a == b and b == 0 and signbit(a))) else b
+'''
+
+
+def render_scalar_helpers(source, target):
+    """The text of lowering.scalar for ``target`` ("gpu" or "sim")."""
+    if target == "gpu":
+        for old, new in _GPU_REWRITES.items():
+            source = source.replace(old, new)
+        return source + _GPU_EXTRA
+    source = source.replace("from numba import njit\n", "")
+    return _SIM_HEAD + source + _SIM_EXTRA

@@ -1,0 +1,502 @@
+"""The CUDA executor: device buffers, transfers, and running a plan's kernels on a GPU.
+
+Imported on the first use of a CUDA device only (``import arrayforge`` never imports
+numba.cuda).  Runs under Numba's simulator too (``NUMBA_ENABLE_CUDASIM=1`` set before numba
+is imported), which is how the tests run without a GPU.
+
+A device value is a contiguous device array of its node's shape.  A kernel operand is the
+flat array of a buffer with an element offset and a stride per dimension, computed on the
+host from the load's views (applied to a zero-memory NumPy stand-in of the buffer), so
+views are never copies; only a reshape that no strides can express is materialized first.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import types
+import weakref
+
+import numpy as np
+
+from . import cache as kcache
+from .cuda import BLOCK, CudaSpec, copy_spec, render, render_scalar_helpers
+from .interpret import apply_view_op
+from .ir import Op, device_buffer_node
+from .kernels import BY_NAME
+
+_state = {"cuda": None, "helpers": None, "target": None}
+_lock = threading.Lock()
+
+
+def cuda():
+    """numba.cuda, imported on first use; ValueError when Numba sees no CUDA device."""
+    mod = _state["cuda"]
+    if mod is None:
+        from numba import cuda as mod
+        if not mod.is_available():
+            raise ValueError("no CUDA device: Numba sees no GPU (numba.cuda.is_available() is "
+                             "False); set NUMBA_ENABLE_CUDASIM=1 before importing arrayforge to "
+                             "use Numba's CUDA simulator")
+        _state["cuda"] = mod
+    return mod
+
+
+def simulated():
+    from numba.core import config
+    return bool(config.ENABLE_CUDASIM)
+
+
+def available():
+    """Does Numba see a CUDA device (the simulator counts)?  Never raises."""
+    try:
+        from numba import cuda as mod
+        return bool(mod.is_available())
+    except Exception:       # pragma: no cover - a broken CUDA install
+        return False
+
+
+def device_count():
+    if not available():
+        return 0
+    try:
+        return len(cuda().gpus)
+    except Exception:       # pragma: no cover
+        return 1
+
+
+def check_device(ordinal):
+    """ValueError unless CUDA device ``ordinal`` exists."""
+    n = device_count()
+    if n == 0:
+        cuda()              # raises the explanation
+    if not 0 <= ordinal < n:
+        raise ValueError(f"CUDA device {ordinal} does not exist (Numba sees {n})")
+
+
+def target():
+    """``"sim"``, or ``"gpu"`` with the compute capability (kernels are keyed by it)."""
+    t = _state["target"]
+    if t is None:
+        if simulated():
+            t = ("sim", None)
+        else:
+            t = ("gpu", tuple(cuda().get_current_device().compute_capability))
+        _state["target"] = t
+    return t
+
+
+def scalar_helpers():
+    """lowering.scalar rendered for this target (see cuda.render_scalar_helpers)."""
+    mod = _state["helpers"]
+    if mod is None:
+        with _lock:
+            mod = _state["helpers"]
+            if mod is None:
+                path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scalar.py")
+                with open(path, encoding="utf-8") as fh:
+                    source = render_scalar_helpers(fh.read(), target()[0])
+                mod = types.ModuleType("arrayforge_kernels.cuda_scalar")
+                mod.__file__ = path
+                exec(compile(source, f"<arrayforge cuda scalar helpers ({target()[0]})>", "exec"), mod.__dict__)
+                sys.modules[mod.__name__] = mod
+                _state["helpers"] = mod
+    return mod
+
+
+# ---- buffers ---------------------------------------------------------------------------
+
+class DevicePool:
+    """Device allocations are slow (cudaMalloc synchronizes): a buffer whose array was
+    collected goes back to a free list by (size, dtype) and is handed out again.  At most
+    ``MAX_BYTES`` are kept free."""
+    MAX_BYTES = 1 << 31
+
+    def __init__(self):
+        self.free = {}
+        self.free_bytes = 0
+        self.lock = threading.Lock()
+
+    def empty(self, shape, dtype):
+        dtype = np.dtype(dtype)
+        n = max(math.prod(shape), 1)
+        key = (n, dtype.str)
+        flat = None
+        with self.lock:
+            same = self.free.get(key)
+            if same:
+                flat = same.pop()
+                self.free_bytes -= n * dtype.itemsize
+        if flat is None:
+            flat = cuda().device_array(n, dtype)
+        # a handle of its own (the free list keeps ``flat``); a 0-d value keeps shape (1,): readers
+        # take the shape from the node, and no device-array reshape to () is needed
+        arr = flat[0:n].reshape(tuple(shape)) if shape else flat[0:1]
+        weakref.finalize(arr, self._release, key, flat, n * dtype.itemsize)
+        return arr
+
+    def _release(self, key, flat, nbytes):
+        with self.lock:
+            if self.free_bytes + nbytes <= self.MAX_BYTES:
+                self.free.setdefault(key, []).append(flat)
+                self.free_bytes += nbytes
+
+    def clear(self):
+        with self.lock:
+            self.free.clear()
+            self.free_bytes = 0
+
+
+pool = DevicePool()
+
+
+def to_device(array, ordinal=0):
+    """A contiguous device copy of the host array ``array`` (an explicit transfer)."""
+    check_device(ordinal)
+    array = np.ascontiguousarray(array)
+    out = pool.empty(array.shape, array.dtype)
+    if array.size:
+        flat(out).copy_to_device(array.reshape(-1))
+    return out
+
+
+def to_host(buf, shape=None):
+    """A host (NumPy) copy of the device array ``buf`` (an explicit transfer), of ``shape``
+    (default: the buffer's)."""
+    host = np.empty(buf.shape, np.dtype(buf.dtype))
+    if host.size:
+        flat(buf).copy_to_host(host.reshape(-1))
+    return host if shape is None else host.reshape(shape)
+
+
+def flat(buf):
+    """The 1-d view of a contiguous device array."""
+    n = max(math.prod(buf.shape), 1)
+    return buf if buf.shape == (n,) else buf.reshape((n,))
+
+
+def _check_dtype(dtype):
+    if np.dtype(dtype).kind == "c":
+        raise NotImplementedError(f"complex dtypes ({np.dtype(dtype)}) have no kernels for device "
+                                  "cuda yet")
+
+
+def leaf(array, ordinal=0):
+    """A device leaf holding a copy of host ``array`` on CUDA device ``ordinal``."""
+    _check_dtype(array.dtype)
+    return device_buffer_node(to_device(array, ordinal), ("cuda", ordinal), np.shape(array))
+
+
+def adopt(device_array, ordinal=0):
+    """A device leaf of an existing device array (``__cuda_array_interface__`` producers):
+    shared when contiguous, else copied on the device."""
+    _check_dtype(device_array.dtype)
+    if not _contiguous(device_array):
+        device_array = _copy_strided(device_array)
+    return device_buffer_node(device_array, ("cuda", ordinal))
+
+
+def _contiguous(a):
+    itemsize = np.dtype(a.dtype).itemsize
+    expect = itemsize
+    for n, s in zip(reversed(a.shape), reversed(a.strides)):
+        if n != 1 and s != expect:
+            return False
+        expect *= n
+    return True
+
+
+# ---- operands: flat buffer, element offset, strides -------------------------------------
+
+def _stand_in(shape, dtype):
+    """A zero-memory NumPy array with the layout of a contiguous ``shape``: views of it give
+    the strides and offset of the same views of the device buffer (never read)."""
+    dtype = np.dtype(dtype)
+    base = np.empty(1, dtype)
+    strides = []
+    acc = dtype.itemsize
+    for n in reversed(shape):
+        strides.append(acc)
+        acc *= max(n, 1)
+    return np.lib.stride_tricks.as_strided(base, shape=shape, strides=tuple(reversed(strides)),
+                                           writeable=False), base
+
+
+def _view(op, arg, arr):
+    """apply_view_op on a stand-in, except that a reshape needing a copy raises ValueError."""
+    if op is Op.RESHAPE:
+        out = arr.view()
+        try:
+            out.shape = arg
+        except AttributeError:
+            raise ValueError("reshape needs a copy") from None
+        return out
+    return apply_view_op(op, arg, arr)
+
+
+class Operand:
+    __slots__ = ("array", "offset", "strides", "shape")
+
+    def __init__(self, array, offset, strides, shape):
+        self.array, self.offset, self.strides, self.shape = array, offset, strides, shape
+
+
+def _operand(ld, nodes, buffers):
+    base = nodes[ld.base]
+    buf = base.buffer if base.buffer is not None else buffers[ld.base]
+    dtype = np.dtype(buf.dtype)
+    arr, anchor = _stand_in(tuple(base.shape), dtype)      # (the node's shape: see DevicePool.empty)
+    for v in ld.views:
+        n = nodes[v]
+        try:
+            arr = _view(n.op, n.arg, arr)
+        except ValueError:          # materialize the views so far, then continue from the copy
+            buf = _run_copy(Operand(flat(buf), _offset(arr, anchor, dtype), _elem_strides(arr, dtype),
+                                    arr.shape), dtype)
+            arr, anchor = _stand_in(tuple(buf.shape), dtype)
+            arr = _view(n.op, n.arg, arr)
+    return Operand(flat(buf), _offset(arr, anchor, dtype), _elem_strides(arr, dtype), arr.shape)
+
+
+def _offset(arr, anchor, dtype):
+    return (arr.__array_interface__["data"][0] - anchor.__array_interface__["data"][0]) // dtype.itemsize
+
+
+def _elem_strides(arr, dtype):
+    return tuple(s // dtype.itemsize for s in arr.strides)
+
+
+def _aligned(op, shape):
+    """The operand's strides for the iteration ``shape`` (its size-1 dims broadcast: stride 0)."""
+    pad = len(shape) - len(op.shape)
+    osh = (1,) * pad + tuple(op.shape)
+    st = (0,) * pad + tuple(op.strides)
+    return tuple(0 if (o == 1 and n != 1) or n == 1 else s for o, n, s in zip(osh, shape, st))
+
+
+def coalesce(shape, reduced, strides):
+    """Drop unit dims and merge adjacent dims that every operand walks as one (same kind:
+    reduced or kept).  Returns (shape, reduced, strides per operand)."""
+    groups = []
+    for d, n in enumerate(shape):
+        if n == 1:
+            continue
+        if groups:
+            last = groups[-1][-1]
+            if reduced[last] == reduced[d] and all(st[last] == st[d] * n for st in strides):
+                groups[-1].append(d)
+                continue
+        groups.append([d])
+    new_shape = tuple(math.prod(shape[d] for d in g) for g in groups)
+    new_red = tuple(reduced[g[0]] for g in groups)
+    new_strides = [tuple(st[g[-1]] for g in groups) for st in strides]
+    return new_shape, new_red, new_strides
+
+
+# ---- kernels ---------------------------------------------------------------------------
+
+def _kernel(spec, description):
+    key = ("cuda", spec, target()[1])
+    return kcache.get_kernel(key, lambda: render(spec), description, entry=_entry)
+
+
+def _entry(key, function, description, source, path):
+    return function
+
+
+def accumulator(spec):
+    from .interpret import accumulator_dtype
+    return accumulator_dtype(spec.reduce[0], np.dtype(spec.reduce[1])) if spec.reduce else None
+
+
+def signature(spec):
+    """The kernel's argument types (Numba types) for ``spec``: the runtime passes exactly these."""
+    from numba.core import types
+    from numba.np.numpy_support import from_dtype
+
+    def array(dt):
+        return types.Array(from_dtype(np.dtype(dt)), 1, "A")
+    sig = [array(spec.out_dtype)] + [types.int64] * spec.rank
+    for dt in spec.operand_dtypes:
+        sig += [array(dt), types.int64] + [types.int64] * spec.rank
+    sig += [from_dtype(np.dtype(d)) for d in spec.const_dtypes]
+    if spec.kind == "reduce":
+        sig += [types.int64, types.int64, array(accumulator(spec))]
+    return tuple(sig)
+
+
+def compile_ptx(spec, cc=(8, 0)):
+    """PTX of the kernel of ``spec`` rendered for a GPU (no GPU needed; numba-cuda[cu12])."""
+    from numba import cuda as numba_cuda
+    ns = {"__name__": "arrayforge_kernels.ptx_check"}
+    exec(compile(render(spec), "<arrayforge cuda kernel>", "exec"), ns)
+    return numba_cuda.compile_ptx(ns["kernel"].py_func, signature(spec), cc=cc)
+
+
+def _launch_config(n):
+    threads = BLOCK[target()[0]]
+    if target()[0] == "sim":
+        return 1, threads       # (each simulated block costs ~0.1 s: one, grid-striding)
+    sms = cuda().get_current_device().MULTIPROCESSOR_COUNT
+    return max(1, min(sms * 32, -(-n // threads))), threads
+
+
+def _run_spec(spec, description, out, operands, consts, shape, acc_dtype=None):
+    kernel = _kernel(spec, description)
+    args = [out] + [np.int64(n) for n in shape]
+    for op in operands:
+        args += [op.array, np.int64(op.offset)] + [np.int64(s) for s in op.strides]
+    args += list(consts)
+    n = math.prod(shape)
+    if spec.kind == "elementwise":
+        blocks, threads = _launch_config(n)
+        if n:
+            kernel[blocks, threads](*args)
+        return
+    red = [s for s, r in zip(shape, spec.reduced) if r]
+    kept = math.prod(s for s, r in zip(shape, spec.reduced) if not r)
+    reduce_n = math.prod(red)
+    threads = BLOCK[spec.target]
+    if kept == 0:
+        return
+    if spec.strategy == "thread":
+        blocks, threads = _launch_config(kept)
+        kernel[blocks, threads](*args, np.int64(0), np.int64(1), pool.empty((1,), acc_dtype))
+        return
+    if spec.target == "sim":
+        nsplit = max(1, min(2, -(-reduce_n // (threads * 8)), 2 // kept))
+    else:
+        sms = cuda().get_current_device().MULTIPROCESSOR_COUNT
+        nsplit = max(1, min(-(-reduce_n // (threads * 16)), (sms * 8) // kept))
+    if nsplit == 1:
+        kernel[kept, threads](*args, np.int64(0), np.int64(1), pool.empty((1,), acc_dtype))
+        return
+    part = pool.empty((kept * nsplit,), acc_dtype)
+    kernel[kept * nsplit, threads](*args, np.int64(0), np.int64(nsplit), part)
+    kernel[kept, threads](*args, np.int64(1), np.int64(nsplit), part)
+
+
+def _run_copy(src, dtype):
+    """A contiguous device copy of the strided operand ``src``."""
+    shape = tuple(src.shape)
+    strides = [tuple(0 if n == 1 else s for n, s in zip(shape, src.strides))]
+    new_shape, _, (st,) = coalesce(shape, (False,) * len(shape), strides)
+    out = pool.empty(shape, dtype)
+    spec = copy_spec(len(new_shape), dtype, target()[0])
+    _run_spec(spec, "copy", flat(out), [Operand(src.array, src.offset, st, new_shape)], (), new_shape)
+    return out
+
+
+def _run(k, st, nodes, buffers):
+    """Run kernel ``k`` (elementwise or reduce) of structure ``st``; returns its output."""
+    root = nodes[k.root]
+    if k.reduce is not None:
+        rn = nodes[k.reduce]
+        shape = rn.inputs[0].shape
+        keep = tuple(1 if d in rn.arg else n for d, n in enumerate(shape))
+        reduced = tuple(d in rn.arg for d in range(len(shape)))
+    else:
+        shape = keep = root.shape
+        reduced = (False,) * len(shape)
+    out = pool.empty(root.shape, root.dtype)
+    pre = [_operand(ld, nodes, buffers) for ld in k.loads]
+    post = []
+    for ld in k.post_loads:
+        op = _operand(ld, nodes, buffers)       # (of the output's shape)
+        if len(op.shape) != len(keep):          # keepdims=False: the reduced dims are dropped
+            it = iter(op.strides)
+            op = Operand(op.array, op.offset, tuple(0 if red else next(it) for red in reduced), keep)
+        post.append(op)
+    strides = [_aligned(op, shape) for op in pre + post]
+    new_shape, new_red, new_strides = coalesce(shape, reduced, strides)
+    if not new_shape:
+        new_shape, new_red, new_strides = (1,), (False,), [(0,) for _ in strides]
+    operands = [Operand(op.array, op.offset, s, new_shape) for op, s in zip(pre + post, new_strides)]
+    spec = make_spec(k, st, nodes, new_red, target()[0], _strategy(new_shape, new_red))
+    acc = accumulator(spec)
+    consts = [nodes[p].dtype.type(nodes[p].arg) for p in k.consts]
+    _run_spec(spec, st.description, flat(out), operands, consts, new_shape, acc)
+    return out
+
+
+# A reduction whose last (coalesced) dim is kept runs a thread per output (coalesced reads)
+# when there are outputs enough to fill the GPU; else a block per output.
+THREAD_STRATEGY_MIN = {"gpu": 1 << 14, "sim": 4}
+
+
+def _strategy(shape, reduced):
+    if not any(reduced) or reduced[-1]:
+        return "block"
+    kept = math.prod(n for n, r in zip(shape, reduced) if not r)
+    return "thread" if kept >= THREAD_STRATEGY_MIN[target()[0]] else "block"
+
+
+def make_spec(k, st, nodes, reduced, tgt, strategy="block"):
+    """The CudaSpec of elementwise/reduce kernel ``k`` (structure ``st``) over an iteration
+    space with these ``reduced`` flags (after coalescing), for target ``tgt``."""
+    return CudaSpec(strategy=strategy if k.reduce is not None else "block", kind="reduce" if k.reduce is not None else "elementwise", rank=len(reduced),
+                    reduced=tuple(reduced), n_pre=len(k.loads), n_post=len(k.post_loads),
+                    const_dtypes=st.const_dtypes, body=st.body, reduce=st.reduce, post=st.post,
+                    root=st.root, out_dtype=nodes[k.root].dtype.str, target=tgt,
+                    operand_dtypes=tuple(nodes[ld.base].dtype.str for ld in k.loads + k.post_loads))
+
+
+def plan_specs(outputs, tgt="gpu"):
+    """The CudaSpecs a device would run for the graph of ``outputs`` (host nodes are fine:
+    the plan is device-independent), without coalescing: for tests that compile every
+    generated kernel to PTX without a GPU."""
+    from .fuse import iteration_shape
+    from .runtime import get_plan
+    nodes, _, plan = get_plan(outputs)
+    specs = []
+    for k, st in zip(plan.kernels, plan.structures):
+        parts = list(zip(k.parts, st.parts)) if k.kind == "rows" else [(k, st)]
+        for part, pst in parts:
+            if part.kind not in ("elementwise", "reduce"):
+                continue
+            shape = iteration_shape(part, nodes)
+            axes = nodes[part.reduce].arg if part.reduce is not None else ()
+            reduced = tuple(d in axes for d in range(len(shape))) or (False,)
+            strategies = ("block", "thread") if any(reduced) and not reduced[-1] else ("block",)
+            specs += [make_spec(part, pst, nodes, reduced, tgt, s) for s in strategies]
+    return specs
+
+
+def run_kernel(k, st, nodes, buffers):
+    if k.kind == "rows":        # the parts in turn (a fused rows kernel is a later step)
+        for part, pst in zip(k.parts[:-1], st.parts):
+            buffers[part.root] = _run(part, pst, nodes, buffers)
+        out = _run(k.parts[-1], st.parts[-1], nodes, buffers)
+        for part in k.parts[:-1]:
+            buffers.pop(part.root, None)
+        return out
+    if k.kind in ("elementwise", "reduce"):
+        return _run(k, st, nodes, buffers)
+    if k.kind == "view":
+        return _run_copy(_operand(k.loads[0], nodes, buffers), nodes[k.root].dtype)
+    barrier = BY_NAME.get(k.kind)      # (make_node refuses these on a device: defensive)
+    raise NotImplementedError(f"{barrier.name if barrier else k.kind} has no CUDA kernel yet")
+
+
+def realize(todo, get_plan):
+    """Compute device nodes ``todo`` with one plan on their device (runtime.realize's CUDA half)."""
+    from .runtime import _GRAPH_REFS
+    devices = {o.device for o in todo}
+    if len(devices) > 1:
+        for d in devices:
+            realize([o for o in todo if o.device == d], get_plan)
+        return
+    nodes, pos, plan = get_plan(todo)
+    buffers = {}
+    for i, k in enumerate(plan.kernels):
+        buffers[k.root] = run_kernel(k, plan.structures[i], nodes, buffers)
+        n = nodes[k.root]
+        if sys.getrefcount(n) > _GRAPH_REFS + plan.users[k.root] and n.buffer is None:
+            n.realize_as(buffers[k.root])
+        for p in plan.frees[i]:
+            buffers.pop(p, None)
+    plan.runs += 1
+    for o in todo:
+        if o.buffer is None:
+            o.realize_as(buffers[pos[o]])

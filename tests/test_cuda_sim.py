@@ -1,0 +1,280 @@
+"""The CUDA back end, differential against the CPU executor.
+
+These tests need a CUDA device Numba sees: a real GPU, or Numba's simulator, which must be
+switched on before numba is imported (``NUMBA_ENABLE_CUDASIM=1``).  In the ordinary test run
+they are skipped here and run in a subprocess with the simulator by
+``tests/test_cuda.py::test_simulator_suite``; ``python -m arrayforge.gpucheck`` runs them
+on a real GPU.  The simulator is an interpreter: sizes stay tiny, and reductions keep few
+output elements (one simulated block each).
+"""
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import arrayforge as xp
+from lowering import cuda_runtime
+
+pytestmark = [pytest.mark.cuda,
+              pytest.mark.skipif(not cuda_runtime.available(),
+                                 reason="no CUDA device (run with NUMBA_ENABLE_CUDASIM=1, see tests/test_cuda.py)")]
+
+SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+rng = np.random.default_rng(1234)
+
+
+def both(f, *arrays, exact=False, rtol=1e-12):
+    """``f`` on CPU arrays and on CUDA arrays of the same values: same dtype, shape, values."""
+    host = f(*[xp.asarray(a) for a in arrays])
+    dev = f(*[xp.asarray(a, device="cuda") for a in arrays])
+    assert dev.device == xp.Device("cuda", 0)
+    h, d = np.asarray(host), np.asarray(dev)
+    assert d.dtype == h.dtype and d.shape == h.shape, (d.dtype, h.dtype, d.shape, h.shape)
+    if exact or h.dtype.kind in "biu":
+        np.testing.assert_array_equal(d, h)
+    else:
+        np.testing.assert_allclose(d, h, rtol=rtol, atol=0, equal_nan=True)
+    return d
+
+
+A = rng.standard_normal((3, 20))
+B = rng.standard_normal((3, 20))
+C = rng.standard_normal((3, 20))
+D = rng.standard_normal((3, 20))
+I32 = rng.integers(-60, 60, (3, 20)).astype(np.int32)
+SPECIAL = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1.5, -2.5, 3.0, 1e300, -7.0])
+
+
+# ---- devices, info, conversions ----------------------------------------------------------
+
+def test_info_lists_cuda_devices():
+    info = xp.__array_namespace_info__()
+    devices = info.devices()
+    assert devices[0] == xp.Device("cpu") and xp.Device("cuda", 0) in devices
+    assert info.default_device() == "cpu"
+    assert "complex128" not in info.dtypes(device="cuda") and "float32" in info.dtypes(device="cuda")
+    assert info.dtypes(device="cuda", kind="real floating") == info.dtypes(kind="real floating")
+    assert info.capabilities()["max dimensions"] == 64
+
+
+def test_device_names_and_equality():
+    d = xp.Device("cuda", 0)
+    assert d == "cuda" and d == "cuda:0" and d == xp.Device("cuda") and d != "cpu"
+    assert str(d) == "cuda:0" and pickle.loads(pickle.dumps(d)) is d
+    with pytest.raises(ValueError, match="does not exist"):
+        xp.asarray([1.0], device=xp.Device("cuda", 7))
+    with pytest.raises(ValueError, match="unsupported device"):
+        xp.asarray([1.0], device="tpu")
+
+
+def test_creation_on_device():
+    for x, ref in [(xp.zeros((2, 3), device="cuda"), np.zeros((2, 3))),
+                   (xp.ones(4, dtype=xp.int32, device="cuda"), np.ones(4, np.int32)),
+                   (xp.full((2,), 2.5, device="cuda"), np.full(2, 2.5)),
+                   (xp.arange(5, device="cuda"), np.arange(5)),
+                   (xp.linspace(0, 1, 5, device="cuda"), np.linspace(0, 1, 5)),
+                   (xp.eye(3, device="cuda"), np.eye(3)),
+                   (xp.asarray([[1, 2], [3, 4]], device="cuda"), np.array([[1, 2], [3, 4]]))]:
+        assert x.device == "cuda"
+        np.testing.assert_array_equal(np.asarray(x), ref)
+    g = xp.asarray(A, device="cuda")
+    for like in (xp.zeros_like(g), xp.ones_like(g), xp.full_like(g, 3.0), xp.empty_like(g)):
+        assert like.device == "cuda" and like.shape == g.shape     # (*_like: the device of x)
+    assert xp.zeros_like(g, device="cpu").device == "cpu"
+    assert xp.astype(g, xp.float32, device="cpu").device == "cpu"
+
+
+def test_to_device_round_trip_and_conversions():
+    h = xp.asarray(A)
+    g = h.to_device("cuda")
+    assert g.device == "cuda" and g.to_device("cuda") is g
+    back = (g * 2).to_device("cpu")
+    assert back.device == "cpu"
+    np.testing.assert_array_equal(np.asarray(back), A * 2)
+    assert g.__dlpack_device__() == (2, 0) and h.__dlpack_device__() == (1, 0)
+    # Note: these copy to the host explicitly (documented in the README's CUDA section)
+    assert float(xp.sum(g)) == pytest.approx(float(np.sum(A)), rel=1e-12)
+    assert g[0, :3].tolist() == A[0, :3].tolist()
+    assert int(xp.asarray(7, device="cuda")) == 7 and bool(xp.asarray(True, device="cuda"))
+    assert "Array(" in repr(g[0, :2])
+    assert xp.asarray(g, device="cpu").device == "cpu" and xp.asarray(h, device="cuda").device == "cuda"
+    assert xp.from_dlpack(g) is g and xp.from_dlpack(g, device="cpu").device == "cpu"
+    p = pickle.loads(pickle.dumps(g[0]))
+    assert p.device == "cuda"
+    np.testing.assert_array_equal(np.asarray(p), A[0])
+    assert not hasattr(h, "__cuda_array_interface__")
+    if not SIM:
+        assert g.__cuda_array_interface__["shape"] == A.shape
+
+
+def test_mixing_devices_raises_at_record_time():
+    h, g = xp.asarray(A), xp.asarray(B, device="cuda")
+    for f in (lambda: h + g, lambda: g * h, lambda: xp.where(g > 0, h, 0.0), lambda: xp.maximum(h, g),
+              lambda: g[:1] + h[:1], lambda: xp.asarray(1.0) + g):
+        with pytest.raises(ValueError, match="to_device"):
+            f()
+    assert (g + 1.0).device == "cuda" and (2 * g).device == "cuda"     # Python scalars go anywhere
+
+
+@pytest.mark.parametrize("name, f", [
+    ("matmul", lambda g: g @ g.T), ("sort", lambda g: xp.sort(g)), ("unique_values", xp.unique_values),
+    ("nonzero", xp.nonzero), ("cumulative_sum", lambda g: xp.cumulative_sum(g, axis=1)),
+    ("argmax", lambda g: xp.argmax(g)), ("inv", lambda g: xp.linalg.inv(g[:, :3])),
+    ("fft", lambda g: xp.fft.fft(g)), ("getitem", lambda g: g[g > 0]),
+    ("take", lambda g: xp.take(g, xp.asarray([0, 1], device="cuda"), axis=1)),
+])
+def test_functions_without_gpu_kernels_raise(name, f):
+    g = xp.asarray(A, device="cuda")
+    with pytest.raises(NotImplementedError, match=r"cuda:0"):
+        f(g)
+
+
+def test_complex_not_yet_on_device():
+    with pytest.raises(NotImplementedError, match="complex"):
+        xp.asarray(np.ones(2, complex), device="cuda")
+    with pytest.raises(NotImplementedError, match="complex"):
+        xp.astype(xp.asarray(A, device="cuda"), xp.complex128)
+
+
+# ---- element-wise ------------------------------------------------------------------------
+
+def _chain(a, b, c, d):
+    return ((a * b + c) * 0.5 - d) * (a + 1.0) + (b - c) * d * 2.0 - a / (d + 1.0)
+
+
+def test_fused_chain_is_one_kernel_float64_and_float32():
+    both(_chain, A, B, C, D)
+    both(_chain, *(x.astype(np.float32) for x in (A, B, C, D)), rtol=1e-6)
+
+
+def test_broadcasting_and_views():
+    col, row = rng.standard_normal((3, 1)), rng.standard_normal((1, 20))
+    both(lambda a, c, r: a * c + r, A, col, row)
+    both(lambda a, b: a.T[::-2, 1:] - b.T[::-2, 1:] * 2.0, A, B)               # transpose, negative step
+    both(lambda a: xp.reshape(a[:, 2:12], (5, 6)) + 1.0, A)                     # reshape of a slice: copied
+    both(lambda a: xp.broadcast_to(a[:, :1], (3, 20)) * a, A)
+    both(lambda a: xp.permute_dims(xp.reshape(a, (3, 4, 5)), (2, 0, 1))[1:, :, ::2] ** 2, A)
+    both(lambda a: a[1, 3:7], A)                                                # a view as the output
+    both(lambda a: xp.sqrt(xp.abs(a[0, 0])), A)                                 # 0-d
+
+
+def test_integer_and_boolean_ops():
+    small = rng.integers(0, 5, (3, 20)).astype(np.int32)
+    both(lambda a: (a // 7) + (a % 5) + (a << 2) - (a >> 1) + (a ^ 3), I32)
+    both(lambda a, s: a ** s, I32, small)
+    both(lambda a: xp.where((a > 0) & ~(a > 30), a, -a) * 3, I32)
+    both(lambda a: xp.astype(a, xp.float32) / 3.0, I32, rtol=1e-6)
+    both(lambda a: xp.astype(a * 0.37, xp.int16), A * 100)
+    both(lambda a: xp.logical_xor(a > 0, a < 10), I32)
+    u = rng.integers(0, 255, 20).astype(np.uint8)
+    both(lambda a: (a + a) * 3 - 1, u)
+
+
+def test_special_values():
+    s = SPECIAL
+    both(lambda a: xp.floor(a) + xp.ceil(a) + xp.trunc(a) + xp.round(a), s, exact=True)
+    both(lambda a: xp.sign(a) + xp.maximum(a, 0.0) - xp.minimum(a, -0.0), s, exact=True)
+    both(lambda a: xp.isnan(a) | xp.isinf(a) | ~xp.isfinite(a) | xp.signbit(a), s)
+    both(lambda a: xp.exp(a) + xp.log(xp.abs(a)) + xp.sqrt(a), s)
+    both(lambda a: xp.remainder(a, 0.7) + xp.floor_divide(a, -0.7), s, exact=True)
+    both(lambda a: a / 0.0, s, exact=True)
+    both(lambda a: xp.astype(a, xp.int64), s, exact=True)          # NaN/inf to int: NumPy's values
+
+
+# ---- reductions --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fn", [xp.sum, xp.prod, xp.max, xp.min])
+def test_reductions_over_axes(fn):
+    a = A
+    both(lambda x: fn(x), a)
+    both(lambda x: fn(x, axis=1), a)
+    both(lambda x: fn(x[:, :3], axis=0, keepdims=True), a)
+    both(lambda x: fn(xp.reshape(x[:2, :12], (2, 3, 4)), axis=(0, 2)), a)
+
+
+def test_reduction_prologue_and_epilogue():
+    both(lambda a, b: xp.sum((a - b) ** 2), A, B)
+    both(lambda a, b: xp.sqrt(xp.sum((a - b) ** 2, axis=1)) * 2.0 + 1.0, A, B)
+    both(lambda a: xp.mean(a, axis=1) + xp.var(a, axis=1), A)
+    both(lambda a: a - xp.max(a, axis=1, keepdims=True), A)           # broadcast back (rows kernel)
+    e = lambda a: xp.exp(a - xp.max(a, axis=1, keepdims=True))         # noqa: E731
+    both(lambda a: e(a) / xp.sum(e(a), axis=1, keepdims=True), A)     # softmax
+
+
+def test_reduction_dtypes_and_special_values():
+    both(lambda a: xp.sum(a, axis=1), I32)                             # int32 sums in int64
+    both(lambda a: xp.max(a), I32)
+    both(lambda a: xp.sum(xp.astype(a, xp.float32)), A, rtol=1e-6)    # float32 sums in float64
+    both(lambda a: xp.any(a > 50, axis=1), I32)
+    both(lambda a: xp.all(a > -59), I32)
+    both(lambda a: xp.max(a), SPECIAL)                                 # NaN propagates
+    both(lambda a: xp.min(a[1:3]), SPECIAL)
+    both(lambda a: xp.sum(a[1:3]), SPECIAL)                            # inf - inf
+    both(lambda a: xp.sum(a[:0]), SPECIAL)                             # empty: the initial value
+    big = rng.standard_normal(3000)
+    both(lambda a: xp.sum(a * 2.0), big)                               # split across blocks: two passes
+
+
+def test_realized_intermediates_are_kept_on_device():
+    g = xp.asarray(A, device="cuda")
+    y = g * 2.0 + 1.0
+    z = xp.sum(y, axis=1)
+    xp.compute(y, z)
+    assert y._node.buffer is not None and y.device == "cuda"
+    np.testing.assert_allclose(np.asarray(z), np.sum(A * 2.0 + 1.0, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(y - 1.0), A * 2.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("strategy", ["thread", "block"])
+def test_column_reductions_both_strategies(monkeypatch, strategy):
+    # a thread per output (coalesced column reads) when there are outputs enough, else a block per output
+    tgt = cuda_runtime.target()[0]
+    monkeypatch.setitem(cuda_runtime.THREAD_STRATEGY_MIN, tgt, 1 if strategy == "thread" else 10**9)
+    a = rng.standard_normal((30, 6))
+    both(lambda x: xp.sum(x, axis=0), a)
+    both(lambda x: xp.max(x * 2.0, axis=0, keepdims=True) + 1.0, a)
+    both(lambda x: xp.min(xp.reshape(x, (5, 6, 6)), axis=(0, 1)), a)
+    both(lambda x: xp.sum(xp.astype(x > 0, xp.int32), axis=0), a)
+
+
+@pytest.mark.skipif(SIM, reason="the simulator has no __cuda_array_interface__")
+def test_cuda_array_interface_round_trip_with_numba_and_cupy():
+    from numba import cuda
+    d = cuda.to_device(A)
+    x = xp.asarray(d)                                   # shared, not copied
+    assert x.device == "cuda"
+    y = x * 2.0 + 1.0
+    back = cuda.as_cuda_array(y)                        # Numba reads ours without a copy
+    np.testing.assert_array_equal(back.copy_to_host(), A * 2.0 + 1.0)
+    try:
+        import cupy
+    except ImportError:
+        return
+    c = cupy.asarray(y)
+    np.testing.assert_array_equal(cupy.asnumpy(c), A * 2.0 + 1.0)
+    z = xp.from_dlpack(cupy.arange(4.0))
+    assert z.device == "cuda" and np.asarray(z).tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_OPS = [lambda x, y: x + y, lambda x, y: x * y - 1.5, lambda x, y: xp.maximum(x, y),
+        lambda x, y: xp.where(x > y, x, -y), lambda x, y: xp.abs(x) / (xp.abs(y) + 1.0),
+        lambda x, y: xp.exp(-xp.abs(x)) + y]
+_VIEWS = [lambda x: x, lambda x: x.T.T, lambda x: xp.flip(x, axis=1), lambda x: x[:, ::-1] * 1.0]
+_ENDS = [lambda x: x, lambda x: xp.sum(x, axis=1), lambda x: xp.max(x, axis=0, keepdims=True),
+         lambda x: xp.sum(x * x)]
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from(range(len(_OPS))), st.sampled_from(range(len(_VIEWS)))),
+                min_size=1, max_size=5),
+       st.sampled_from(range(len(_ENDS))))
+def test_random_fused_programs(program, end):
+    def f(a, b):
+        x = a
+        for op, view in program:
+            x = _OPS[op](_VIEWS[view](x), b)
+        return _ENDS[end](x)
+    both(f, A[:2, :6], B[:2, :6])
