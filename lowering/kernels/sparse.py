@@ -1,0 +1,476 @@
+"""Sparse kernels: structure conversions, products and row reductions on NumPy arrays.
+
+Every public function here is pure: realized NumPy buffers in, new NumPy arrays out (the
+inputs are never written).  Each one chooses NumPy (small work, or the executor forced to
+``"numpy"``) or a hand-written parallel Numba kernel (large work, or the executor forced to
+``"numba"``), loaded on first use through :func:`lowering.cache.get_kernel` (see
+``SOURCES`` below; nothing is compiled at import).  Both paths give identical results:
+the same output structure, the same values, the same summation order.
+
+Conventions (the front end, ``arrayforge.sparse``, validates before calling):
+
+* A compressed structure is ``(indptr, indices, data)`` of one "major" axis (rows for CSR,
+  columns for CSC): ``indptr`` has ``n_major + 1`` non-decreasing entries from 0 to
+  ``nnz``; ``indices`` and ``data`` have ``nnz`` entries; every index is in
+  ``[0, n_minor)``.  Functions assume this; they do not check it (a kernel would read out of
+  bounds otherwise: validate first).
+* Index arrays are int32 or int64 (:func:`index_dtype`: int32 when every index value and
+  nnz fit, as SciPy does).  Functions that build a new structure choose its index dtype with
+  :func:`index_dtype`; the others keep the input's.
+* "Canonical": indices sorted within each major row and no duplicates (SciPy's
+  ``has_canonical_format``).  Duplicates are summed in their stored order, left to right,
+  starting from the first (so a lone ``-0.0`` stays ``-0.0``).
+* Data dtypes: any NumPy numeric or bool dtype.  Integer sums wrap, as NumPy's do.
+
+Public functions (the contract ``arrayforge.sparse`` codes against):
+
+    index_dtype(max_value, nnz=0) -> np.dtype
+    expand_indptr(indptr) -> major
+    coo_to_compressed(major, minor, data, n_major, n_minor, sum_duplicates=True)
+        -> (indptr, indices, data)
+    compressed_transpose(indptr, indices, data, n_minor) -> (indptr, indices, data)
+    canonicalize(indptr, indices, data) -> (indptr, indices, data)
+    sort_indices(indptr, indices, data) -> (indices, data)
+    has_sorted_indices(indptr, indices) -> bool
+    has_canonical_format(indptr, indices) -> bool
+    eliminate_zeros(indptr, indices, data) -> (indptr, indices, data)
+    spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols)
+        -> (indptr, indices, data)
+    union_positions(a_indptr, a_indices, b_indptr, b_indices) -> (indptr, indices, a_pos, b_pos)
+    intersection_positions(a_indptr, a_indices, b_indptr, b_indices)
+        -> (indptr, indices, a_pos, b_pos)
+    to_bsr(indptr, indices, data, shape, blocksize) -> (indptr, indices, data3d)
+    bsr_to_csr(indptr, indices, data3d, shape) -> (indptr, indices, data)
+    to_dia(indptr, indices, data, shape) -> (offsets, data2d)
+    dia_to_csr(offsets, data2d, shape) -> (indptr, indices, data)
+    dia_to_coo(offsets, data2d, shape) -> (row, col, data)
+    segment_reduce(op, indptr, data) -> out          # op: "sum", "max", "min"
+    segment_arg(op, indptr, data) -> positions       # op: "argmax", "argmin"
+    bucket_reduce(op, keys, data, n) -> out          # op: "sum", "max", "min"
+    spmv / spmm: see :func:`compressed_matmul` (the SPARSE_MATMUL barrier's work)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_I32_MAX = np.iinfo(np.int32).max
+
+
+# ---- helpers
+
+
+def index_dtype(max_value, nnz=0):
+    """int32 when ``max_value`` (the largest index value or dimension) and ``nnz`` both fit
+    in int32, else int64 (SciPy's ``get_index_dtype`` rule)."""
+    return np.dtype(np.int32) if max(int(max_value), int(nnz)) <= _I32_MAX else np.dtype(np.int64)
+
+
+def _mode():
+    from .. import runtime
+    return runtime.executor_mode()
+
+
+# Work (entries touched) from which "auto" runs the Numba kernel; below it NumPy (no compile).
+NUMBA_MIN = 1 << 16
+
+
+def _use_numba(work):
+    return False     # (first commit: the NumPy contract; the Numba kernels follow)
+    mode = _mode()
+    if mode == "auto":
+        return work >= NUMBA_MIN
+    return mode == "numba"
+
+
+def _stable_argsort(keys):
+    return np.argsort(keys, kind="stable")
+
+
+def expand_indptr(indptr):
+    """The major index of every entry (CSR -> COO rows), in ``indptr``'s dtype."""
+    indptr = np.asarray(indptr)
+    n = len(indptr) - 1
+    counts = np.diff(indptr)
+    if _use_numba(int(indptr[-1]) if n >= 0 and len(indptr) else 0):
+        out = np.empty(int(indptr[-1]), indptr.dtype)
+        _call("expand", indptr, out)
+        return out
+    return np.repeat(np.arange(n, dtype=indptr.dtype), counts)
+
+
+def _indptr_from_counts(counts, dtype):
+    indptr = np.empty(len(counts) + 1, dtype)
+    indptr[0] = 0
+    np.cumsum(counts, out=indptr[1:])
+    return indptr
+
+
+def _segment_sum_sorted(data, starts, nnz_out):
+    """Sum runs of ``data`` that begin at ``starts`` (sorted, starts[0] == 0), in order,
+    beginning from the run's first value."""
+    out = data[starts].copy() if len(data) else np.empty(0, data.dtype)
+    if len(data) > nnz_out:
+        first = np.zeros(len(data), bool)
+        first[starts] = True
+        seg = np.cumsum(first) - 1
+        rest = ~first
+        np.add.at(out, seg[rest], data[rest])
+    return out
+
+
+# ---- COO -> compressed, transpose, canonical form
+
+
+def coo_to_compressed(major, minor, data, n_major, n_minor, sum_duplicates=True):
+    """COO -> compressed: ``(indptr, indices, data)`` sorted by (major, minor), stable (equal
+    coordinates keep their order); duplicates summed in that order when ``sum_duplicates``
+    (the result is then canonical).  COO -> CSR is ``(row, col)``, COO -> CSC ``(col, row)``.
+    Assumes ``0 <= major < n_major``, ``0 <= minor < n_minor``; any integer dtypes."""
+    major = np.asarray(major)
+    minor = np.asarray(minor)
+    data = np.asarray(data)
+    nnz = len(data)
+    idt = index_dtype(max(n_major, n_minor), nnz)
+    if _use_numba(nnz + n_major):
+        return _coo_to_compressed_numba(major, minor, data, n_major, n_minor, sum_duplicates, idt)
+    key = major.astype(np.int64) * max(int(n_minor), 1) + minor.astype(np.int64)
+    order = _stable_argsort(key)
+    key = key[order]
+    d = data[order]
+    if sum_duplicates and nnz:
+        new = np.empty(nnz, bool)
+        new[0] = True
+        np.not_equal(key[1:], key[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        d = _segment_sum_sorted(d, starts, len(starts))
+        key = key[starts]
+    rows = key // max(int(n_minor), 1)
+    indices = (key - rows * max(int(n_minor), 1)).astype(idt)
+    indptr = _indptr_from_counts(np.bincount(rows, minlength=n_major), idt)
+    return indptr, indices, d
+
+
+def compressed_transpose(indptr, indices, data, n_minor):
+    """CSR <-> CSC of the same matrix: the compressed structure along the other axis.
+    Entries of one output row keep their input major order, so the output is sorted
+    whenever... always (by the old major index); duplicates are kept, not summed."""
+    indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
+    n_major = len(indptr) - 1
+    nnz = len(indices)
+    idt = index_dtype(max(n_major, n_minor), nnz)
+    if _use_numba(nnz + n_minor):
+        return _transpose_numba(indptr, indices, data, n_minor, idt)
+    major = np.repeat(np.arange(n_major, dtype=idt), np.diff(indptr))
+    order = _stable_argsort(indices)
+    out_indptr = _indptr_from_counts(np.bincount(indices, minlength=n_minor), idt)
+    return out_indptr, major[order], data[order]
+
+
+def _row_keys(indptr, indices):
+    major = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+    width = int(indices.max()) + 1 if len(indices) else 1
+    return major * width + indices.astype(np.int64), width
+
+
+def sort_indices(indptr, indices, data):
+    """Indices sorted within each major row (stable: duplicates keep their order), with
+    their data: ``(indices, data)``; the indptr is unchanged."""
+    indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
+    if _use_numba(len(indices)):
+        return _sort_numba(indptr, indices, data)
+    key, _ = _row_keys(indptr, indices)
+    order = _stable_argsort(key)
+    return indices[order], data[order]
+
+
+def canonicalize(indptr, indices, data):
+    """Sort indices within rows and sum duplicates: the canonical structure (index dtype kept)."""
+    indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
+    if _use_numba(len(indices)):
+        return _canonicalize_numba(indptr, indices, data)
+    indices, data = sort_indices(indptr, indices, data)
+    nnz = len(indices)
+    if not nnz:
+        return indptr.copy(), indices, data
+    major = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    new = np.empty(nnz, bool)
+    new[0] = True
+    new[1:] = (indices[1:] != indices[:-1]) | (major[1:] != major[:-1])
+    starts = np.flatnonzero(new)
+    out_data = _segment_sum_sorted(data, starts, len(starts))
+    counts = np.bincount(major[starts], minlength=len(indptr) - 1)
+    return _indptr_from_counts(counts, indptr.dtype), indices[starts], out_data
+
+
+def _within_rows(indptr, indices, strict):
+    if len(indices) < 2:
+        return True
+    d = indices[1:] > indices[:-1] if strict else indices[1:] >= indices[:-1]
+    if d.all():
+        return True
+    first = np.zeros(len(indices), bool)           # the first entry of each non-empty row
+    starts = indptr[:-1][np.diff(indptr) > 0]
+    first[starts] = True
+    return bool((d | first[1:]).all())
+
+
+def has_sorted_indices(indptr, indices):
+    """Are the indices non-decreasing within each major row?"""
+    return _within_rows(np.asarray(indptr), np.asarray(indices), False)
+
+
+def has_canonical_format(indptr, indices):
+    """Are the indices strictly increasing within each major row (sorted, no duplicates)?"""
+    return _within_rows(np.asarray(indptr), np.asarray(indices), True)
+
+
+def eliminate_zeros(indptr, indices, data):
+    """Drop stored zeros (index dtype kept)."""
+    indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
+    keep = data != 0
+    if keep.all():
+        return indptr.copy(), indices.copy(), data.copy()
+    cs = np.zeros(len(data) + 1, indptr.dtype)
+    np.cumsum(keep, out=cs[1:])
+    return cs[indptr], indices[keep], data[keep]
+
+
+# ---- sparse x sparse
+
+
+def _result_dtype(a, b):
+    return np.result_type(a.dtype, b.dtype)
+
+
+def spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols):
+    """CSR x CSR -> canonical CSR ``(indptr, indices, data)`` of the ``(m, n_cols)`` product.
+
+    Each output entry sums its products in the order of A's row then B's row (Gustavson,
+    from zero); sums that are exactly zero are dropped, as SciPy's ``csr_matmat`` does.
+    The value dtype is ``result_type(a_data, b_data)``.  Assumes A's indices are in
+    ``[0, len(b_indptr) - 1)`` and B's in ``[0, n_cols)``."""
+    a_indptr, a_indices, a_data = np.asarray(a_indptr), np.asarray(a_indices), np.asarray(a_data)
+    b_indptr, b_indices, b_data = np.asarray(b_indptr), np.asarray(b_indices), np.asarray(b_data)
+    dtype = _result_dtype(a_data, b_data)
+    m = len(a_indptr) - 1
+    b_len = np.diff(b_indptr)
+    counts = b_len[a_indices] if len(a_indices) else np.zeros(0, b_len.dtype)
+    flops = int(counts.sum())
+    if _use_numba(flops + m):
+        return _spgemm_numba(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols, dtype)
+    # NumPy: expand every product (A entry x B row), then sum by (row, col) in generation order.
+    a_rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(a_indptr))
+    rows = np.repeat(a_rows, counts)
+    starts = np.repeat(b_indptr[a_indices].astype(np.int64) - np.cumsum(counts) + counts, counts)
+    pos = starts + np.arange(flops, dtype=np.int64)
+    cols = b_indices[pos]
+    vals = np.repeat(a_data.astype(dtype), counts) * b_data[pos].astype(dtype)
+    key = rows * max(int(n_cols), 1) + cols
+    order = _stable_argsort(key)
+    key, vals = key[order], vals[order]
+    if flops:
+        new = np.empty(flops, bool)
+        new[0] = True
+        np.not_equal(key[1:], key[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        sums = np.zeros(len(starts), dtype)            # from zero, as the Numba accumulator
+        np.add.at(sums, np.cumsum(new) - 1, vals)
+        key = key[starts]
+        keep = sums != 0
+        sums, key = sums[keep], key[keep]
+    else:
+        sums = np.zeros(0, dtype)
+    idt = index_dtype(max(m, n_cols), len(key))
+    r = key // max(int(n_cols), 1)
+    indices = (key - r * max(int(n_cols), 1)).astype(idt)
+    return _indptr_from_counts(np.bincount(r, minlength=m), idt), indices, sums
+
+
+def _merge_positions(a_indptr, a_indices, b_indptr, b_indices, union):
+    a_indptr, a_indices = np.asarray(a_indptr), np.asarray(a_indices)
+    b_indptr, b_indices = np.asarray(b_indptr), np.asarray(b_indices)
+    m = len(a_indptr) - 1
+    if _use_numba(len(a_indices) + len(b_indices) + m):
+        return _merge_numba(a_indptr, a_indices, b_indptr, b_indices, union)
+    width = max(int(a_indices.max()) + 1 if len(a_indices) else 1,
+                int(b_indices.max()) + 1 if len(b_indices) else 1)
+    ka = np.repeat(np.arange(m, dtype=np.int64), np.diff(a_indptr)) * width + a_indices
+    kb = np.repeat(np.arange(m, dtype=np.int64), np.diff(b_indptr)) * width + b_indices
+    keys = np.union1d(ka, kb) if union else np.intersect1d(ka, kb, assume_unique=True)
+    pdt = index_dtype(max(len(ka), len(kb)))
+
+    def positions(k):
+        p = np.searchsorted(k, keys)
+        pc = np.minimum(p, max(len(k) - 1, 0))
+        hit = (p < len(k)) & (k[pc] == keys) if len(k) else np.zeros(len(keys), bool)
+        return np.where(hit, p, -1).astype(pdt)
+
+    rows = keys // width
+    idt = index_dtype(max(m, width), len(keys))
+    indptr = _indptr_from_counts(np.bincount(rows, minlength=m), idt)
+    return indptr, (keys - rows * width).astype(idt), positions(ka), positions(kb)
+
+
+def union_positions(a_indptr, a_indices, b_indptr, b_indices):
+    """The pattern of ``A op B`` for canonical A, B of one shape, where op keeps an entry of
+    either operand (add, subtract, maximum...): ``(indptr, indices, a_pos, b_pos)``, the
+    output canonical, and for each output entry its position in A's (B's) data, or -1
+    where that operand has none (positions int32 when they fit, else int64)."""
+    return _merge_positions(a_indptr, a_indices, b_indptr, b_indices, True)
+
+
+def intersection_positions(a_indptr, a_indices, b_indptr, b_indices):
+    """As :func:`union_positions` for an op that keeps entries of both operands only
+    (multiply): every position is >= 0."""
+    return _merge_positions(a_indptr, a_indices, b_indptr, b_indices, False)
+
+
+# ---- BSR and DIA
+
+
+def to_bsr(indptr, indices, data, shape, blocksize):
+    """CSR -> BSR of ``blocksize`` (R, C), which must divide ``shape``: ``(indptr, indices,
+    data3d)`` with one entry per non-empty block (a block holding any stored entry),
+    blocks sorted within each block row, duplicates summed in stored order."""
+    indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
+    R, C = blocksize
+    m, n = shape
+    nbr, nbc = m // R, n // C
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(indptr))
+    cols = indices.astype(np.int64)
+    key = (rows // R) * max(nbc, 1) + cols // C
+    ukeys, inv = np.unique(key, return_inverse=True)
+    out = np.zeros((len(ukeys), R, C), data.dtype)
+    np.add.at(out, (inv, rows % R, cols % C), data)
+    brow = ukeys // max(nbc, 1)
+    idt = index_dtype(max(nbr, nbc), len(ukeys))
+    return (_indptr_from_counts(np.bincount(brow, minlength=nbr), idt),
+            (ukeys - brow * max(nbc, 1)).astype(idt), out)
+
+
+def bsr_to_csr(indptr, indices, data3d, shape):
+    """BSR -> CSR, every entry of every block kept (explicit zeros too, as SciPy's
+    ``bsr_tocsr``); sorted when the block indices are."""
+    indptr, indices, data3d = np.asarray(indptr), np.asarray(indices), np.asarray(data3d)
+    nb, R, C = data3d.shape
+    m, n = shape
+    nbr = len(indptr) - 1
+    nnz = nb * R * C
+    idt = index_dtype(max(m, n), nnz)
+    per_brow = np.diff(indptr).astype(np.int64)
+    # row r = I*R + ri starts at R*C*indptr[I] + ri*C*per_brow[I] and holds C*per_brow[I] entries
+    out_indptr = np.empty(m + 1, idt)
+    out_indptr[:-1] = (R * C * indptr[:-1].astype(np.int64)[:, None]
+                       + np.arange(R)[None, :] * (C * per_brow)[:, None]).reshape(-1)
+    out_indptr[-1] = nnz
+    brow = np.repeat(np.arange(nbr, dtype=np.int64), per_brow)            # per block
+    local = np.arange(nb, dtype=np.int64) - indptr[:-1].astype(np.int64)[brow] if nb else brow
+    # destination of (b, ri, ci)
+    dest = (out_indptr[:-1].astype(np.int64)[(brow * R)[:, None] + np.arange(R)[None, :]][:, :, None]
+            + (local * C)[:, None, None] + np.arange(C)[None, None, :])
+    out_indices = np.empty(nnz, idt)
+    out_data = np.empty(nnz, data3d.dtype)
+    cols = indices.astype(np.int64)[:, None, None] * C + np.arange(C)[None, None, :]
+    out_indices[dest.reshape(-1)] = np.broadcast_to(cols, (nb, R, C)).reshape(-1)
+    out_data[dest.reshape(-1)] = data3d.reshape(-1)
+    return out_indptr, out_indices, out_data
+
+
+def to_dia(indptr, indices, data, shape):
+    """CSR -> SciPy's DIA layout ``(offsets, data2d)``: ``offsets`` the sorted distinct
+    ``col - row`` of the stored entries, ``data2d[k, j] = A[j - offsets[k], j]``, of width
+    ``max col + 1`` (SciPy's ``todia``); duplicates summed."""
+    indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
+    rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+    cols = indices.astype(np.int64)
+    ks = cols - rows
+    offsets, inv = np.unique(ks, return_inverse=True)
+    width = int(cols.max()) + 1 if len(cols) else 0
+    out = np.zeros((len(offsets), width), data.dtype)
+    np.add.at(out, (inv, cols), data)
+    return offsets.astype(index_dtype(max(shape), len(data))), out
+
+
+def dia_to_csr(offsets, data2d, shape):
+    """SciPy's DIA -> canonical CSR ``(indptr, indices, data)``: the stored nonzeros that
+    lie inside the matrix (SciPy's ``dia.tocsr``: zeros dropped; a repeated offset summed)."""
+    offsets, data2d = np.asarray(offsets), np.asarray(data2d)
+    m, n = shape
+    nd, L = data2d.shape
+    j = np.arange(L, dtype=np.int64)
+    rows = j[None, :] - offsets.astype(np.int64)[:, None]
+    mask = (rows >= 0) & (rows < m) & (j[None, :] < n) & (data2d != 0)
+    return coo_to_compressed(rows[mask], np.broadcast_to(j, (nd, L))[mask], data2d[mask], m, n)
+
+
+def dia_to_coo(offsets, data2d, shape):
+    """SciPy's DIA -> COO ``(row, col, data)`` in row-major order (SciPy's ``dia.tocoo``,
+    which goes through ``tocsr``)."""
+    indptr, indices, data = dia_to_csr(offsets, data2d, shape)
+    return expand_indptr(indptr), indices, data
+
+
+# ---- reductions
+
+_REDUCE_UFUNC = {"sum": np.add, "max": np.maximum, "min": np.minimum}
+
+
+def segment_reduce(op, indptr, data):
+    """``out[i] = op(data[indptr[i]:indptr[i+1]])`` for op "sum", "max" or "min", in
+    ``data``'s dtype (cast first for a wider accumulator); empty rows give 0.  "sum" adds in
+    stored order; "max"/"min" propagate NaN (NumPy's ``maximum``)."""
+    indptr, data = np.asarray(indptr), np.asarray(data)
+    n = len(indptr) - 1
+    if _use_numba(len(data) + n):
+        return _segment_numba(op, indptr, data)
+    out = np.zeros(n, data.dtype)
+    counts = np.diff(indptr)
+    nonempty = counts > 0
+    if len(data):
+        starts = indptr[:-1][nonempty]
+        if op == "sum":
+            seg = np.repeat(np.arange(n), counts)
+            first = np.zeros(len(data), bool)
+            first[starts] = True
+            vals = data[starts].copy()
+            sums = np.zeros(n, data.dtype)
+            sums[nonempty] = vals
+            np.add.at(sums, seg[~first], data[~first])
+            return sums
+        out[nonempty] = _REDUCE_UFUNC[op].reduceat(data, starts)
+    return out
+
+
+def segment_arg(op, indptr, data):
+    """The position in ``data`` of the first maximum ("argmax") or minimum ("argmin") of
+    each major row (NaN counts as the extreme, as in NumPy), or -1 for an empty row; int64."""
+    indptr, data = np.asarray(indptr), np.asarray(data)
+    n = len(indptr) - 1
+    if _use_numba(len(data) + n):
+        return _segment_arg_numba(op, indptr, data)
+    out = np.full(n, -1, np.int64)
+    argf = np.argmax if op == "argmax" else np.argmin
+    for i in np.flatnonzero(np.diff(indptr) > 0):
+        p, q = int(indptr[i]), int(indptr[i + 1])
+        out[i] = p + int(argf(data[p:q]))
+    return out
+
+
+def bucket_reduce(op, keys, data, n):
+    """``out[k] = op(data[keys == k])`` for k in ``range(n)`` (column reductions of a CSR:
+    ``keys`` = indices), in stored order, in ``data``'s dtype; empty buckets give 0."""
+    keys, data = np.asarray(keys), np.asarray(data)
+    if _use_numba(len(data) + n):
+        return _bucket_numba(op, keys, data, n)
+    out = np.zeros(n, data.dtype)
+    if op == "sum":
+        np.add.at(out, keys, data)
+        return out
+    present = np.zeros(n, bool)
+    present[keys] = True
+    if len(data):
+        order = _stable_argsort(keys)
+        k = keys[order]
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+        out[k[starts]] = _REDUCE_UFUNC[op].reduceat(data[order], starts)
+    return out
