@@ -26,6 +26,7 @@ from .sets import *  # noqa: F401,F403
 from .utility import *  # noqa: F401,F403
 from ._contract import einsum, matmul, outer, tensordot, vecdot
 from . import linalg, fft  # noqa: E402  (the extensions, as submodules)
+from . import sparse  # noqa: E402  (the sparse formats, as a submodule)
 from ._info import __array_namespace_info__
 from ._plan import explain, Plan
 
