@@ -13,7 +13,14 @@ incremental edits, DIA for banded matrices, BSR for block structure.
 from ._base import SparseArray, issparse
 from ._compressed import csr_array, csc_array
 from ._coo import coo_array
+from ._bsr import bsr_array
+from ._dia import dia_array
+from ._builders import dok_array, lil_array
 from ._convert import from_scipy
+from ._construct import (block_diag, diags, diags_array, eye, hstack, identity, kron, random,
+                         vstack)
 from . import _ops, _reduce  # noqa: F401  (register the namespace's sparse handlers)
 
-__all__ = ["SparseArray", "issparse", "csr_array", "csc_array", "coo_array", "from_scipy"]
+__all__ = ["SparseArray", "issparse", "csr_array", "csc_array", "coo_array", "bsr_array",
+           "dia_array", "dok_array", "lil_array", "from_scipy", "random", "eye", "identity",
+           "diags", "diags_array", "kron", "hstack", "vstack", "block_diag"]

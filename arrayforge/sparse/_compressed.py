@@ -254,7 +254,7 @@ class csr_array(_CompressedArray):
         return dia_array._from_csr(self)
 
     def tolil(self, copy=False):
-        from ._lil import lil_array
+        from ._builders import lil_array
         return lil_array._from_csr(self)
 
 

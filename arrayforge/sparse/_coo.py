@@ -167,7 +167,7 @@ class coo_array(SparseArray):
         return self.copy() if copy else self
 
     def todok(self, copy=False):
-        from ._dok import dok_array
+        from ._builders import dok_array
         return dok_array._from_coo(self)
 
     def toarray(self, order=None, out=None):
