@@ -215,6 +215,8 @@ class SparseArray:
         """Rebind this array to ``other``'s structure and values (in-place SciPy methods)."""
         if type(other) is not type(self):
             other = other.asformat(self.format)
+        if other is self:
+            return
         self.__dict__.clear()
         self.__dict__.update(other.__dict__)
 

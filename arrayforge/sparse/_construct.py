@@ -85,7 +85,10 @@ def diags_array(diagonals, /, *, offsets=0, shape=None, format=None, dtype=None)
         shape = (m, m)
     m, n = st.check_shape(shape, 2)
     if dtype is None:
+        # Note: SciPy 1.17 casts integer diagonals to float64 (with a FutureWarning); so do we
         dtype = np.result_type(*diags) if diags else np.float64
+        if np.dtype(dtype).kind not in "fc":
+            dtype = np.float64
     rows, cols, vals = [], [], []
     for d, k in zip(diags, offsets):
         length = max(0, min(m + min(k, 0), n - max(k, 0)))

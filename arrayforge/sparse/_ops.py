@@ -186,7 +186,6 @@ def _as_dense_operand(x, name):
 def matmul(x1, x2):
     """``x1 @ x2`` with at least one sparse operand: SpMV/SpMM (dense result), ``X @ A``
     (dense result) or SpGEMM (sparse result)."""
-    from . import _products
     s1 = isinstance(x1, SparseArray) or _is_scipy(x1)
     s2 = isinstance(x2, SparseArray) or _is_scipy(x2)
     if _is_scalar(x1) or _is_scalar(x2):
@@ -199,6 +198,7 @@ def matmul(x1, x2):
         if a.ndim == 1:
             return matmul(a.reshape((1, -1)), x).reshape(x.shape[1:]) if x.ndim == 2 else \
                 _dense_fn("sum")(a.multiply(x))
+        from . import _products
         c = _compressed(a)
         return _products.compressed_dense_matmul(c.format, c.shape, c._indptr, c._indices, c._data, x)
     a, x = as_sparse_operand(x2), _as_dense_operand(x1, "matmul")
@@ -206,6 +206,7 @@ def matmul(x1, x2):
     if a.ndim == 1:
         return matmul(x, a.reshape((-1, 1))).reshape(x.shape[:-1]) if x.ndim == 2 else \
             _dense_fn("sum")(a.multiply(x))
+    from . import _products
     c = _compressed(a)
     return _products.dense_compressed_matmul(x, c.format, c.shape, c._indptr, c._indices, c._data)
 
