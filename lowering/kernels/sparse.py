@@ -44,6 +44,7 @@ Public functions (the contract ``arrayforge.sparse`` codes against):
     to_dia(indptr, indices, data, shape) -> (offsets, data2d)
     dia_to_csr(offsets, data2d, shape) -> (indptr, indices, data)
     dia_to_coo(offsets, data2d, shape) -> (row, col, data)
+    runs_sum(data, starts) -> out                    # sums of runs of sorted data
     segment_reduce(op, indptr, data) -> out          # op: "sum", "max", "min"
     segment_arg(op, indptr, data) -> positions       # op: "argmax", "argmin"
     bucket_reduce(op, keys, data, n) -> out          # op: "sum", "max", "min"
@@ -52,6 +53,8 @@ Public functions (the contract ``arrayforge.sparse`` codes against):
 from __future__ import annotations
 
 import numpy as np
+
+from . import sparse_numba
 
 _I32_MAX = np.iinfo(np.int32).max
 
@@ -74,28 +77,71 @@ def _mode():
 NUMBA_MIN = 1 << 16
 
 
-def _use_numba(work):
-    return False     # (first commit: the NumPy contract; the Numba kernels follow)
-    mode = _mode()
+def _use_numba(work, mode=None):
+    mode = mode or _mode()
     if mode == "auto":
         return work >= NUMBA_MIN
     return mode == "numba"
 
 
-def _stable_argsort(keys):
-    return np.argsort(keys, kind="stable")
+def _threads():
+    import numba
+    return numba.get_num_threads()
+
+
+def _launch(name, *args):
+    """Run Numba kernel ``name`` (one launch at a time: Numba's workqueue layer is not reentrant)."""
+    from .. import runtime
+    kernel = sparse_numba.get(name)
+    with runtime._launch_lock:
+        kernel(True, *args)
+
+
+def _entry_bounds(nnz, P):
+    """P + 1 entry offsets splitting ``nnz`` entries into P chunks of (nearly) equal size."""
+    return np.arange(P + 1, dtype=np.int64) * int(nnz) // P
+
+
+def _row_chunks(indptr, P):
+    """P + 1 row offsets: chunks of whole rows with (nearly) equal numbers of entries."""
+    m = len(indptr) - 1
+    rows = np.searchsorted(indptr, _entry_bounds(indptr[-1] if m >= 0 else 0, P), "left").astype(np.int64)
+    rows[0], rows[-1] = 0, m
+    return np.minimum(rows, m)
+
+
+def _private_parts(work):
+    """How many private partial results a race-free scatter uses (1 for small work)."""
+    return 1 if work < NUMBA_MIN else max(1, min(_threads(), 8))
+
+
+def _compute_dtype(dtype):
+    """Integers and bool are computed in int64 (wrapping: the same bits modulo every narrower
+    width as NumPy's own loops), floating and complex in their own dtype."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.int64) if dtype.kind in "biu" else dtype
+
+
+def _from_compute(values, dtype):
+    """``values`` (computed in ``_compute_dtype(dtype)``) as ``dtype``."""
+    dtype = np.dtype(dtype)
+    if values.dtype == dtype:
+        return values
+    if dtype.kind == "b":
+        return values != 0
+    return values.astype(dtype)       # integers wrap modulo the width, as NumPy's loops do
 
 
 def expand_indptr(indptr):
     """The major index of every entry (CSR -> COO rows), in ``indptr``'s dtype."""
     indptr = np.asarray(indptr)
     n = len(indptr) - 1
-    counts = np.diff(indptr)
-    if _use_numba(int(indptr[-1]) if n >= 0 and len(indptr) else 0):
-        out = np.empty(int(indptr[-1]), indptr.dtype)
-        _call("expand", indptr, out)
+    nnz = int(indptr[-1]) if len(indptr) else 0
+    if _use_numba(nnz):
+        out = np.empty(nnz, indptr.dtype)
+        _launch("expand", indptr, out)
         return out
-    return np.repeat(np.arange(n, dtype=indptr.dtype), counts)
+    return np.repeat(np.arange(n, dtype=indptr.dtype), np.diff(indptr))
 
 
 def _indptr_from_counts(counts, dtype):
@@ -105,101 +151,143 @@ def _indptr_from_counts(counts, dtype):
     return indptr
 
 
-def _segment_sum_sorted(data, starts, nnz_out):
-    """Sum runs of ``data`` that begin at ``starts`` (sorted, starts[0] == 0), in order,
-    beginning from the run's first value."""
-    out = data[starts].copy() if len(data) else np.empty(0, data.dtype)
-    if len(data) > nnz_out:
-        first = np.zeros(len(data), bool)
-        first[starts] = True
-        seg = np.cumsum(first) - 1
-        rest = ~first
-        np.add.at(out, seg[rest], data[rest])
+def runs_sum(data, starts):
+    """``out[s] = data[starts[s]] + ... + data[starts[s + 1] - 1]`` left to right, from the
+    run's first value (``starts`` sorted, ``starts[0] == 0``, one run per entry of ``starts``
+    that is < len(data); the last run ends at ``len(data)``); in ``data``'s dtype."""
+    data = np.asarray(data)
+    starts = np.asarray(starts, np.int64)
+    nnz, n = len(data), len(starts)
+    if n == nnz:
+        return data[starts] if n else data[:0].copy()
+    if _use_numba(nnz):
+        cd = _compute_dtype(data.dtype) if data.dtype.kind == "b" else data.dtype
+        bounds = np.empty(n + 1, np.int64)
+        bounds[:n] = starts
+        bounds[n] = nnz
+        out = np.empty(n, cd)
+        _launch("segsum", data.astype(cd, copy=False), bounds, out)
+        return _from_compute(out, data.dtype)
+    out = data[starts].copy()
+    first = np.zeros(nnz, bool)
+    first[starts] = True
+    seg = np.cumsum(first) - 1
+    rest = ~first
+    np.add.at(out, seg[rest], data[rest])
     return out
 
 
 # ---- COO -> compressed, transpose, canonical form
 
 
+def _coo_perm(major, minor, n_major, n_minor, idt):
+    """(indptr, perm, first, rowrun): the stable (major, minor) order of COO entries."""
+    nnz = len(major)
+    if _use_numba(nnz + n_major):
+        major = major.astype(idt, copy=False)
+        minor = minor.astype(idt, copy=False)
+        P = _private_parts(nnz)
+        counts = np.zeros((P, n_major), np.int64)
+        indptr = np.empty(n_major + 1, idt)
+        perm = np.empty(nnz, np.int64)
+        first = np.empty(nnz, np.uint8)
+        rowrun = np.empty(n_major, np.int64)
+        _launch("coo_sort", major, minor, _entry_bounds(nnz, P), counts, indptr, perm, first, rowrun)
+        return indptr, perm, first.view(bool), rowrun
+    key = major.astype(np.int64) * max(int(n_minor), 1) + minor.astype(np.int64)
+    perm = np.argsort(key, kind="stable")
+    key = key[perm]
+    first = np.empty(nnz, bool)
+    if nnz:
+        first[0] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+    rows = key // max(int(n_minor), 1)
+    indptr = _indptr_from_counts(np.bincount(rows, minlength=n_major), idt)
+    rowrun = np.bincount(rows[first], minlength=n_major)
+    return indptr, perm, first, rowrun
+
+
+def _dedupe(indptr, indices, data, first, rowrun):
+    """Sum the runs of equal indices (flagged by ``first``) of a row-sorted structure."""
+    starts = np.flatnonzero(first)
+    if len(starts) == len(indices):
+        return indptr, indices, data
+    return (_indptr_from_counts(rowrun, indptr.dtype), indices[starts], runs_sum(data, starts))
+
+
 def coo_to_compressed(major, minor, data, n_major, n_minor, sum_duplicates=True):
     """COO -> compressed: ``(indptr, indices, data)`` sorted by (major, minor), stable (equal
     coordinates keep their order); duplicates summed in that order when ``sum_duplicates``
     (the result is then canonical).  COO -> CSR is ``(row, col)``, COO -> CSC ``(col, row)``.
-    Assumes ``0 <= major < n_major``, ``0 <= minor < n_minor``; any integer dtypes."""
-    major = np.asarray(major)
-    minor = np.asarray(minor)
-    data = np.asarray(data)
-    nnz = len(data)
-    idt = index_dtype(max(n_major, n_minor), nnz)
-    if _use_numba(nnz + n_major):
-        return _coo_to_compressed_numba(major, minor, data, n_major, n_minor, sum_duplicates, idt)
-    key = major.astype(np.int64) * max(int(n_minor), 1) + minor.astype(np.int64)
-    order = _stable_argsort(key)
-    key = key[order]
-    d = data[order]
-    if sum_duplicates and nnz:
-        new = np.empty(nnz, bool)
-        new[0] = True
-        np.not_equal(key[1:], key[:-1], out=new[1:])
-        starts = np.flatnonzero(new)
-        d = _segment_sum_sorted(d, starts, len(starts))
-        key = key[starts]
-    rows = key // max(int(n_minor), 1)
-    indices = (key - rows * max(int(n_minor), 1)).astype(idt)
-    indptr = _indptr_from_counts(np.bincount(rows, minlength=n_major), idt)
+    Assumes ``0 <= major < n_major``, ``0 <= minor < n_minor``; any integer dtypes.  Numba:
+    a parallel counting sort by major (private histograms), then a stable sort per row."""
+    major, minor, data = np.asarray(major), np.asarray(minor), np.asarray(data)
+    idt = index_dtype(max(n_major, n_minor), len(data))
+    indptr, perm, first, rowrun = _coo_perm(major, minor, int(n_major), int(n_minor), idt)
+    indices = minor[perm].astype(idt, copy=False)
+    d = data[perm]
+    if sum_duplicates:
+        return _dedupe(indptr, indices, d, first, rowrun)
     return indptr, indices, d
 
 
 def compressed_transpose(indptr, indices, data, n_minor):
-    """CSR <-> CSC of the same matrix: the compressed structure along the other axis.
-    Entries of one output row keep their input major order, so the output is sorted
-    whenever... always (by the old major index); duplicates are kept, not summed."""
+    """CSR <-> CSC of the same matrix: the compressed structure along the other axis.  Each
+    output row lists the old major indices in increasing order (so it is sorted; duplicates
+    are kept, not summed).  Numba: a parallel counting sort with private histograms."""
     indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
     n_major = len(indptr) - 1
     nnz = len(indices)
+    n_minor = int(n_minor)
     idt = index_dtype(max(n_major, n_minor), nnz)
     if _use_numba(nnz + n_minor):
-        return _transpose_numba(indptr, indices, data, n_minor, idt)
+        P = _private_parts(nnz)
+        counts = np.zeros((P, n_minor), np.int64)
+        out_indptr = np.empty(n_minor + 1, idt)
+        out_indices = np.empty(nnz, idt)
+        perm = np.empty(nnz, np.int64)
+        _launch("transpose", indptr, indices, _row_chunks(indptr, P), counts, out_indptr, out_indices, perm)
+        return out_indptr, out_indices, data[perm]
     major = np.repeat(np.arange(n_major, dtype=idt), np.diff(indptr))
-    order = _stable_argsort(indices)
+    order = np.argsort(indices, kind="stable")
     out_indptr = _indptr_from_counts(np.bincount(indices, minlength=n_minor), idt)
     return out_indptr, major[order], data[order]
 
 
-def _row_keys(indptr, indices):
-    major = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
-    width = int(indices.max()) + 1 if len(indices) else 1
-    return major * width + indices.astype(np.int64), width
+def _row_perm(indptr, indices):
+    """(perm, first, rowrun): the stable order of the indices within each row."""
+    nnz = len(indices)
+    n_major = len(indptr) - 1
+    if _use_numba(nnz):
+        perm = np.empty(nnz, np.int64)
+        first = np.empty(nnz, np.uint8)
+        rowrun = np.empty(n_major, np.int64)
+        _launch("row_sort", indptr, indices, perm, first, rowrun)
+        return perm, first.view(bool), rowrun
+    major = np.repeat(np.arange(n_major, dtype=np.int64), np.diff(indptr))
+    width = int(indices.max()) + 1 if nnz else 1
+    perm = np.argsort(major * width + indices, kind="stable")
+    first = np.empty(nnz, bool)
+    if nnz:
+        si = indices[perm]
+        first[0] = True
+        first[1:] = (si[1:] != si[:-1]) | (major[1:] != major[:-1])
+    return perm, first, np.bincount(major[first], minlength=n_major)
 
 
 def sort_indices(indptr, indices, data):
     """Indices sorted within each major row (stable: duplicates keep their order), with
     their data: ``(indices, data)``; the indptr is unchanged."""
     indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
-    if _use_numba(len(indices)):
-        return _sort_numba(indptr, indices, data)
-    key, _ = _row_keys(indptr, indices)
-    order = _stable_argsort(key)
-    return indices[order], data[order]
+    perm, _, _ = _row_perm(indptr, indices)
+    return indices[perm], data[perm]
 
 
 def canonicalize(indptr, indices, data):
     """Sort indices within rows and sum duplicates: the canonical structure (index dtype kept)."""
     indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
-    if _use_numba(len(indices)):
-        return _canonicalize_numba(indptr, indices, data)
-    indices, data = sort_indices(indptr, indices, data)
-    nnz = len(indices)
-    if not nnz:
-        return indptr.copy(), indices, data
-    major = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-    new = np.empty(nnz, bool)
-    new[0] = True
-    new[1:] = (indices[1:] != indices[:-1]) | (major[1:] != major[:-1])
-    starts = np.flatnonzero(new)
-    out_data = _segment_sum_sorted(data, starts, len(starts))
-    counts = np.bincount(major[starts], minlength=len(indptr) - 1)
-    return _indptr_from_counts(counts, indptr.dtype), indices[starts], out_data
+    perm, first, rowrun = _row_perm(indptr, indices)
+    return _dedupe(indptr.copy(), indices[perm], data[perm], first, rowrun)
 
 
 def _within_rows(indptr, indices, strict):
@@ -238,66 +326,99 @@ def eliminate_zeros(indptr, indices, data):
 # ---- sparse x sparse
 
 
-def _result_dtype(a, b):
-    return np.result_type(a.dtype, b.dtype)
-
-
 def spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols):
     """CSR x CSR -> canonical CSR ``(indptr, indices, data)`` of the ``(m, n_cols)`` product.
 
     Each output entry sums its products in the order of A's row then B's row (Gustavson,
     from zero); sums that are exactly zero are dropped, as SciPy's ``csr_matmat`` does.
-    The value dtype is ``result_type(a_data, b_data)``.  Assumes A's indices are in
-    ``[0, len(b_indptr) - 1)`` and B's in ``[0, n_cols)``."""
+    The value dtype is ``result_type(a_data, b_data)`` (integers computed in int64 and
+    wrapped).  Assumes A's indices are in ``[0, len(b_indptr) - 1)`` and B's in
+    ``[0, n_cols)``.  Numba: two passes over chunks of rows balanced by products (a symbolic
+    count of each row's distinct columns, then the numeric pass with a dense accumulator)."""
     a_indptr, a_indices, a_data = np.asarray(a_indptr), np.asarray(a_indices), np.asarray(a_data)
     b_indptr, b_indices, b_data = np.asarray(b_indptr), np.asarray(b_indices), np.asarray(b_data)
-    dtype = _result_dtype(a_data, b_data)
+    n_cols = int(n_cols)
+    dtype = np.result_type(a_data.dtype, b_data.dtype)
+    cd = _compute_dtype(dtype)
     m = len(a_indptr) - 1
-    b_len = np.diff(b_indptr)
-    counts = b_len[a_indices] if len(a_indices) else np.zeros(0, b_len.dtype)
+    b_len = np.diff(b_indptr).astype(np.int64)
+    counts = b_len[a_indices] if len(a_indices) else np.zeros(0, np.int64)
     flops = int(counts.sum())
     if _use_numba(flops + m):
-        return _spgemm_numba(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols, dtype)
-    # NumPy: expand every product (A entry x B row), then sum by (row, col) in generation order.
-    a_rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(a_indptr))
-    rows = np.repeat(a_rows, counts)
-    starts = np.repeat(b_indptr[a_indices].astype(np.int64) - np.cumsum(counts) + counts, counts)
-    pos = starts + np.arange(flops, dtype=np.int64)
-    cols = b_indices[pos]
-    vals = np.repeat(a_data.astype(dtype), counts) * b_data[pos].astype(dtype)
-    key = rows * max(int(n_cols), 1) + cols
-    order = _stable_argsort(key)
-    key, vals = key[order], vals[order]
-    if flops:
-        new = np.empty(flops, bool)
-        new[0] = True
-        np.not_equal(key[1:], key[:-1], out=new[1:])
-        starts = np.flatnonzero(new)
-        sums = np.zeros(len(starts), dtype)            # from zero, as the Numba accumulator
-        np.add.at(sums, np.cumsum(new) - 1, vals)
-        key = key[starts]
-        keep = sums != 0
-        sums, key = sums[keep], key[keep]
+        # chunks of rows with equal numbers of products
+        cum = np.zeros(len(counts) + 1, np.int64)
+        np.cumsum(counts, out=cum[1:])
+        P = max(1, min(4 * _threads(), m))
+        rows = np.searchsorted(cum[a_indptr], _entry_bounds(flops, P), "left").astype(np.int64)
+        rows[0], rows[-1] = 0, m
+        rows = np.minimum(rows, m)
+        idt_in = np.result_type(a_indices.dtype, b_indices.dtype)
+        ai, bi = a_indices.astype(idt_in, copy=False), b_indices.astype(idt_in, copy=False)
+        ap, bp = a_indptr.astype(idt_in, copy=False), b_indptr.astype(idt_in, copy=False)
+        mask = np.full((P, n_cols), -1, np.int64)
+        rowcnt = np.empty(m, np.int64)
+        _launch("spgemm_count", ap, ai, bp, bi, rows, mask, rowcnt)
+        total = int(rowcnt.sum())
+        idt = index_dtype(max(m, n_cols), total)
+        indptr = _indptr_from_counts(rowcnt, idt)
+        indices = np.empty(total, idt)
+        data = np.empty(total, cd)
+        mask.fill(-1)
+        acc = np.zeros((P, n_cols), cd)
+        _launch("spgemm_fill", ap, ai, a_data.astype(cd, copy=False), bp, bi, b_data.astype(cd, copy=False),
+                rows, mask, acc, indptr, indices, data)
     else:
-        sums = np.zeros(0, dtype)
-    idt = index_dtype(max(m, n_cols), len(key))
-    r = key // max(int(n_cols), 1)
-    indices = (key - r * max(int(n_cols), 1)).astype(idt)
-    return _indptr_from_counts(np.bincount(r, minlength=m), idt), indices, sums
+        # NumPy: expand every product (A entry x B row), then sum by (row, col) in generation order.
+        a_rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(a_indptr))
+        rows = np.repeat(a_rows, counts)
+        offs = np.repeat(b_indptr[a_indices].astype(np.int64) - np.cumsum(counts) + counts, counts)
+        pos = offs + np.arange(flops, dtype=np.int64)
+        cols = b_indices[pos]
+        vals = np.repeat(a_data.astype(cd), counts) * b_data[pos].astype(cd)
+        key = rows * max(n_cols, 1) + cols
+        order = np.argsort(key, kind="stable")
+        key, vals = key[order], vals[order]
+        first = np.empty(flops, bool)
+        if flops:
+            first[0] = True
+            np.not_equal(key[1:], key[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        data = np.zeros(len(starts), cd)            # from zero, as the Numba accumulator
+        np.add.at(data, np.cumsum(first) - 1, vals)
+        key = key[starts]
+        idt = index_dtype(max(m, n_cols), len(key))
+        r = key // max(n_cols, 1)
+        indices = (key - r * max(n_cols, 1)).astype(idt)
+        indptr = _indptr_from_counts(np.bincount(r, minlength=m), idt)
+    data = _from_compute(data, dtype)
+    if not data.all():
+        return eliminate_zeros(indptr, indices, data)
+    return indptr, indices, data
 
 
 def _merge_positions(a_indptr, a_indices, b_indptr, b_indices, union):
     a_indptr, a_indices = np.asarray(a_indptr), np.asarray(a_indices)
     b_indptr, b_indices = np.asarray(b_indptr), np.asarray(b_indices)
     m = len(a_indptr) - 1
-    if _use_numba(len(a_indices) + len(b_indices) + m):
-        return _merge_numba(a_indptr, a_indices, b_indptr, b_indices, union)
-    width = max(int(a_indices.max()) + 1 if len(a_indices) else 1,
-                int(b_indices.max()) + 1 if len(b_indices) else 1)
+    na, nb = len(a_indices), len(b_indices)
+    width = max(int(a_indices.max()) + 1 if na else 1, int(b_indices.max()) + 1 if nb else 1)
+    pdt = index_dtype(max(na, nb))
+    if _use_numba(na + nb + m):
+        it = np.result_type(a_indptr.dtype, a_indices.dtype, b_indptr.dtype, b_indices.dtype)
+        args = [x.astype(it, copy=False) for x in (a_indptr, a_indices, b_indptr, b_indices)]
+        rowcnt = np.empty(m, np.int64)
+        empty_i, empty_p = np.empty(0, it), np.empty(0, pdt)
+        _launch("merge", False, union, *args, rowcnt, np.zeros(m + 1, it), empty_i, empty_p, empty_p)
+        total = int(rowcnt.sum())
+        idt = index_dtype(max(m, width), total)
+        indptr = _indptr_from_counts(rowcnt, idt)
+        indices = np.empty(total, it)
+        a_pos, b_pos = np.empty(total, pdt), np.empty(total, pdt)
+        _launch("merge", True, union, *args, rowcnt, indptr.astype(it, copy=False), indices, a_pos, b_pos)
+        return indptr, indices.astype(idt, copy=False), a_pos, b_pos
     ka = np.repeat(np.arange(m, dtype=np.int64), np.diff(a_indptr)) * width + a_indices
     kb = np.repeat(np.arange(m, dtype=np.int64), np.diff(b_indptr)) * width + b_indices
     keys = np.union1d(ka, kb) if union else np.intersect1d(ka, kb, assume_unique=True)
-    pdt = index_dtype(max(len(ka), len(kb)))
 
     def positions(k):
         p = np.searchsorted(k, keys)
@@ -418,58 +539,54 @@ _REDUCE_UFUNC = {"sum": np.add, "max": np.maximum, "min": np.minimum}
 def segment_reduce(op, indptr, data):
     """``out[i] = op(data[indptr[i]:indptr[i+1]])`` for op "sum", "max" or "min", in
     ``data``'s dtype (cast first for a wider accumulator); empty rows give 0.  "sum" adds in
-    stored order; "max"/"min" propagate NaN (NumPy's ``maximum``)."""
+    stored order from the row's first value (:func:`runs_sum`, Numba for large work);
+    "max"/"min" propagate NaN (NumPy's ``maximum.reduceat``, on both executors)."""
     indptr, data = np.asarray(indptr), np.asarray(data)
     n = len(indptr) - 1
-    if _use_numba(len(data) + n):
-        return _segment_numba(op, indptr, data)
     out = np.zeros(n, data.dtype)
-    counts = np.diff(indptr)
-    nonempty = counts > 0
+    nonempty = np.diff(indptr) > 0
     if len(data):
         starts = indptr[:-1][nonempty]
         if op == "sum":
-            seg = np.repeat(np.arange(n), counts)
-            first = np.zeros(len(data), bool)
-            first[starts] = True
-            vals = data[starts].copy()
-            sums = np.zeros(n, data.dtype)
-            sums[nonempty] = vals
-            np.add.at(sums, seg[~first], data[~first])
-            return sums
-        out[nonempty] = _REDUCE_UFUNC[op].reduceat(data, starts)
+            out[nonempty] = runs_sum(data, starts)
+        else:
+            out[nonempty] = _REDUCE_UFUNC[op].reduceat(data, starts)
     return out
 
 
 def segment_arg(op, indptr, data):
     """The position in ``data`` of the first maximum ("argmax") or minimum ("argmin") of
-    each major row (NaN counts as the extreme, as in NumPy), or -1 for an empty row; int64."""
+    each major row (a NaN counts as the extreme, as in NumPy), or -1 for an empty row;
+    int64.  Vectorised NumPy on both executors."""
     indptr, data = np.asarray(indptr), np.asarray(data)
     n = len(indptr) - 1
-    if _use_numba(len(data) + n):
-        return _segment_arg_numba(op, indptr, data)
     out = np.full(n, -1, np.int64)
-    argf = np.argmax if op == "argmax" else np.argmin
-    for i in np.flatnonzero(np.diff(indptr) > 0):
-        p, q = int(indptr[i]), int(indptr[i + 1])
-        out[i] = p + int(argf(data[p:q]))
+    counts = np.diff(indptr)
+    nonempty = counts > 0
+    if not len(data):
+        return out
+    starts = indptr[:-1][nonempty]
+    ext = (np.maximum if op == "argmax" else np.minimum).reduceat(data, starts)
+    full = np.repeat(ext, counts[nonempty])
+    hit = data == full
+    if data.dtype.kind in "fc":
+        hit |= np.isnan(data) & np.isnan(full)
+    pos = np.where(hit, np.arange(len(data), dtype=np.int64), len(data))
+    out[nonempty] = np.minimum.reduceat(pos, starts)
     return out
 
 
 def bucket_reduce(op, keys, data, n):
     """``out[k] = op(data[keys == k])`` for k in ``range(n)`` (column reductions of a CSR:
-    ``keys`` = indices), in stored order, in ``data``'s dtype; empty buckets give 0."""
+    ``keys`` = indices), in ``data``'s dtype; empty buckets give 0.  "sum" adds in stored
+    order from 0 (``np.add.at``); "max"/"min" propagate NaN.  NumPy on both executors."""
     keys, data = np.asarray(keys), np.asarray(data)
-    if _use_numba(len(data) + n):
-        return _bucket_numba(op, keys, data, n)
     out = np.zeros(n, data.dtype)
     if op == "sum":
         np.add.at(out, keys, data)
         return out
-    present = np.zeros(n, bool)
-    present[keys] = True
     if len(data):
-        order = _stable_argsort(keys)
+        order = np.argsort(keys, kind="stable")
         k = keys[order]
         starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
         out[k[starts]] = _REDUCE_UFUNC[op].reduceat(data[order], starts)

@@ -1,0 +1,353 @@
+"""The Numba kernels of :mod:`lowering.kernels.sparse`, as static module sources.
+
+Each source defines ``kernel(parallel, ...)`` (the kernel cache's calling convention; the
+argument is unused: these kernels are only sent large work).  They are loaded on first use
+through :func:`lowering.cache.get_kernel` by :func:`get`, never compiled at import.  Every
+output and scratch array is allocated by the caller (plain arrays in, arrays out), except
+the per-row sort of a long row (``np.argsort``), so a CUDA renderer can serve the same
+entries.
+
+Kernels assume a valid structure (``indptr`` non-decreasing from 0 to nnz, every index in
+range): the front end validates before calling; nothing here reads out of bounds on a valid
+structure.  Summation orders are documented per kernel and are exactly the orders of the
+NumPy paths in ``sparse.py`` (so both executors give identical results).
+"""
+from __future__ import annotations
+
+from .. import cache as kcache
+
+_HEADER = '''# A sparse kernel of lowering.kernels.sparse_numba; do not edit.
+import numpy as np
+from numba import njit, prange
+
+SHORT = 32
+
+
+@njit(inline="always")
+def _sort_row(keys, perm, a, b, tmp):
+    """Stably sort perm[a:b] by keys[perm[...]]: insertion sort for short rows, merge sort
+    (np.argsort kind="mergesort") for long ones."""
+    n = b - a
+    if n <= SHORT:
+        for i in range(a + 1, b):
+            p = perm[i]
+            k = keys[p]
+            j = i - 1
+            while j >= a and keys[perm[j]] > k:
+                perm[j + 1] = perm[j]
+                j -= 1
+            perm[j + 1] = p
+    else:
+        seg = np.empty(n, keys.dtype)
+        for i in range(n):
+            seg[i] = keys[perm[a + i]]
+        order = np.argsort(seg, kind="mergesort")
+        for i in range(n):
+            tmp[i] = perm[a + order[i]]
+        for i in range(n):
+            perm[a + i] = tmp[i]
+
+'''
+
+_JIT = '@njit(parallel=True, cache=True, nogil=True, boundscheck=False, error_model="numpy")\n'
+
+SOURCES = {}
+
+SOURCES["expand"] = _JIT + '''def kernel(parallel, indptr, out):
+    """out[j] = the row of entry j."""
+    m = indptr.shape[0] - 1
+    for r in prange(m):
+        for j in range(indptr[r], indptr[r + 1]):
+            out[j] = r
+'''
+
+# Counting sort of COO entries by major (stable: P chunks of entries, private histograms,
+# chunk c's entries of a row placed after those of chunks < c), then a stable sort by minor
+# within each row.  Outputs: indptr, perm (sorted position -> input entry), first (1 where
+# an entry starts a new (major, minor) run), rowrun (number of runs per row).
+SOURCES["coo_sort"] = _JIT + '''def kernel(parallel, major, minor, bounds, counts, indptr, perm, first, rowrun):
+    P = bounds.shape[0] - 1
+    n_major = indptr.shape[0] - 1
+    for c in prange(P):
+        for e in range(bounds[c], bounds[c + 1]):
+            counts[c, major[e]] += 1
+    for r in prange(n_major):
+        s = 0
+        for c in range(P):
+            t = counts[c, r]
+            counts[c, r] = s
+            s += t
+        indptr[r + 1] = s
+    indptr[0] = 0
+    for r in range(n_major):
+        indptr[r + 1] += indptr[r]
+    for c in prange(P):
+        for e in range(bounds[c], bounds[c + 1]):
+            r = major[e]
+            p = indptr[r] + counts[c, r]
+            counts[c, r] += 1
+            perm[p] = e
+    for r in prange(n_major):
+        a = indptr[r]
+        b = indptr[r + 1]
+        if b - a > 1:
+            tmp = np.empty(b - a if b - a > SHORT else 0, perm.dtype)
+            _sort_row(minor, perm, a, b, tmp)
+        runs = 0
+        for j in range(a, b):
+            if j == a or minor[perm[j]] != minor[perm[j - 1]]:
+                first[j] = 1
+                runs += 1
+            else:
+                first[j] = 0
+        rowrun[r] = runs
+'''
+
+# Stable sort of the indices within each row of a compressed structure (perm: position ->
+# input entry), with the run flags of coo_sort.
+SOURCES["row_sort"] = _JIT + '''def kernel(parallel, indptr, indices, perm, first, rowrun):
+    n_major = indptr.shape[0] - 1
+    for r in prange(n_major):
+        a = indptr[r]
+        b = indptr[r + 1]
+        for j in range(a, b):
+            perm[j] = j
+        if b - a > 1:
+            tmp = np.empty(b - a if b - a > SHORT else 0, perm.dtype)
+            _sort_row(indices, perm, a, b, tmp)
+        runs = 0
+        for j in range(a, b):
+            if j == a or indices[perm[j]] != indices[perm[j - 1]]:
+                first[j] = 1
+                runs += 1
+            else:
+                first[j] = 0
+        rowrun[r] = runs
+'''
+
+# CSR <-> CSC: counting sort by index; P chunks of whole rows (rows[c]:rows[c+1]) with
+# private histograms, so each output row lists the old majors in increasing order.
+SOURCES["transpose"] = _JIT + '''def kernel(parallel, indptr, indices, rows, counts, out_indptr, out_indices, perm):
+    P = rows.shape[0] - 1
+    n_minor = out_indptr.shape[0] - 1
+    for c in prange(P):
+        for j in range(indptr[rows[c]], indptr[rows[c + 1]]):
+            counts[c, indices[j]] += 1
+    for i in prange(n_minor):
+        s = 0
+        for c in range(P):
+            t = counts[c, i]
+            counts[c, i] = s
+            s += t
+        out_indptr[i + 1] = s
+    out_indptr[0] = 0
+    for i in range(n_minor):
+        out_indptr[i + 1] += out_indptr[i]
+    for c in prange(P):
+        for r in range(rows[c], rows[c + 1]):
+            for j in range(indptr[r], indptr[r + 1]):
+                i = indices[j]
+                p = out_indptr[i] + counts[c, i]
+                counts[c, i] += 1
+                out_indices[p] = r
+                perm[p] = j
+'''
+
+# Sum runs: out[s] = data[starts[s]] + data[starts[s] + 1] + ... (left to right, from the
+# first value) up to starts[s + 1]; starts has one more entry than out.
+SOURCES["segsum"] = _JIT + '''def kernel(parallel, data, starts, out):
+    for s in prange(out.shape[0]):
+        a = starts[s]
+        acc = data[a]
+        for e in range(a + 1, starts[s + 1]):
+            acc += data[e]
+        out[s] = acc
+'''
+
+# SpMV, B @ x: entries split into chunks of equal nnz (bounds[c]:bounds[c+1]).  A row is
+# "owned" by the chunk where it starts (rows own[c]:own[c+1], empty rows included) and
+# written there if it ends in that chunk; a row crossing chunk boundaries keeps one partial
+# sum per chunk (tail: its first piece; head: a later piece), combined after the parallel
+# loop in chunk order: out[r] = 0 + piece_1 + piece_2 + ...; every piece sums from 0, left to right.
+SOURCES["spmv"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, zero, bounds, own, head, tail, headrow, tailrow, out):
+    P = bounds.shape[0] - 1
+    for c in prange(P):
+        e0 = bounds[c]
+        e1 = bounds[c + 1]
+        r0 = own[c]
+        headrow[c] = -1
+        tailrow[c] = -1
+        if r0 > 0 and indptr[r0] > e0:          # row r0 - 1 started in an earlier chunk
+            r = r0 - 1
+            acc = zero[0]
+            for j in range(e0, min(indptr[r0], e1)):
+                acc += data[j] * x[indices[j]]
+            head[c] = acc
+            headrow[c] = r
+        for r in range(r0, own[c + 1]):
+            a = indptr[r]
+            b = indptr[r + 1]
+            acc = zero[0]
+            if b > e1:                            # continues in the next chunk
+                for j in range(a, e1):
+                    acc += data[j] * x[indices[j]]
+                tail[c] = acc
+                tailrow[c] = r
+            else:
+                for j in range(a, b):
+                    acc += data[j] * x[indices[j]]
+                out[r] = acc
+    for c in range(P):
+        if headrow[c] >= 0:
+            out[headrow[c]] += head[c]
+        if tailrow[c] >= 0:
+            out[tailrow[c]] = tail[c]
+'''
+
+# SpMM, B @ X (X C-contiguous (n, k)): chunks of whole rows (balanced by nnz), the dense
+# dimension innermost; out[r, :] = 0 + products in entry order.
+SOURCES["spmm"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, rows, out):
+    P = rows.shape[0] - 1
+    k = X.shape[1]
+    for c in prange(P):
+        for r in range(rows[c], rows[c + 1]):
+            o = out[r]
+            for t in range(k):
+                o[t] = 0
+            for j in range(indptr[r], indptr[r + 1]):
+                a = data[j]
+                xr = X[indices[j]]
+                for t in range(k):
+                    o[t] += a * xr[t]
+'''
+
+# Transposed SpMV/SpMM, B.T @ X (X (n_major, k) C-contiguous, a vector as k == 1): chunks
+# of whole rows of B scatter into private parts[c] (zeroed here), then
+# out[i] = 0 + parts[0, i] + parts[1, i] + ...: no racy writes.
+SOURCES["spmm_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, rows, parts, out):
+    P = rows.shape[0] - 1
+    k = X.shape[1]
+    n = out.shape[0]
+    for c in prange(P):
+        part = parts[c]
+        for i in range(n):
+            for t in range(k):
+                part[i, t] = 0
+        for r in range(rows[c], rows[c + 1]):
+            xr = X[r]
+            for j in range(indptr[r], indptr[r + 1]):
+                a = data[j]
+                pr = part[indices[j]]
+                for t in range(k):
+                    pr[t] += a * xr[t]
+    for i in prange(n):
+        for t in range(k):
+            out[i, t] = 0
+        for c in range(P):
+            for t in range(k):
+                out[i, t] += parts[c, i, t]
+'''
+
+# SpGEMM symbolic pass: distinct columns of each output row (chunks of rows, a private
+# marker row per chunk, -1 initially).
+SOURCES["spgemm_count"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, b_indptr, b_indices, rows, mask, rowcnt):
+    P = rows.shape[0] - 1
+    for c in prange(P):
+        mk = mask[c]
+        for r in range(rows[c], rows[c + 1]):
+            cnt = 0
+            for j in range(a_indptr[r], a_indptr[r + 1]):
+                kk = a_indices[j]
+                for t in range(b_indptr[kk], b_indptr[kk + 1]):
+                    col = b_indices[t]
+                    if mk[col] != r:
+                        mk[col] = r
+                        cnt += 1
+            rowcnt[r] = cnt
+'''
+
+# SpGEMM numeric pass (Gustavson): acc[c] (zeros) accumulates row r in A-then-B entry order
+# from 0; the row's columns are sorted and written at indptr[r], acc reset to 0.
+SOURCES["spgemm_fill"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, rows, mask,
+           acc, indptr, out_indices, out_data):
+    P = rows.shape[0] - 1
+    for c in prange(P):
+        mk = mask[c]
+        ac = acc[c]
+        for r in range(rows[c], rows[c + 1]):
+            p = indptr[r]
+            for j in range(a_indptr[r], a_indptr[r + 1]):
+                kk = a_indices[j]
+                av = a_data[j]
+                for t in range(b_indptr[kk], b_indptr[kk + 1]):
+                    col = b_indices[t]
+                    if mk[col] != r:
+                        mk[col] = r
+                        out_indices[p] = col
+                        p += 1
+                    ac[col] += av * b_data[t]
+            a = indptr[r]
+            n = p - a
+            if n > SHORT:
+                srt = np.sort(out_indices[a:p])
+                for i in range(n):
+                    out_indices[a + i] = srt[i]
+            else:
+                for i in range(a + 1, p):
+                    v = out_indices[i]
+                    q = i - 1
+                    while q >= a and out_indices[q] > v:
+                        out_indices[q + 1] = out_indices[q]
+                        q -= 1
+                    out_indices[q + 1] = v
+            for i in range(a, p):
+                col = out_indices[i]
+                out_data[i] = ac[col]
+                ac[col] = 0
+'''
+
+# Union / intersection of two canonical structures, per row (two calls: fill=False counts
+# into rowcnt, fill=True writes at indptr[r]); positions -1 where an operand has no entry.
+SOURCES["merge"] = _JIT + '''def kernel(parallel, fill, union, a_indptr, a_indices, b_indptr, b_indices, rowcnt, indptr,
+           out_indices, a_pos, b_pos):
+    m = a_indptr.shape[0] - 1
+    for r in prange(m):
+        i = a_indptr[r]
+        ie = a_indptr[r + 1]
+        j = b_indptr[r]
+        je = b_indptr[r + 1]
+        p = indptr[r] if fill else 0
+        while i < ie or j < je:
+            if j >= je or (i < ie and a_indices[i] < b_indices[j]):
+                if union:
+                    if fill:
+                        out_indices[p] = a_indices[i]
+                        a_pos[p] = i
+                        b_pos[p] = -1
+                    p += 1
+                i += 1
+            elif i >= ie or b_indices[j] < a_indices[i]:
+                if union:
+                    if fill:
+                        out_indices[p] = b_indices[j]
+                        a_pos[p] = -1
+                        b_pos[p] = j
+                    p += 1
+                j += 1
+            else:
+                if fill:
+                    out_indices[p] = a_indices[i]
+                    a_pos[p] = i
+                    b_pos[p] = j
+                p += 1
+                i += 1
+                j += 1
+        if not fill:
+            rowcnt[r] = p
+'''
+
+
+def get(name):
+    """The compiled kernel ``name`` of :data:`SOURCES` (loaded through the kernel cache)."""
+    return kcache.get_kernel(("sparse", name), lambda: _HEADER + "\n\n" + SOURCES[name],
+                             f"sparse {name}")
