@@ -25,6 +25,7 @@ class OpKind(enum.Enum):
     VIEW = "view"          # reshape / permute / expand / slice: an index map, never a copy
     EXTERN = "extern"      # a NumPy function run as its own kernel (a fusion barrier)
     CONTRACT = "contract"  # a two-operand tensor contraction (BLAS / tiled kernel; a fusion barrier)
+    SPARSE_MATMUL = "sparse_matmul"  # compressed sparse matrix @ dense vector/matrix (a fusion barrier)
 
 
 class Op(enum.Enum):
@@ -116,6 +117,9 @@ class Op(enum.Enum):
     # contraction: arg = canonical einsum subscripts of the pair, e.g. "abc,acd->abd" (letters renamed
     # by first appearance; a leading "*" conjugates that operand); see lowering.kernels.contract
     CONTRACT = (OpKind.CONTRACT, 2)
+    # sparse product: inputs (indptr, indices, data, dense), the first three the CSR structure B of
+    # the buffers; arg = "n" (B @ dense) or "t" (B.T @ dense); see lowering.kernels.sparse
+    SPARSE_MATMUL = (OpKind.SPARSE_MATMUL, 4)
 
     def __new__(cls, kind, arity):
         member = object.__new__(cls)

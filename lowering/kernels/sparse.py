@@ -591,3 +591,149 @@ def bucket_reduce(op, keys, data, n):
         starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
         out[k[starts]] = _REDUCE_UFUNC[op].reduceat(data[order], starts)
     return out
+
+
+# ---- sparse x dense products (the SPARSE_MATMUL barrier)
+
+SPMV_CHUNK = 4096        # SpMV: about this many entries per chunk, at most SPMV_CHUNKS chunks
+SPMV_CHUNKS = 256
+
+
+def _spmv_chunks(nnz):
+    return max(1, min(SPMV_CHUNKS, nnz // SPMV_CHUNK))
+
+
+def matmul_work(indices_shape, dense_shape):
+    """Multiply-adds of a sparse product: nnz times the dense columns."""
+    k = dense_shape[1] if len(dense_shape) == 2 else 1
+    return int(indices_shape[0]) * max(int(k), 1)
+
+
+def compressed_matmul(trans, indptr, indices, data, dense, out=None, executor=None):
+    """``B @ dense`` (``trans`` False) or ``B.T @ dense`` (True) for the CSR structure ``B``
+    of ``(indptr, indices, data)`` (the CSC of a matrix is the CSR of its transpose), and
+    ``dense`` 1-D (SpMV) or 2-D (SpMM), any strides; into ``out`` (C-contiguous, the
+    result's shape and dtype: ``(len(indptr) - 1, ...)``, resp. ``(n_minor, ...)``) or a new
+    array of dtype ``result_type(data, dense)``.  ``executor``: "numpy" or "numba" (None:
+    chosen from the work and the executor mode).
+
+    Sums, identical on both executors (integers computed in int64 and wrapped, bool as
+    OR of ANDs):
+
+    * ``B @ x``: entries split into chunks of equal nnz; each row sums its piece in each
+      chunk from 0, left to right, and the pieces are added in chunk order (one piece for a
+      row inside a chunk).  NumPy: the same pieces with ``np.add.at``.
+    * ``B @ X``: each row from 0, in entry order, the dense dimension innermost.
+    * ``B.T @ x``, ``B.T @ X``: P chunks of whole rows of B (P = 1 for small work, else
+      the thread count, at most 8) scatter into private partial results, added in chunk
+      order: no racy writes, no transpose of B."""
+    indptr, indices, data, dense = (np.asarray(indptr), np.asarray(indices), np.asarray(data),
+                                    np.asarray(dense))
+    m = len(indptr) - 1
+    vector = dense.ndim == 1
+    rt = np.result_type(data.dtype, dense.dtype)
+    if out is None:
+        if trans:
+            raise ValueError("compressed_matmul(trans=True) needs out (B's column count)")
+        out = np.empty((m,) + dense.shape[1:], rt)
+    rt = out.dtype
+    cd = _compute_dtype(rt)
+    nnz = len(indices)
+    if executor is None:
+        executor = "numba" if _use_numba(matmul_work(indices.shape, dense.shape)) else "numpy"
+    d = data.astype(cd, copy=False)
+    if out.size == 0:
+        return out
+    k = dense.shape[1] if dense.ndim == 2 else 1
+    X = np.ascontiguousarray(dense.astype(cd, copy=False)).reshape(dense.shape[0], k)
+    target = out.reshape(out.shape[0], k) if out.dtype == cd else np.empty((out.shape[0], k), cd)
+    if not trans:
+        if executor == "numba" and nnz:
+            if vector:
+                P = _spmv_chunks(nnz)
+                bounds = _entry_bounds(nnz, P)
+                own = np.searchsorted(indptr[:m], bounds, "left").astype(np.int64)
+                own[-1] = m
+                head, tail = np.empty(P, cd), np.empty(P, cd)
+                hr, tr = np.empty(P, np.int64), np.empty(P, np.int64)
+                _launch("spmv", indptr, indices, d, X.reshape(-1), np.zeros(1, cd), bounds, own,
+                        head, tail, hr, tr, target.reshape(-1))
+            else:
+                _launch("spmm", indptr, indices, d, X, _row_chunks(indptr, min(SPMV_CHUNKS, max(1, m))), target)
+        else:
+            _spmm_numpy(indptr, indices, d, X, target, vector)
+    else:
+        P = _private_parts(matmul_work(indices.shape, dense.shape))
+        rows = _row_chunks(indptr, P)
+        if executor == "numba" and nnz:
+            parts = np.empty((P, target.shape[0], k), cd)
+            _launch("spmm_t", indptr, indices, d, X, rows, parts, target)
+        else:
+            target[...] = 0
+            for c in range(P):
+                a, b = int(indptr[rows[c]]), int(indptr[rows[c + 1]])
+                part = np.zeros_like(target)
+                r = np.repeat(np.arange(rows[c], rows[c + 1]), np.diff(indptr[rows[c]:rows[c + 1] + 1]))
+                np.add.at(part, indices[a:b], d[a:b, None] * X[r])
+                target += part
+    if target.dtype != out.dtype:
+        res = _from_compute(target, out.dtype)
+        np.copyto(out.reshape(target.shape), res, casting="unsafe")
+    return out
+
+
+def _spmm_numpy(indptr, indices, d, X, target, vector):
+    """The NumPy twin of the spmv/spmm kernels (same pieces, same order)."""
+    m = len(indptr) - 1
+    nnz = len(indices)
+    target[...] = 0
+    if not nnz:
+        return
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(indptr))
+    prod = d[:, None] * X[indices]
+    if not vector:
+        np.add.at(target, rows, prod)
+        return
+    prod = prod[:, 0]
+    P = _spmv_chunks(nnz)
+    if P == 1:
+        np.add.at(target[:, 0], rows, prod)
+        return
+    first = np.zeros(nnz, bool)
+    first[indptr[:-1][np.diff(indptr) > 0]] = True     # row starts
+    first[_entry_bounds(nnz, P)[:-1]] = True           # chunk starts
+    seg = np.cumsum(first) - 1
+    pieces = np.zeros(int(seg[-1]) + 1, d.dtype)
+    np.add.at(pieces, seg, prod)
+    np.add.at(target[:, 0], rows[first], pieces)
+
+
+# ---- the SPARSE_MATMUL entry of the barrier registry (lowering.kernels)
+
+from ..ir import OpKind  # noqa: E402
+from . import Barrier, register  # noqa: E402
+
+
+class SparseMatmul(Barrier):
+    """Inputs (indptr, indices, data, dense); arg "n" (B @ dense) or "t" (B.T @ dense)."""
+    name = "sparse_matmul"
+
+    def executor(self, root, operand_shapes, mode, policy):
+        if mode != "auto":
+            return mode
+        return policy(matmul_work(operand_shapes[1], operand_shapes[3]))
+
+    def describe(self, root, executor):
+        vector = len(root.shape) == 1
+        if root.arg == "t":
+            variant = "spmv-t private parts" if vector else "spmm-t private parts"
+        else:
+            variant = "spmv nnz-split" if vector else "spmm rows"
+        return ("cpu" if executor == "numba" else "numpy"), variant
+
+    def run(self, root, operands, out, executor):
+        indptr, indices, data, dense = operands
+        return compressed_matmul(root.arg == "t", indptr, indices, data, dense, out, executor)
+
+
+register(OpKind.SPARSE_MATMUL, SparseMatmul())
