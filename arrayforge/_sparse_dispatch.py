@@ -35,6 +35,15 @@ def any_sparse(x1, x2):
     return isinstance(x1, SPARSE) or isinstance(x2, SPARSE)
 
 
+def unsupported(name, x):
+    """The TypeError for a function given ``x`` that is not an Array (naming todense() for
+    a sparse array): raised from the functions' error paths, so it costs nothing otherwise."""
+    if isinstance(x, SPARSE):
+        return TypeError(f"{name} does not accept sparse arrays; densify explicitly with .todense() "
+                         f"(never done silently)")
+    return TypeError(f"{name} expects an arrayforge array, got {type(x).__name__}")
+
+
 def call(name, *args, **kwargs):
     """Run the sparse handler of the namespace function ``name``."""
     handler = HANDLERS.get(name)

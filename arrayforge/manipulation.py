@@ -19,7 +19,8 @@ __all__ = ["reshape", "permute_dims", "broadcast_to", "expand_dims", "squeeze", 
 
 def _check(x, name):
     if not isinstance(x, _array.Array):
-        raise TypeError(f"{name} expects an arrayforge array, got {type(x).__name__}")
+        from ._sparse_dispatch import unsupported
+        raise unsupported(name, x)
 
 
 def broadcast_shapes(*shapes):

@@ -78,7 +78,13 @@ def getitem(a, key):
     if a.format == "csc":
         out = _select(a.T, c, r)      # A.T of a CSC is a CSR over the same buffers
         return out.T if out.ndim == 2 else out
-    return _select(a if a.format == "csr" else a.tocsr(), r, c)
+    out = _select(a if a.format == "csr" else a.tocsr(), r, c)
+    if a.format == "coo" and isinstance(out, Array) and out.ndim == 1:
+        # Note: SciPy's COO gives paired-array points as a 1-D COO array (CSR/CSC: dense)
+        from ._coo import coo_array
+        n = out.shape[0]
+        return coo_array._new((np.arange(n, dtype=st.index_dtype(n)),), out, (n,), True)
+    return out
 
 
 def _points(a, rows, cols):
@@ -100,7 +106,11 @@ def _select(a, r, c):
     if r[0] == "int" and c[0] == "int":
         return _reshape0(_points(a, np.array([r[1]]), np.array([c[1]])))
     if r[0] == "array" and c[0] == "array":
-        rows, cols = np.broadcast_arrays(r[1], c[1])      # paired points: dense values
+        try:
+            rows, cols = np.broadcast_arrays(r[1], c[1])      # paired points: dense values
+        except ValueError:
+            raise IndexError(f"shape mismatch: indexing arrays of shapes {r[1].shape} and {c[1].shape} "
+                             f"could not be broadcast together") from None
         return _points(a, rows, cols)
     rows = np.array([r[1]]) if r[0] == "int" else r[1]
     indptr, indices, pos = a._indptr, a._indices, None

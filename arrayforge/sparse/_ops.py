@@ -92,6 +92,12 @@ def _cast_values(v, dtype):
     return v if v.dtype == dtype else _astype(v, dtype)
 
 
+def _operand_dtype(z, *dtypes):
+    """The dtype both operands are cast to: NumPy's result dtype (so ``int / int`` is float64
+    and ``int * float`` float64, as in SciPy), or their common dtype for a boolean result."""
+    return z.dtype if z.dtype.kind != "b" else np.result_type(*dtypes)
+
+
 def _is_scalar(x):
     return isinstance(x, (bool, int, float, complex, np.generic))
 
@@ -121,6 +127,9 @@ def _sparse_other(name, a, other, reflected):
         if not _is_zero(z):
             raise _dense_error(f"a sparse array and the scalar {other!r}", name)
         target = z.dtype if z.dtype.kind != "b" else np.result_type(a.dtype, other)
+        if name == "divide" and not reflected:
+            # Note: SciPy divides by a scalar in float64 (float32 / 4 is float64)
+            target = np.result_type(target, np.float64)
         data = _cast_values(a._data, target)
         return a._with_data(fn(other, data) if reflected else fn(data, other))
     if not isinstance(other, Array):
@@ -135,14 +144,15 @@ def _sparse_other(name, a, other, reflected):
         coo = a.tocoo()
         d = st.take_dense(other, a.shape, coo._coords)
         z = _numpy_at_zero(name, np.zeros(1, a.dtype), np.zeros(1, other.dtype))
-        values = _cast_values(coo._data, z.dtype), _cast_values(d, z.dtype)
+        common = _operand_dtype(z, a.dtype, other.dtype)
+        values = _cast_values(coo._data, common), _cast_values(d, common)
         out = coo._with_data(fn(values[1], values[0]) if reflected else fn(*values))
         return out.asformat(a.format) if a.format in ("csr", "csc") else out
     # the user wrote a dense operand: the result is dense (SciPy's A + D)
     dense = a.toarray()
     z = _numpy_at_zero(name, np.zeros(1, a.dtype), np.zeros(1, other.dtype))
-    if z.dtype.kind != "b":
-        dense, other = _cast_values(dense, z.dtype), _cast_values(other, z.dtype)
+    common = _operand_dtype(z, a.dtype, other.dtype)
+    dense, other = _cast_values(dense, common), _cast_values(other, common)
     return fn(other, dense) if reflected else fn(dense, other)
 
 
@@ -162,13 +172,25 @@ def _sparse_sparse(name, a, b):
     ca = _compressed(a)
     cb = b.asformat(ca.format)
     ca, cb = ca._canonical_copy(), cb._canonical_copy()
-    merge = kernels.intersection_positions if intersect else kernels.union_positions
-    indptr, indices, a_pos, b_pos = merge(ca._indptr, ca._indices, cb._indptr, cb._indices)
-    va, vb = st.gather(ca._data, a_pos), st.gather(cb._data, b_pos)
-    if z.dtype.kind != "b":
-        va, vb = _cast_values(va, z.dtype), _cast_values(vb, z.dtype)
+    if _same_structure(ca, cb):
+        # one pattern (``abs(A) * 2 - A``): the values combine position by position, so
+        # the whole chain stays one fused element-wise kernel
+        indptr, indices, va, vb = ca._indptr, ca._indices, ca._data, cb._data
+    else:
+        merge = kernels.intersection_positions if intersect else kernels.union_positions
+        indptr, indices, a_pos, b_pos = merge(ca._indptr, ca._indices, cb._indptr, cb._indices)
+        va, vb = st.gather(ca._data, a_pos), st.gather(cb._data, b_pos)
+    common = _operand_dtype(z, a.dtype, b.dtype)
+    va, vb = _cast_values(va, common), _cast_values(vb, common)
     values = _dense_fn(name)(va, vb)
     return type(ca)._new(indptr, indices, values, ca.shape, True)
+
+
+def _same_structure(a, b):
+    if a._indptr is b._indptr and a._indices is b._indices:
+        return True
+    return (len(a._indices) == len(b._indices) and np.array_equal(a._indptr, b._indptr)
+            and np.array_equal(a._indices, b._indices))
 
 
 # ---- products
