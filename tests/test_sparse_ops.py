@@ -193,3 +193,55 @@ def test_every_format_operates(fmt, executor):
     assert_matches(a[1:3], A.tocsr()[1:3])
     assert_matches(a.T, A.T)
     assert (a * 3).format == (A * 3).format or fmt == "coo"
+
+
+@SETTINGS
+@given(triplet_pairs(dtypes=(np.float64, np.int64, np.complex128)))
+def test_products_match_scipy(pair):
+    (data, row, col, shape), t2 = pair
+    m, n = shape
+    rng = np.random.default_rng(m * 10 + n)
+    x = rng.integers(-3, 4, n).astype(np.float64)
+    X = rng.integers(-3, 4, (n, 3)).astype(np.float64)
+    Y = rng.integers(-3, 4, (2, m)).astype(np.float64)
+    for fmt in ("csr", "csc", "coo"):
+        a, A = both((data, row, col, shape), fmt)
+        if fmt == "coo":
+            A = A.tocsr()     # (SciPy's COO @ 1-D drops the length-1 result axis: shape ())
+        assert_matches(a @ xp.asarray(x), A @ x)
+        assert_matches(a @ xp.asarray(X), A @ X)
+        assert_matches(xp.asarray(Y) @ a, Y @ A)
+        assert_matches(xp.asarray(Y[0]) @ a, Y[0] @ A)
+        assert_matches(a.T @ xp.asarray(Y[0]), A.T @ Y[0])
+        assert_matches(xp.matmul(a, xp.asarray(X)), A @ X)
+        assert_matches(xp.tensordot(a, xp.asarray(X), axes=1), A @ X)
+        b, B = both((t2[0], t2[2], t2[1], (n, m)), fmt)      # (n, m): the transposed shape
+        B = B.tocsr() if fmt == "coo" else B
+        got = a @ b
+        assert isinstance(got, sparse.SparseArray)
+        assert_matches(got, A @ B)
+        assert_matches(a @ a.T, A @ A.T)
+    assert_matches(xp.vecdot(a.tocsr(), xp.asarray(x)), A.conj() @ x)
+
+
+def test_spmv_epilogue_fuses(lazy):
+    A = sparse.random(300, 200, density=0.02, format="csr", rng=5)
+    x = xp.asarray(np.linspace(0, 1, 200))
+    y = xp.asarray(np.linspace(1, 2, 300))
+    out = A @ x * 2 + y
+    plan = xp.explain(out)
+    assert len(plan.kernels) <= 2, plan        # one SpMV kernel plus at most one fused epilogue
+    np.testing.assert_allclose(np.asarray(out), A.to_scipy() @ np.asarray(x) * 2 + np.asarray(y))
+
+
+def test_products_under_executors(executor):
+    A = sparse.random(60, 40, density=0.1, format="csr", rng=6)
+    S = A.to_scipy()
+    x = np.arange(40.0)
+    X = np.arange(120.0).reshape(40, 3)
+    np.testing.assert_allclose(np.asarray(A @ xp.asarray(x)), S @ x)
+    np.testing.assert_allclose(np.asarray(A @ xp.asarray(X)), S @ X)
+    np.testing.assert_allclose(np.asarray(xp.asarray(X.T[:, :60] if False else X[:, 0][None, :40]) @ A.T),
+                               X[:, 0][None, :40] @ S.T)
+    np.testing.assert_allclose(dense(A @ A.T), (S @ S.T).toarray())
+    np.testing.assert_allclose(dense((abs(A) * 2 + A) @ xp.asarray(x)), (abs(S) * 2 + S) @ x)
