@@ -299,3 +299,25 @@ def test_bad_input(i):
     fn, exc = BAD[i]
     with pytest.raises(exc):
         fn()
+
+
+def test_conversions_keep_lazy_values(lazy):
+    # duplicates and unsorted input with values that are recorded work, not buffers: the
+    # conversions permute and sum them lazily (a gather and a segment sum in the plan)
+    rng = np.random.default_rng(7)
+    for m, n, nnz in ((5, 4, 30), (1, 1, 3), (6, 6, 0), (8, 3, 5)):
+        row, col = rng.integers(0, m, nnz), rng.integers(0, n, nnz)
+        data = rng.integers(-4, 5, nnz).astype(float)
+        ours = sparse.coo_array((data, (row, col)), shape=(m, n)) * 3
+        assert ours.data._node.buffer is None or nnz == 0
+        ref = ss.coo_array((data, (row, col)), shape=(m, n)) * 3
+        for fmt in ("csr", "csc"):
+            conv = ours.asformat(fmt)
+            assert conv.has_canonical_format
+            assert_matches(conv, ref.asformat(fmt))
+            assert_matches(conv.asformat("csr" if fmt == "csc" else "csc"), ref)
+        vals = np.array([1.0, -2.0, 3.0])
+        unsorted = sparse.csr_array((vals, [2, 0, 1], [0, 3] + [3] * (m - 1)), shape=(m, 3)) * 2
+        unsorted.sort_indices()
+        assert unsorted.has_canonical_format
+        assert_matches(unsorted, ss.csr_array((vals, [2, 0, 1], [0, 3] + [3] * (m - 1)), shape=(m, 3)) * 2)

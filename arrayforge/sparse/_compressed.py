@@ -140,12 +140,13 @@ class _CompressedArray(SparseArray):
         """The same matrix compressed along the other axis (CSR <-> CSC); the values are a
         lazy gather of these (the structure's permutation is computed from the indices)."""
         n_major, n_minor = self._n_major_minor()
-        perm = np.arange(self._nnz(), dtype=np.int64)
-        indptr, indices, perm = kernels.compressed_transpose(self._indptr, self._indices, perm, n_minor)
+        indptr, indices, data = st.permuted(
+            lambda ip, ix, d: kernels.compressed_transpose(ip, ix, d, n_minor),
+            self._data, self._indptr, self._indices)
         cls = csc_array if self._major == 0 else csr_array
         # the output rows are sorted by the old major index; duplicates are kept
-        return cls._new(indptr, indices, st.gather(self._data, perm), self._shape,
-                        canonical=True if self.has_canonical_format else None)
+        return cls._new(indptr, indices, data, self._shape,
+                        canonical=True if self._canonical else None)
 
     def transpose(self, axes=None, copy=False):
         if axes is not None and tuple(axes) != (1, 0):
@@ -167,9 +168,8 @@ class _CompressedArray(SparseArray):
             return self
         if self._no_duplicates():
             # only unsorted: a permutation of the values, kept lazy
-            perm = np.arange(self._nnz(), dtype=np.int64)
-            indices, perm = kernels.sort_indices(self._indptr, self._indices, perm)
-            return type(self)._new(self._indptr, indices, st.gather(self._data, perm), self._shape, True)
+            indices, data = st.permuted(kernels.sort_indices, self._data, self._indptr, self._indices)
+            return type(self)._new(self._indptr, indices, data, self._shape, True)
         indptr, indices, data = kernels.canonicalize(self._indptr, self._indices, st.realized(self._data))
         return type(self)._new(indptr, indices, st.values(data), self._shape, True)
 
@@ -186,9 +186,8 @@ class _CompressedArray(SparseArray):
         return self._canonical_copy() if self._no_duplicates() else self._sorted_copy()
 
     def _sorted_copy(self):
-        perm = np.arange(self._nnz(), dtype=np.int64)
-        indices, perm = kernels.sort_indices(self._indptr, self._indices, perm)
-        return type(self)._new(self._indptr, indices, st.gather(self._data, perm), self._shape, None)
+        indices, data = st.permuted(kernels.sort_indices, self._data, self._indptr, self._indices)
+        return type(self)._new(self._indptr, indices, data, self._shape, None)
 
     def sort_indices(self):
         """Sort the indices within each row (column), in place."""

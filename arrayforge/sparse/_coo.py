@@ -145,15 +145,28 @@ class coo_array(SparseArray):
         self._need_2d(cls.format)
         major, minor = self._coords[major_axis], self._coords[1 - major_axis]
         n_major, n_minor = self._shape[major_axis], self._shape[1 - major_axis]
+        if st.is_realized(self._data):
+            indptr, indices, data = kernels.coo_to_compressed(major, minor, st.realized(self._data),
+                                                              n_major, n_minor, sum_duplicates=True)
+            return cls._new(indptr, indices, st.values(data), self._shape, True)
+        # lazy values: sort the structure once, then the values are a permutation (a lazy
+        # gather) whose runs of duplicates are summed (a lazy segment sum, in stored order)
         perm = np.arange(self._nnz(), dtype=np.int64)
         indptr, indices, perm = kernels.coo_to_compressed(major, minor, perm, n_major, n_minor,
                                                           sum_duplicates=False)
-        if kernels.has_canonical_format(indptr, indices):
-            # no duplicates: the values are a permutation, kept lazy
-            return cls._new(indptr, indices, st.gather(self._data, perm), self._shape, True)
-        indptr, indices, data = kernels.coo_to_compressed(major, minor, st.realized(self._data),
-                                                          n_major, n_minor, sum_duplicates=True)
-        return cls._new(indptr, indices, st.values(data), self._shape, True)
+        data = st.gather(self._data, perm)
+        nnz = len(indices)
+        if nnz and not kernels.has_canonical_format(indptr, indices):
+            first = np.ones(nnz, bool)
+            first[1:] = indices[1:] != indices[:-1]
+            first[indptr[:-1][np.diff(indptr) > 0]] = True
+            starts = np.flatnonzero(first)
+            counts = np.zeros(nnz + 1, np.int64)
+            np.cumsum(first, out=counts[1:])
+            indptr = counts[indptr].astype(indptr.dtype)
+            indices = indices[starts]
+            data = _segment_sum(data, np.r_[starts, nnz].astype(np.int64))
+        return cls._new(indptr, indices, data, self._shape, True)
 
     def tocsr(self, copy=False):
         from ._compressed import csr_array

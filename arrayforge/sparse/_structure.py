@@ -205,6 +205,23 @@ def sum_at(v, pos):
     return extern(_sum_at_np, (), v.dtype, (), (v, buffer_node(frozen(np.asarray(pos, np.int64)))))
 
 
+def is_realized(v):
+    """Has the value vector ``v`` been computed (so moving it costs no laziness)?"""
+    return v._node.buffer is not None
+
+
+def permuted(kernel, v, *args):
+    """Run a structure ``kernel(*args, values)`` that permutes values, keeping ``v`` lazy:
+    a realized ``v`` goes through the kernel itself; a lazy one is replaced by the positions
+    ``arange(nnz)``, and the values become a lazy gather of the permutation.  Returns the
+    kernel's outputs with its last one (the values) replaced by an Array."""
+    if is_realized(v):
+        *structure, out = kernel(*args, realized(v))
+        return (*structure, values(out))
+    *structure, perm = kernel(*args, np.arange(v.shape[0], dtype=np.int64))
+    return (*structure, gather(v, perm))
+
+
 def realized(v):
     """The NumPy value of an Array (realizes it; pattern-changing work needs values)."""
     return np.asarray(v)
