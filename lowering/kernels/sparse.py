@@ -115,6 +115,12 @@ def _private_parts(work):
     return 1 if work < NUMBA_MIN else max(1, min(_threads(), 8))
 
 
+def _unsigned(indices):
+    """Non-negative indices viewed as unsigned (no copy): Numba then gathers without the
+    negative-index wraparound test (measured 1.3-2x on SpMV)."""
+    return indices.view(np.dtype(indices.dtype.str.replace("i", "u")))
+
+
 def _compute_dtype(dtype):
     """Integers and bool are computed in int64 (wrapping: the same bits modulo every narrower
     width as NumPy's own loops), floating and complex in their own dtype."""
@@ -654,12 +660,13 @@ def compressed_matmul(trans, indptr, indices, data, dense, out=None, executor=No
                 bounds = _entry_bounds(nnz, P)
                 own = np.searchsorted(indptr[:m], bounds, "left").astype(np.int64)
                 own[-1] = m
+                bounds = bounds.astype(np.uint64)
                 head, tail = np.empty(P, cd), np.empty(P, cd)
                 hr, tr = np.empty(P, np.int64), np.empty(P, np.int64)
-                _launch("spmv", indptr, indices, d, X.reshape(-1), np.zeros(1, cd), bounds, own,
+                _launch("spmv", indptr, _unsigned(indices), d, X.reshape(-1), np.zeros(1, cd), bounds, own,
                         head, tail, hr, tr, target.reshape(-1))
             else:
-                _launch("spmm", indptr, indices, d, X, _row_chunks(indptr, min(SPMV_CHUNKS, max(1, m))), target)
+                _launch("spmm", indptr, _unsigned(indices), d, X, _row_chunks(indptr, min(SPMV_CHUNKS, max(1, m))), target)
         else:
             _spmm_numpy(indptr, indices, d, X, target, vector)
     else:
@@ -667,7 +674,7 @@ def compressed_matmul(trans, indptr, indices, data, dense, out=None, executor=No
         rows = _row_chunks(indptr, P)
         if executor == "numba" and nnz:
             parts = np.empty((P, target.shape[0], k), cd)
-            _launch("spmm_t", indptr, indices, d, X, rows, parts, target)
+            _launch("spmm_t", indptr, _unsigned(indices), d, X, rows, parts, target)
         else:
             target[...] = 0
             for c in range(P):

@@ -21,6 +21,8 @@ import numpy as np
 from numba import njit, prange
 
 SHORT = 32
+U = np.uint64
+U1 = np.uint64(1)
 
 
 @njit(inline="always")
@@ -175,27 +177,33 @@ SOURCES["spmv"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, zero,
         e0 = bounds[c]
         e1 = bounds[c + 1]
         r0 = own[c]
+        r1 = own[c + 1]
         headrow[c] = -1
         tailrow[c] = -1
-        if r0 > 0 and indptr[r0] > e0:          # row r0 - 1 started in an earlier chunk
-            r = r0 - 1
+        s = U(indptr[r0])
+        if r0 > 0 and s > e0:                   # row r0 - 1 started in an earlier chunk
             acc = zero[0]
-            for j in range(e0, min(indptr[r0], e1)):
+            j = e0
+            b = min(s, e1)
+            while j < b:
                 acc += data[j] * x[indices[j]]
+                j += U1
             head[c] = acc
-            headrow[c] = r
-        for r in range(r0, own[c + 1]):
-            a = indptr[r]
-            b = indptr[r + 1]
+            headrow[c] = r0 - 1
+        j = s
+        for r in range(r0, r1):
+            b = U(indptr[r + 1])
             acc = zero[0]
             if b > e1:                            # continues in the next chunk
-                for j in range(a, e1):
+                while j < e1:
                     acc += data[j] * x[indices[j]]
+                    j += U1
                 tail[c] = acc
                 tailrow[c] = r
             else:
-                for j in range(a, b):
+                while j < b:
                     acc += data[j] * x[indices[j]]
+                    j += U1
                 out[r] = acc
     for c in range(P):
         if headrow[c] >= 0:
@@ -208,17 +216,20 @@ SOURCES["spmv"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, zero,
 # dimension innermost; out[r, :] = 0 + products in entry order.
 SOURCES["spmm"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, rows, out):
     P = rows.shape[0] - 1
-    k = X.shape[1]
+    k = U(X.shape[1])
     for c in prange(P):
         for r in range(rows[c], rows[c + 1]):
             o = out[r]
             for t in range(k):
                 o[t] = 0
-            for j in range(indptr[r], indptr[r + 1]):
+            j = U(indptr[r])
+            b = U(indptr[r + 1])
+            while j < b:
                 a = data[j]
                 xr = X[indices[j]]
                 for t in range(k):
                     o[t] += a * xr[t]
+                j += U1
 '''
 
 # Transposed SpMV/SpMM, B.T @ X (X (n_major, k) C-contiguous, a vector as k == 1): chunks
@@ -226,27 +237,34 @@ SOURCES["spmm"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, rows,
 # out[i] = 0 + parts[0, i] + parts[1, i] + ...: no racy writes.
 SOURCES["spmm_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, rows, parts, out):
     P = rows.shape[0] - 1
-    k = X.shape[1]
+    k = U(X.shape[1])
     n = out.shape[0]
     for c in prange(P):
         part = parts[c]
         for i in range(n):
+            pr = part[i]
             for t in range(k):
-                part[i, t] = 0
+                pr[t] = 0
         for r in range(rows[c], rows[c + 1]):
             xr = X[r]
-            for j in range(indptr[r], indptr[r + 1]):
+            j = U(indptr[r])
+            b = U(indptr[r + 1])
+            while j < b:
                 a = data[j]
                 pr = part[indices[j]]
                 for t in range(k):
                     pr[t] += a * xr[t]
+                j += U1
     for i in prange(n):
+        o = out[i]
         for t in range(k):
-            out[i, t] = 0
+            o[t] = 0
         for c in range(P):
+            pr = parts[c, i]
             for t in range(k):
-                out[i, t] += parts[c, i, t]
+                o[t] += pr[t]
 '''
+
 
 # SpGEMM symbolic pass: distinct columns of each output row (chunks of rows, a private
 # marker row per chunk, -1 initially).
