@@ -153,7 +153,7 @@ class SparseArray:
     # ---- value-wise work: a new array with the same structure
     def _with_data(self, data, copy=False):
         """Same structure, ``data`` as the values (formats with a value vector override)."""
-        return self.tocsr()._with_data(data, copy=copy).asformat(self.format)
+        return self._like(self.tocsr()._with_data(data, copy=copy))
 
     def astype(self, dtype, casting="unsafe", copy=True):
         from . import _ops
@@ -201,20 +201,34 @@ class SparseArray:
     def transpose(self, axes=None, copy=False):
         if axes is not None and tuple(axes) != tuple(range(self.ndim))[::-1]:
             raise ValueError("sparse arrays transpose only by reversing the axes")
-        return self.tocsr(copy=copy).transpose().asformat(_TRANSPOSED.get(self.format, self.format))
+        out = self.tocsr(copy=copy).transpose()
+        return out if self.format in _TRANSPOSED else self._like(out)
 
     def sum_duplicates(self):
         """Sum duplicate entries and sort the indices, in place (SciPy's semantics)."""
-        self._become(self.asformat("csr").tocsr()._canonical_copy().asformat(self.format))
+        self._become(self.tocsr()._canonical_copy())
 
     def eliminate_zeros(self):
         """Remove stored zeros, in place (realizes the values: the pattern depends on them)."""
-        self._become(self.tocsr()._without_zeros().asformat(self.format))
+        self._become(self.tocsr()._without_zeros())
+
+    def _like(self, other):
+        """``other`` in this array's format (a BSR keeps its block size where it divides)."""
+        if self.format == "bsr" and other.format != "bsr":
+            R, C = self._blocksize
+            fits = other.ndim == 2 and other.shape[0] % R == 0 and other.shape[1] % C == 0
+            return other.tobsr(blocksize=self._blocksize if fits else None)
+        return other.asformat(self.format)
+
+    def compute(self):
+        """Compute the stored values now (one fused plan); returns ``self``."""
+        self._data.compute()
+        return self
 
     def _become(self, other):
         """Rebind this array to ``other``'s structure and values (in-place SciPy methods)."""
         if type(other) is not type(self):
-            other = other.asformat(self.format)
+            other = self._like(other)
         if other is self:
             return
         self.__dict__.clear()
@@ -224,12 +238,13 @@ class SparseArray:
         from . import _ops
         if shape is None:
             shape = args[0] if len(args) == 1 else args
-        return _ops.reshape(self, shape, order).asformat(self.format)
+        out = _ops.reshape(self, shape, order)
+        return self._like(out) if out.ndim == 2 and self.format != "coo" else out
 
     def resize(self, *shape):
         from . import _ops
         shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
-        self._become(_ops.resize(self, shape).asformat(self.format))
+        self._become(_ops.resize(self, shape))
 
     def diagonal(self, k=0):
         return self.tocsr().diagonal(k)
@@ -240,7 +255,7 @@ class SparseArray:
 
     def setdiag(self, values, k=0):
         from . import _ops
-        self._become(_ops.setdiag(self, values, k).asformat(self.format))
+        self._become(_ops.setdiag(self, values, k))
 
     def nonzero(self):
         from . import _ops

@@ -262,34 +262,44 @@ def _spgemm(a, b):
 
 
 def tensordot(a, b, axes=2):
+    """``tensordot`` with a sparse operand: the contractions that are products of matrices
+    (``axes=1``, or the last axis of ``a`` with the first of ``b``) and the full
+    contraction of two same-shape 2-D operands (``axes=2``)."""
     nd1, nd2 = len(a.shape), len(b.shape)
     if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
-        axes = int(axes)
-        if axes == 1 or (axes == nd1 == nd2 == 1):
-            return matmul(a, b) if nd1 == 2 or nd2 == 2 else matmul(a, b)
+        if axes == 1:
+            return matmul(a, b)
         if axes == 2 and nd1 == nd2 == 2:
+            if a.shape != b.shape:
+                raise ValueError(f"tensordot: shape mismatch {a.shape} and {b.shape} for axes=2")
             return _dense_fn("sum")(binary("multiply", a, b))
-        raise NotImplementedError(f"tensordot of sparse arrays with axes={axes}: use axes=1 (matmul)")
-    first, second = axes
-    first = [first] if isinstance(first, int) else list(first)
-    second = [second] if isinstance(second, int) else list(second)
+        raise NotImplementedError(f"tensordot with a sparse operand and axes={axes}: use axes=1 (matmul)")
+    first, second = ([x] if isinstance(x, (int, np.integer)) else list(x) for x in axes)
     if len(first) == len(second) == 1 and first[0] % nd1 == nd1 - 1 and second[0] % nd2 == 0:
         return matmul(a, b)
-    raise NotImplementedError(f"tensordot of sparse arrays over axes {axes}: use axes=1 (matmul)")
+    raise NotImplementedError(f"tensordot with a sparse operand over axes {axes}: use axes=1 (matmul)")
+
+
+def _conj(x):
+    return unary("conj", x) if isinstance(x, SparseArray) else _dense_fn("conj")(x)
 
 
 def vecdot(x1, x2, axis=-1):
-    """``sum(conj(x1) * x2, axis)`` with a sparse operand."""
-    a = x1 if isinstance(x1, SparseArray) else x2
-    if a.ndim == 2 and operator.index(axis) % 2 == 1:
-        other = x2 if a is x1 else x1
-        if isinstance(other, SparseArray) or len(getattr(other, "shape", ())) == 2:
-            return binary("multiply", unary("conj", x1) if isinstance(x1, SparseArray) else
-                          _dense_fn("conj")(x1), x2).sum(axis=1)
-        if a is x1:
-            return matmul(unary("conj", a), other)
-        return matmul(a, _dense_fn("conj")(other))
-    raise NotImplementedError("vecdot with a sparse operand over its first axis: transpose it first")
+    """``sum(conj(x1) * x2, axis=axis)`` with a sparse operand: ``conj(A) @ x`` for a vector
+    operand, a sparse product then a row sum for two matrices."""
+    nd = min(len(x1.shape), len(x2.shape))
+    if isinstance(axis, bool) or not -nd <= operator.index(axis) < nd:
+        raise ValueError(f"vecdot: axis {axis} is out of range for shapes {x1.shape} and {x2.shape}")
+    if x1.shape[axis] != x2.shape[axis]:
+        raise ValueError(f"vecdot: the contracted axis differs in size: {x1.shape} and {x2.shape}")
+    if len(x1.shape) == 2 and len(x2.shape) == 2 and operator.index(axis) % 2 == 1:
+        return binary("multiply", _conj(x1), x2).sum(axis=1)
+    if len(x1.shape) == 2 and len(x2.shape) == 1:
+        return matmul(_conj(x1), x2)
+    if len(x1.shape) == 1 and len(x2.shape) == 2:
+        return matmul(x2, _conj(x1))
+    raise NotImplementedError("vecdot with a sparse operand over the first axis of a matrix: "
+                              "transpose it first")
 
 
 # ---- structure edits
@@ -420,4 +430,4 @@ def _matrix_transpose_handler(name, x, /):
 
 @handles("reshape")
 def _reshape_handler(name, x, /, shape, *, copy=None):
-    return reshape(x, shape).asformat(x.format if x.format in ("coo",) or len(shape) == 2 else "coo")
+    return x.reshape(shape)
