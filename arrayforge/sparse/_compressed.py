@@ -160,7 +160,7 @@ class _CompressedArray(SparseArray):
             raise TypeError("toarray(out=...) is not supported: arrayforge arrays are immutable")
         major, minor = self._major_minor_coords()
         coords = (major, minor) if self._major == 0 else (minor, major)
-        return st.scatter(self._data, coords, self._shape)
+        return st.scatter(self._data, coords, self._shape, unique=self.has_canonical_format)
 
     def _canonical_copy(self):
         """Canonical (sorted, duplicates summed): this array if it already is."""

@@ -186,7 +186,7 @@ class coo_array(SparseArray):
     def toarray(self, order=None, out=None):
         if out is not None:
             raise TypeError("toarray(out=...) is not supported: arrayforge arrays are immutable")
-        return st.scatter(self._data, self._coords, self._shape)
+        return st.scatter(self._data, self._coords, self._shape, unique=self.has_canonical_format)
 
     def copy(self):
         from ..creation import asarray

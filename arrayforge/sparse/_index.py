@@ -104,7 +104,9 @@ def _select(a, r, c):
     from ._coo import coo_array
     from ._compressed import csr_array
     if r[0] == "int" and c[0] == "int":
-        return _reshape0(_points(a, np.array([r[1]]), np.array([c[1]])))
+        # one entry: look in its row only (duplicates summed), O(row length)
+        p, q = int(a._indptr[r[1]]), int(a._indptr[r[1] + 1])
+        return st.sum_at(a._data, p + np.flatnonzero(a._indices[p:q] == c[1]))
     if r[0] == "array" and c[0] == "array":
         try:
             rows, cols = np.broadcast_arrays(r[1], c[1])      # paired points: dense values

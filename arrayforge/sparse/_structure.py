@@ -181,19 +181,20 @@ def _take_dense_np_nd(d, *args):
 
 
 def _scatter_np(v, *args):
-    *coords, shape = args
+    *coords, shape, unique = args
     out = np.zeros(shape, v.dtype)
-    if len(coords) == 1:
-        np.add.at(out, coords[0], v)
+    if unique:
+        out[tuple(coords)] = v          # one store per entry (no duplicates to add up)
     else:
         np.add.at(out, tuple(coords), v)
     return out
 
 
-def scatter(v, coords, shape):
-    """A dense Array of ``shape`` holding ``v`` at ``coords`` (duplicates summed), lazily."""
+def scatter(v, coords, shape, unique=False):
+    """A dense Array of ``shape`` holding ``v`` at ``coords`` (duplicates summed unless the
+    caller knows there are none: ``unique``), lazily."""
     nodes = [buffer_node(frozen(c)) for c in coords]
-    return extern(_scatter_np, (tuple(shape),), v.dtype, tuple(shape), (v, *nodes))
+    return extern(_scatter_np, (tuple(shape), bool(unique)), v.dtype, tuple(shape), (v, *nodes))
 
 
 def _sum_at_np(v, pos):
