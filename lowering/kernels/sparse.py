@@ -48,7 +48,14 @@ Public functions (the contract ``arrayforge.sparse`` codes against):
     segment_reduce(op, indptr, data) -> out          # op: "sum", "max", "min"
     segment_arg(op, indptr, data) -> positions       # op: "argmax", "argmin"
     bucket_reduce(op, keys, data, n) -> out          # op: "sum", "max", "min"
-    spmv / spmm: see :func:`compressed_matmul` (the SPARSE_MATMUL barrier's work)
+    compressed_matmul(trans, indptr, indices, data, dense, out=None, executor=None) -> out
+        # B @ dense / B.T @ dense (SpMV, SpMM): the SPARSE_MATMUL barrier's work
+    matmul_work(indices_shape, dense_shape) -> int
+
+The SPARSE_MATMUL entry of the barrier registry (:class:`SparseMatmul`) is at the end.
+The Numba kernels' sources are in :mod:`lowering.kernels.sparse_numba`; BSR/DIA conversions,
+``segment_arg``, ``bucket_reduce`` and the max/min of ``segment_reduce`` are vectorised NumPy
+on both executors.
 """
 from __future__ import annotations
 
@@ -186,39 +193,29 @@ def runs_sum(data, starts):
 # ---- COO -> compressed, transpose, canonical form
 
 
-def _coo_perm(major, minor, n_major, n_minor, idt):
-    """(indptr, perm, first, rowrun): the stable (major, minor) order of COO entries."""
-    nnz = len(major)
-    if _use_numba(nnz + n_major):
-        major = major.astype(idt, copy=False)
-        minor = minor.astype(idt, copy=False)
-        P = _private_parts(nnz)
-        counts = np.zeros((P, n_major), np.int64)
-        indptr = np.empty(n_major + 1, idt)
-        perm = np.empty(nnz, np.int64)
-        first = np.empty(nnz, np.uint8)
-        rowrun = np.empty(n_major, np.int64)
-        _launch("coo_sort", major, minor, _entry_bounds(nnz, P), counts, indptr, perm, first, rowrun)
-        return indptr, perm, first.view(bool), rowrun
-    key = major.astype(np.int64) * max(int(n_minor), 1) + minor.astype(np.int64)
-    perm = np.argsort(key, kind="stable")
-    key = key[perm]
-    first = np.empty(nnz, bool)
-    if nnz:
-        first[0] = True
-        np.not_equal(key[1:], key[:-1], out=first[1:])
-    rows = key // max(int(n_minor), 1)
-    indptr = _indptr_from_counts(np.bincount(rows, minlength=n_major), idt)
-    rowrun = np.bincount(rows[first], minlength=n_major)
-    return indptr, perm, first, rowrun
+def _contiguous(a, dtype=None):
+    return np.ascontiguousarray(a if dtype is None else a.astype(dtype, copy=False))
 
 
-def _dedupe(indptr, indices, data, first, rowrun):
-    """Sum the runs of equal indices (flagged by ``first``) of a row-sorted structure."""
+def _compact(indptr, rowrun, indices, data):
+    """Keep the first rowrun[r] entries of each row (after an in-place dedupe)."""
+    total = int(rowrun.sum())
+    if total == len(indices):
+        return indptr, indices, data
+    new_indptr = _indptr_from_counts(rowrun, indptr.dtype)
+    out_indices = np.empty(total, indices.dtype)
+    out_data = np.empty(total, data.dtype)
+    _launch("compact", indptr, rowrun, new_indptr, _unsigned(indices), data, _unsigned(out_indices), out_data)
+    return new_indptr, out_indices, out_data
+
+
+def _numpy_dedupe(indptr, indices, data, first, rows):
+    """Sum the runs of equal (row, index) flagged by ``first`` of a row-sorted structure."""
     starts = np.flatnonzero(first)
     if len(starts) == len(indices):
         return indptr, indices, data
-    return (_indptr_from_counts(rowrun, indptr.dtype), indices[starts], runs_sum(data, starts))
+    counts = np.bincount(rows[starts], minlength=len(indptr) - 1)
+    return _indptr_from_counts(counts, indptr.dtype), indices[starts], runs_sum(data, starts)
 
 
 def coo_to_compressed(major, minor, data, n_major, n_minor, sum_duplicates=True):
@@ -226,15 +223,38 @@ def coo_to_compressed(major, minor, data, n_major, n_minor, sum_duplicates=True)
     coordinates keep their order); duplicates summed in that order when ``sum_duplicates``
     (the result is then canonical).  COO -> CSR is ``(row, col)``, COO -> CSC ``(col, row)``.
     Assumes ``0 <= major < n_major``, ``0 <= minor < n_minor``; any integer dtypes.  Numba:
-    a parallel counting sort by major (private histograms), then a stable sort per row."""
+    a parallel counting sort by major (private histograms) that moves the values too, then
+    a stable sort and the duplicate sums within each row, in place."""
     major, minor, data = np.asarray(major), np.asarray(minor), np.asarray(data)
-    idt = index_dtype(max(n_major, n_minor), len(data))
-    indptr, perm, first, rowrun = _coo_perm(major, minor, int(n_major), int(n_minor), idt)
-    indices = minor[perm].astype(idt, copy=False)
-    d = data[perm]
-    if sum_duplicates:
-        return _dedupe(indptr, indices, d, first, rowrun)
-    return indptr, indices, d
+    n_major, n_minor = int(n_major), int(n_minor)
+    nnz = len(data)
+    idt = index_dtype(max(n_major, n_minor), nnz)
+    if _use_numba(nnz + n_major):
+        P = _private_parts(nnz)
+        counts = np.zeros((P, n_major), np.uint64)
+        indptr = np.empty(n_major + 1, idt)
+        indices = np.empty(nnz, idt)
+        out = np.empty(nnz, data.dtype)
+        rowrun = np.empty(n_major, np.int64)
+        _launch("coo_sort", bool(sum_duplicates), _unsigned(_contiguous(major, idt)),
+                _unsigned(_contiguous(minor, idt)), _contiguous(data), _entry_bounds(nnz, P), counts, indptr,
+                _unsigned(indices), out, rowrun)
+        if sum_duplicates:
+            return _compact(indptr, rowrun, indices, out)
+        return indptr, indices, out
+    key = major.astype(np.int64) * max(n_minor, 1) + minor.astype(np.int64)
+    perm = np.argsort(key, kind="stable")
+    key = key[perm]
+    rows = key // max(n_minor, 1)
+    indptr = _indptr_from_counts(np.bincount(rows, minlength=n_major), idt)
+    indices, d = minor[perm].astype(idt, copy=False), data[perm]
+    if not sum_duplicates:
+        return indptr, indices, d
+    first = np.empty(nnz, bool)
+    if nnz:
+        first[0] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+    return _numpy_dedupe(indptr, indices, d, first, rows)
 
 
 def compressed_transpose(indptr, indices, data, n_minor):
@@ -248,52 +268,56 @@ def compressed_transpose(indptr, indices, data, n_minor):
     idt = index_dtype(max(n_major, n_minor), nnz)
     if _use_numba(nnz + n_minor):
         P = _private_parts(nnz)
-        counts = np.zeros((P, n_minor), np.int64)
+        counts = np.zeros((P, n_minor), np.uint64)
         out_indptr = np.empty(n_minor + 1, idt)
         out_indices = np.empty(nnz, idt)
-        perm = np.empty(nnz, np.int64)
-        _launch("transpose", indptr, indices, _row_chunks(indptr, P), counts, out_indptr, out_indices, perm)
-        return out_indptr, out_indices, data[perm]
+        out_data = np.empty(nnz, data.dtype)
+        _launch("transpose", indptr, _unsigned(_contiguous(indices)), _contiguous(data), _row_chunks(indptr, P),
+                counts, out_indptr, _unsigned(out_indices), out_data)
+        return out_indptr, out_indices, out_data
     major = np.repeat(np.arange(n_major, dtype=idt), np.diff(indptr))
     order = np.argsort(indices, kind="stable")
     out_indptr = _indptr_from_counts(np.bincount(indices, minlength=n_minor), idt)
     return out_indptr, major[order], data[order]
 
 
-def _row_perm(indptr, indices):
-    """(perm, first, rowrun): the stable order of the indices within each row."""
+def _rows_sorted(indptr, indices, data, dedupe):
+    """Indices sorted within each row (stable), duplicates summed when ``dedupe``."""
     nnz = len(indices)
     n_major = len(indptr) - 1
     if _use_numba(nnz):
-        perm = np.empty(nnz, np.int64)
-        first = np.empty(nnz, np.uint8)
+        keys, vals = indices.copy(), np.array(data, copy=True, order="C")
         rowrun = np.empty(n_major, np.int64)
-        _launch("row_sort", indptr, indices, perm, first, rowrun)
-        return perm, first.view(bool), rowrun
-    major = np.repeat(np.arange(n_major, dtype=np.int64), np.diff(indptr))
+        _launch("row_sort", bool(dedupe), indptr, _unsigned(keys), vals, rowrun)
+        return _compact(indptr, rowrun, keys, vals) if dedupe else (indptr, keys, vals)
+    rows = np.repeat(np.arange(n_major, dtype=np.int64), np.diff(indptr))
     width = int(indices.max()) + 1 if nnz else 1
-    perm = np.argsort(major * width + indices, kind="stable")
+    key = rows * width + indices
+    perm = np.argsort(key, kind="stable")
+    si, sd = indices[perm], data[perm]
+    if not dedupe:
+        return indptr, si, sd
+    key = key[perm]
     first = np.empty(nnz, bool)
     if nnz:
-        si = indices[perm]
         first[0] = True
-        first[1:] = (si[1:] != si[:-1]) | (major[1:] != major[:-1])
-    return perm, first, np.bincount(major[first], minlength=n_major)
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+    return _numpy_dedupe(indptr, si, sd, first, rows)
 
 
 def sort_indices(indptr, indices, data):
     """Indices sorted within each major row (stable: duplicates keep their order), with
     their data: ``(indices, data)``; the indptr is unchanged."""
     indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
-    perm, _, _ = _row_perm(indptr, indices)
-    return indices[perm], data[perm]
+    _, si, sd = _rows_sorted(indptr, indices, data, False)
+    return si, sd
 
 
 def canonicalize(indptr, indices, data):
     """Sort indices within rows and sum duplicates: the canonical structure (index dtype kept)."""
     indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
-    perm, first, rowrun = _row_perm(indptr, indices)
-    return _dedupe(indptr.copy(), indices[perm], data[perm], first, rowrun)
+    ip, si, sd = _rows_sorted(indptr, indices, data, True)
+    return (ip.copy() if ip is indptr else ip), si, sd
 
 
 def _within_rows(indptr, indices, strict):
@@ -363,6 +387,7 @@ def spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols):
         ap, bp = a_indptr.astype(idt_in, copy=False), b_indptr.astype(idt_in, copy=False)
         mask = np.full((P, n_cols), -1, np.int64)
         rowcnt = np.empty(m, np.int64)
+        ai, bi = _unsigned(ai), _unsigned(bi)
         _launch("spgemm_count", ap, ai, bp, bi, rows, mask, rowcnt)
         total = int(rowcnt.sum())
         idt = index_dtype(max(m, n_cols), total)
@@ -372,7 +397,7 @@ def spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols):
         mask.fill(-1)
         acc = np.zeros((P, n_cols), cd)
         _launch("spgemm_fill", ap, ai, a_data.astype(cd, copy=False), bp, bi, b_data.astype(cd, copy=False),
-                rows, mask, acc, indptr, indices, data)
+                rows, mask, acc, indptr, _unsigned(indices), data)
     else:
         # NumPy: expand every product (A entry x B row), then sum by (row, col) in generation order.
         a_rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(a_indptr))

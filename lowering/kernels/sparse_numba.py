@@ -25,30 +25,74 @@ U = np.uint64
 U1 = np.uint64(1)
 
 
+'''
+
+_HEADER += '''
 @njit(inline="always")
-def _sort_row(keys, perm, a, b, tmp):
-    """Stably sort perm[a:b] by keys[perm[...]]: insertion sort for short rows, merge sort
-    (np.argsort kind="mergesort") for long ones."""
+def _prefix(counts, indptr):
+    """counts (P, n) uint64 private histograms -> each chunk's first output position per bin
+    (bins in order, chunks in order within a bin); indptr[i + 1] = end of bin i."""
+    P, n = counts.shape
+    for i in prange(n):
+        s = U(0)
+        for c in range(P):
+            t = counts[c, i]
+            counts[c, i] = s
+            s += t
+        indptr[i + 1] = s
+    indptr[0] = 0
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    for i in prange(n):
+        base = U(indptr[i])
+        for c in range(P):
+            counts[c, i] += base
+
+
+@njit(inline="always")
+def _sort_pairs(keys, vals, a, b):
+    """Stably sort keys[a:b] (contiguous) with vals: insertion sort for short runs, merge
+    sort (np.argsort kind="mergesort") for long ones."""
     n = b - a
     if n <= SHORT:
-        for i in range(a + 1, b):
-            p = perm[i]
-            k = keys[p]
-            j = i - 1
-            while j >= a and keys[perm[j]] > k:
-                perm[j + 1] = perm[j]
-                j -= 1
-            perm[j + 1] = p
+        i = a + U1
+        while i < b:
+            k = keys[i]
+            v = vals[i]
+            j = i
+            while j > a and keys[j - U1] > k:
+                keys[j] = keys[j - U1]
+                vals[j] = vals[j - U1]
+                j -= U1
+            keys[j] = k
+            vals[j] = v
+            i += U1
     else:
-        seg = np.empty(n, keys.dtype)
+        ks = keys[a:b].copy()
+        vs = vals[a:b].copy()
+        order = np.argsort(ks, kind="mergesort")
         for i in range(n):
-            seg[i] = keys[perm[a + i]]
-        order = np.argsort(seg, kind="mergesort")
-        for i in range(n):
-            tmp[i] = perm[a + order[i]]
-        for i in range(n):
-            perm[a + i] = tmp[i]
+            keys[a + i] = ks[order[i]]
+            vals[a + i] = vs[order[i]]
 
+
+@njit(inline="always")
+def _dedupe_row(keys, vals, a, b):
+    """Sum runs of equal keys of the sorted keys[a:b] in place, left to right from the
+    first value; returns how many entries remain (at a:a + count)."""
+    if b <= a:
+        return U(0)
+    w = a
+    j = a + U1
+    while j < b:
+        if keys[j] == keys[w]:
+            vals[w] += vals[j]
+        else:
+            w += U1
+            keys[w] = keys[j]
+            vals[w] = vals[j]
+        j += U1
+    return w - a + U1
 '''
 
 _JIT = '@njit(parallel=True, cache=True, nogil=True, boundscheck=False, error_model="numpy")\n'
@@ -64,95 +108,88 @@ SOURCES["expand"] = _JIT + '''def kernel(parallel, indptr, out):
 '''
 
 # Counting sort of COO entries by major (stable: P chunks of entries, private histograms,
-# chunk c's entries of a row placed after those of chunks < c), then a stable sort by minor
-# within each row.  Outputs: indptr, perm (sorted position -> input entry), first (1 where
-# an entry starts a new (major, minor) run), rowrun (number of runs per row).
-SOURCES["coo_sort"] = _JIT + '''def kernel(parallel, major, minor, bounds, counts, indptr, perm, first, rowrun):
+# chunk c's entries of a row placed after those of chunks < c), writing minor and data in
+# place; then a stable sort by minor within each row (insertion sort of the (minor, value)
+# pairs, merge sort for long rows) and, when ``dedupe``, duplicates summed in place left to
+# right from the first (rowrun[r]: the row's entries after that; the caller compacts).
+SOURCES["coo_sort"] = _JIT + '''def kernel(parallel, dedupe, major, minor, data, bounds, counts, indptr, out_minor, out_data,
+           rowrun):
     P = bounds.shape[0] - 1
     n_major = indptr.shape[0] - 1
     for c in prange(P):
-        for e in range(bounds[c], bounds[c + 1]):
-            counts[c, major[e]] += 1
-    for r in prange(n_major):
-        s = 0
-        for c in range(P):
-            t = counts[c, r]
-            counts[c, r] = s
-            s += t
-        indptr[r + 1] = s
-    indptr[0] = 0
-    for r in range(n_major):
-        indptr[r + 1] += indptr[r]
+        cnt = counts[c]
+        e = U(bounds[c])
+        e1 = U(bounds[c + 1])
+        while e < e1:
+            cnt[major[e]] += U1
+            e += U1
+    _prefix(counts, indptr)
     for c in prange(P):
-        for e in range(bounds[c], bounds[c + 1]):
+        cnt = counts[c]
+        e = U(bounds[c])
+        e1 = U(bounds[c + 1])
+        while e < e1:
             r = major[e]
-            p = indptr[r] + counts[c, r]
-            counts[c, r] += 1
-            perm[p] = e
+            p = cnt[r]
+            cnt[r] = p + U1
+            out_minor[p] = minor[e]
+            out_data[p] = data[e]
+            e += U1
     for r in prange(n_major):
-        a = indptr[r]
-        b = indptr[r + 1]
-        if b - a > 1:
-            tmp = np.empty(b - a if b - a > SHORT else 0, perm.dtype)
-            _sort_row(minor, perm, a, b, tmp)
-        runs = 0
-        for j in range(a, b):
-            if j == a or minor[perm[j]] != minor[perm[j - 1]]:
-                first[j] = 1
-                runs += 1
-            else:
-                first[j] = 0
-        rowrun[r] = runs
+        a = U(indptr[r])
+        b = U(indptr[r + 1])
+        _sort_pairs(out_minor, out_data, a, b)
+        rowrun[r] = _dedupe_row(out_minor, out_data, a, b) if dedupe else b - a
 '''
 
-# Stable sort of the indices within each row of a compressed structure (perm: position ->
-# input entry), with the run flags of coo_sort.
-SOURCES["row_sort"] = _JIT + '''def kernel(parallel, indptr, indices, perm, first, rowrun):
-    n_major = indptr.shape[0] - 1
-    for r in prange(n_major):
-        a = indptr[r]
-        b = indptr[r + 1]
-        for j in range(a, b):
-            perm[j] = j
-        if b - a > 1:
-            tmp = np.empty(b - a if b - a > SHORT else 0, perm.dtype)
-            _sort_row(indices, perm, a, b, tmp)
-        runs = 0
-        for j in range(a, b):
-            if j == a or indices[perm[j]] != indices[perm[j - 1]]:
-                first[j] = 1
-                runs += 1
-            else:
-                first[j] = 0
-        rowrun[r] = runs
+# Copy the first rowrun[r] entries of each row to new_indptr[r] (after an in-place dedupe).
+SOURCES["compact"] = _JIT + '''def kernel(parallel, indptr, rowrun, new_indptr, indices, data, out_indices, out_data):
+    for r in prange(indptr.shape[0] - 1):
+        a = U(indptr[r])
+        w = U(new_indptr[r])
+        n = U(rowrun[r])
+        i = U(0)
+        while i < n:
+            out_indices[w + i] = indices[a + i]
+            out_data[w + i] = data[a + i]
+            i += U1
+'''
+
+# Stable sort of (index, value) pairs within each row, in place (copies made by the caller),
+# and, when ``dedupe``, duplicates summed as in coo_sort (rowrun[r]: entries left).
+SOURCES["row_sort"] = _JIT + '''def kernel(parallel, dedupe, indptr, keys, vals, rowrun):
+    for r in prange(indptr.shape[0] - 1):
+        a = U(indptr[r])
+        b = U(indptr[r + 1])
+        _sort_pairs(keys, vals, a, b)
+        rowrun[r] = _dedupe_row(keys, vals, a, b) if dedupe else b - a
 '''
 
 # CSR <-> CSC: counting sort by index; P chunks of whole rows (rows[c]:rows[c+1]) with
-# private histograms, so each output row lists the old majors in increasing order.
-SOURCES["transpose"] = _JIT + '''def kernel(parallel, indptr, indices, rows, counts, out_indptr, out_indices, perm):
+# private histograms, so each output row lists the old majors in increasing order; the
+# indices and values are written in place.
+SOURCES["transpose"] = _JIT + '''def kernel(parallel, indptr, indices, data, rows, counts, out_indptr, out_indices, out_data):
     P = rows.shape[0] - 1
-    n_minor = out_indptr.shape[0] - 1
     for c in prange(P):
-        for j in range(indptr[rows[c]], indptr[rows[c + 1]]):
-            counts[c, indices[j]] += 1
-    for i in prange(n_minor):
-        s = 0
-        for c in range(P):
-            t = counts[c, i]
-            counts[c, i] = s
-            s += t
-        out_indptr[i + 1] = s
-    out_indptr[0] = 0
-    for i in range(n_minor):
-        out_indptr[i + 1] += out_indptr[i]
+        cnt = counts[c]
+        j = U(indptr[rows[c]])
+        e = U(indptr[rows[c + 1]])
+        while j < e:
+            cnt[indices[j]] += U1
+            j += U1
+    _prefix(counts, out_indptr)
     for c in prange(P):
+        cnt = counts[c]
         for r in range(rows[c], rows[c + 1]):
-            for j in range(indptr[r], indptr[r + 1]):
+            j = U(indptr[r])
+            e = U(indptr[r + 1])
+            while j < e:
                 i = indices[j]
-                p = out_indptr[i] + counts[c, i]
-                counts[c, i] += 1
+                p = cnt[i]
+                cnt[i] = p + U1
                 out_indices[p] = r
-                perm[p] = j
+                out_data[p] = data[j]
+                j += U1
 '''
 
 # Sum runs: out[s] = data[starts[s]] + data[starts[s] + 1] + ... (left to right, from the
@@ -307,9 +344,7 @@ SOURCES["spgemm_fill"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, a_d
             a = indptr[r]
             n = p - a
             if n > SHORT:
-                srt = np.sort(out_indices[a:p])
-                for i in range(n):
-                    out_indices[a + i] = srt[i]
+                out_indices[a:p].sort()
             else:
                 for i in range(a + 1, p):
                     v = out_indices[i]
