@@ -83,7 +83,7 @@ class SparseArray:
 
     def __bool__(self):
         if self._shape in ((1,), (1, 1)):
-            return self.count_nonzero() != 0
+            return bool(self.count_nonzero() != 0)
         raise ValueError("the truth value of a sparse array with more than one element is ambiguous")
 
     def __iter__(self):

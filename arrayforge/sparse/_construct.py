@@ -30,8 +30,7 @@ def random(m, n, density=0.01, format="coo", dtype=None, rng=None, data_sampler=
     rng = np.random.default_rng(rng)
     size = m * n
     k = int(round(density * size))
-    flat = rng.choice(size, size=k, replace=False) if k else np.zeros(0, np.int64)
-    flat.sort()
+    flat = _distinct(rng, size, k)
     if data_sampler is not None:
         vals = np.asarray(data_sampler(size=k))
     elif dtype.kind in "iu":
@@ -47,6 +46,29 @@ def random(m, n, density=0.01, format="coo", dtype=None, rng=None, data_sampler=
     rows, cols = np.divmod(flat, max(n, 1))
     coo = coo_array._new((rows.astype(idt), cols.astype(idt)), st.values(vals.astype(dtype)), (m, n), True)
     return coo.asformat(format)
+
+
+def _distinct(rng, size, k):
+    """``k`` distinct sorted integers drawn uniformly from ``range(size)``."""
+    if k == 0:
+        return np.zeros(0, np.int64)
+    if 4 * k > size:
+        return np.sort(rng.choice(size, size=k, replace=False))
+    # sparse case: draw with replacement and drop repeats until there are enough
+    # (rng.choice without replacement is slow for a population of 1e12)
+    flat = _sorted_unique(rng.integers(0, size, k + k // 16 + 16, dtype=np.int64))
+    while len(flat) < k:
+        flat = _sorted_unique(np.concatenate([flat, rng.integers(0, size, k - len(flat) + 16, dtype=np.int64)]))
+    if len(flat) > k:       # drop a uniform random subset of the extras
+        keep = np.ones(len(flat), bool)
+        keep[rng.choice(len(flat), size=len(flat) - k, replace=False)] = False
+        flat = flat[keep]
+    return flat
+
+
+def _sorted_unique(a):
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
 
 
 def eye(m, n=None, k=0, dtype=float, format=None):

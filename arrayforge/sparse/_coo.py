@@ -145,6 +145,12 @@ class coo_array(SparseArray):
         self._need_2d(cls.format)
         major, minor = self._coords[major_axis], self._coords[1 - major_axis]
         n_major, n_minor = self._shape[major_axis], self._shape[1 - major_axis]
+        if major_axis == 0 and self._canonical:
+            # already in CSR order (sorted by row, then column; no duplicates): count the rows
+            idt = st.index_dtype(max(self._shape), self._nnz())
+            indptr = np.zeros(n_major + 1, idt)
+            np.cumsum(np.bincount(major, minlength=n_major), out=indptr[1:])
+            return cls._new(indptr, st.frozen(minor, idt), self._data, self._shape, True)
         if st.is_realized(self._data):
             indptr, indices, data = kernels.coo_to_compressed(major, minor, st.realized(self._data),
                                                               n_major, n_minor, sum_duplicates=True)
