@@ -339,4 +339,21 @@ def test_bsr_keeps_its_blocksize():
 def test_compute_and_explain_values(lazy):
     a = sparse.csr_array(np.eye(4)) * 3
     assert len(xp.explain(a.data).kernels) == 1
+    assert len(xp.explain(a).kernels) == 1              # explain/compute take sparse arrays too
     assert a.compute() is a and a.data._node.buffer is not None
+    b = a * 2
+    assert xp.compute(b) is b and b.data._node.buffer is not None
+
+
+def test_transpose_and_copy_share_or_not():
+    d = np.array([[1.0, 0, 2], [0, 3, 0]])
+    a = sparse.csr_array(d)
+    t = a.T
+    assert t.format == "csc" and t._indices is a._indices and t._indptr is a._indptr   # no copy
+    assert t.T.format == "csr" and t.T._indices is a._indices
+    indptr, indices, data = np.array([0, 2, 3]), np.array([0, 2, 1]), np.array([1.0, 2, 3])
+    shared = sparse.csr_array((data, indices, indptr), shape=(2, 3))
+    copied = sparse.csr_array((data, indices, indptr), shape=(2, 3), copy=True)
+    assert np.shares_memory(np.asarray(shared.data), data)
+    assert not np.shares_memory(np.asarray(copied.data), data)
+    assert not np.shares_memory(np.asarray(copied.indices), indices)

@@ -220,6 +220,11 @@ class SparseArray:
             return other.tobsr(blocksize=self._blocksize if fits else None)
         return other.asformat(self.format)
 
+    @property
+    def _node(self):
+        # the value vector's node: xp.compute(A) and xp.explain(A) act on the stored values
+        return self._data._node
+
     def compute(self):
         """Compute the stored values now (one fused plan); returns ``self``."""
         self._data.compute()
