@@ -241,7 +241,8 @@ def test_products_under_executors(executor):
     X = np.arange(120.0).reshape(40, 3)
     np.testing.assert_allclose(np.asarray(A @ xp.asarray(x)), S @ x)
     np.testing.assert_allclose(np.asarray(A @ xp.asarray(X)), S @ X)
-    np.testing.assert_allclose(np.asarray(xp.asarray(X.T[:, :60] if False else X[:, 0][None, :40]) @ A.T),
-                               X[:, 0][None, :40] @ S.T)
+    Y = np.arange(120.0).reshape(2, 60)
+    np.testing.assert_allclose(np.asarray(xp.asarray(Y) @ A), Y @ S)
+    np.testing.assert_allclose(np.asarray(xp.asarray(X.T) @ A.T), X.T @ S.T)
     np.testing.assert_allclose(dense(A @ A.T), (S @ S.T).toarray())
     np.testing.assert_allclose(dense((abs(A) * 2 + A) @ xp.asarray(x)), (abs(S) * 2 + S) @ x)

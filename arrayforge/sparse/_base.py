@@ -8,8 +8,6 @@ recorded element-wise node over the values; pattern-changing work realizes what 
 The formats implement ``tocsr``/``tocoo`` and their own natural conversions; everything
 else has a default here that goes through CSR (as SciPy does).
 """
-import numpy as np
-
 from .. import _sparse_dispatch
 from .._array import CPU
 

@@ -71,8 +71,7 @@ class coo_array(SparseArray):
         self._set(tuple(st.frozen(c.copy() if copy else c, idt) for c in coords), data, shape, None)
 
     def _from_dense(self, value, dtype):
-        from .._array import Array
-        a = np.asarray(value) if isinstance(value, Array) else np.asarray(value)
+        a = np.asarray(value)       # an Array is realized (the pattern depends on its values)
         if a.dtype.kind not in "biufc":
             raise TypeError(f"cannot build a sparse array from dtype {a.dtype}")
         if a.dtype == np.float16:

@@ -34,9 +34,7 @@ def frozen(a, dtype=None):
 
 def to_numpy(x):
     """The realized NumPy value of an index-like argument (arrayforge Array, NumPy, list)."""
-    if isinstance(x, Array):
-        return np.asarray(x)
-    return np.asarray(x)
+    return np.asarray(x)        # an Array is realized by its __array__
 
 
 def index_buffer(x, name, length=None):
