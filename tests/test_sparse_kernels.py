@@ -334,3 +334,33 @@ def test_large_index_dtype():
     ip, ix = a.indptr.astype(np.int64), a.indices.astype(np.int64)
     got = both(lambda: K.compressed_matmul(False, ip, ix, a.data, np.array([1.0, 10.0])))
     np.testing.assert_array_equal(got, [10.0, 0.0, 5.0])
+
+
+def test_spgemm_two_pass(monkeypatch):
+    """The symbolic + numeric passes (used when the upper bound is too big) give the same
+    result as the one-pass upper-bound path."""
+    rng = np.random.default_rng(7)
+    a = sp.random(30, 20, density=0.3, format="csr", random_state=rng)
+    b = sp.random(20, 25, density=0.3, format="csr", random_state=rng)
+    one = both(K.spgemm, a.indptr, a.indices, a.data, b.indptr, b.indices, b.data, 25)
+    monkeypatch.setattr(K, "SPGEMM_ONE_PASS_BYTES", 0)
+    two = both(K.spgemm, a.indptr, a.indices, a.data, b.indptr, b.indices, b.data, 25)
+    _identical(one, two)
+    ref = (a @ b).tocsr()
+    ref.sort_indices()
+    assert_structure(two, ref)
+
+
+@pytest.mark.parametrize("n_cols", [50, 1000, 20000])
+def test_spgemm_long_rows(n_cols):
+    """Output rows longer than the insertion-sort and bucket-sort limits sort correctly."""
+    rng = np.random.default_rng(n_cols)
+    a = sp.random(20, 300, density=0.5, format="csr", random_state=rng)
+    b = sp.random(300, n_cols, density=min(1.0, 100 / n_cols), format="csr", random_state=rng)
+    got = both(K.spgemm, a.indptr, a.indices, a.data, b.indptr, b.indices, b.data, n_cols)
+    ref = (a @ b).tocsr()
+    ref.sort_indices()
+    np.testing.assert_array_equal(got[0], ref.indptr)
+    np.testing.assert_array_equal(got[1], ref.indices)
+    np.testing.assert_allclose(got[2], ref.data, rtol=1e-12)
+    assert np.diff(got[0]).max() > (32 if n_cols < 20000 else 4096)

@@ -356,6 +356,11 @@ def eliminate_zeros(indptr, indices, data):
 # ---- sparse x sparse
 
 
+# SpGEMM writes rows at upper bounds and compacts (one pass over the products) when the
+# bound's arrays take at most this many bytes; else a symbolic pass counts the rows first.
+SPGEMM_ONE_PASS_BYTES = 1 << 28
+
+
 def spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols):
     """CSR x CSR -> canonical CSR ``(indptr, indices, data)`` of the ``(m, n_cols)`` product.
 
@@ -363,8 +368,9 @@ def spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols):
     from zero); sums that are exactly zero are dropped, as SciPy's ``csr_matmat`` does.
     The value dtype is ``result_type(a_data, b_data)`` (integers computed in int64 and
     wrapped).  Assumes A's indices are in ``[0, len(b_indptr) - 1)`` and B's in
-    ``[0, n_cols)``.  Numba: two passes over chunks of rows balanced by products (a symbolic
-    count of each row's distinct columns, then the numeric pass with a dense accumulator)."""
+    ``[0, n_cols)``.  Numba: chunks of rows balanced by products, a dense accumulator per
+    chunk; rows are written at upper bounds (their products) and compacted when those fit
+    in ``SPGEMM_ONE_PASS_BYTES``, else after a symbolic pass that counts them (two passes)."""
     a_indptr, a_indices, a_data = np.asarray(a_indptr), np.asarray(a_indices), np.asarray(a_data)
     b_indptr, b_indices, b_data = np.asarray(b_indptr), np.asarray(b_indices), np.asarray(b_data)
     n_cols = int(n_cols)
@@ -387,17 +393,25 @@ def spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols):
         ap, bp = a_indptr.astype(idt_in, copy=False), b_indptr.astype(idt_in, copy=False)
         mask = np.full((P, n_cols), -1, np.int64)
         rowcnt = np.empty(m, np.int64)
-        ai, bi = _unsigned(ai), _unsigned(bi)
-        _launch("spgemm_count", ap, ai, bp, bi, rows, mask, rowcnt)
-        total = int(rowcnt.sum())
-        idt = index_dtype(max(m, n_cols), total)
-        indptr = _indptr_from_counts(rowcnt, idt)
-        indices = np.empty(total, idt)
-        data = np.empty(total, cd)
-        mask.fill(-1)
         acc = np.zeros((P, n_cols), cd)
+        one_pass = flops * (8 + cd.itemsize) <= SPGEMM_ONE_PASS_BYTES
+        if one_pass:        # rows written at their upper bounds (their products), then compacted
+            idt = index_dtype(max(m, n_cols), flops)
+            indptr = cum[a_indptr].astype(idt)
+            indices = np.empty(flops, idt)
+            data = np.empty(flops, cd)
+        else:               # two passes: the symbolic one counts each row's distinct columns
+            _launch("spgemm_count", ap, ai, bp, bi, rows, mask, rowcnt)
+            total = int(rowcnt.sum())
+            idt = index_dtype(max(m, n_cols), total)
+            indptr = _indptr_from_counts(rowcnt, idt)
+            indices = np.empty(total, idt)
+            data = np.empty(total, cd)
+            mask.fill(-1)
         _launch("spgemm_fill", ap, ai, a_data.astype(cd, copy=False), bp, bi, b_data.astype(cd, copy=False),
-                rows, mask, acc, indptr, _unsigned(indices), data)
+                rows, mask, acc, indptr, _unsigned(indices), data, rowcnt, max(n_cols - 1, 0).bit_length())
+        if one_pass:
+            indptr, indices, data = _compact(indptr, rowcnt, indices, data)
     else:
         # NumPy: expand every product (A entry x B row), then sum by (row, col) in generation order.
         a_rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(a_indptr))

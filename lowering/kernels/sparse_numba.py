@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 SHORT = 32
+BUCKET_MAX = 4096
 U = np.uint64
 U1 = np.uint64(1)
 
@@ -93,6 +94,45 @@ def _dedupe_row(keys, vals, a, b):
             vals[w] = vals[j]
         j += U1
     return w - a + U1
+
+@njit(inline="always")
+def _bucket_sort(keys, a, p, tmp, cnt, colbits):
+    """Sort the distinct keys[a:p] (< 2**colbits, at most BUCKET_MAX of them): counting sort
+    into a power of two >= p - a buckets by their high bits, then an insertion sort of the
+    nearly sorted result (one key per bucket on average: linear for spread keys)."""
+    n = p - a
+    lb = U(0)
+    while (U1 << lb) < n:
+        lb += U1
+    nb = U1 << lb
+    shift = colbits - lb if colbits > lb else U(0)
+    i = U(0)
+    while i <= nb:
+        cnt[i] = 0
+        i += U1
+    i = a
+    while i < p:
+        cnt[(U(keys[i]) >> shift) + U1] += U1
+        i += U1
+    i = U(0)
+    while i < nb:
+        cnt[i + U1] += cnt[i]
+        i += U1
+    i = a
+    while i < p:
+        b = U(keys[i]) >> shift
+        tmp[cnt[b]] = keys[i]
+        cnt[b] += U1
+        i += U1
+    for i in range(1, n):
+        v = tmp[i]
+        q = i - 1
+        while q >= 0 and tmp[q] > v:
+            tmp[q + 1] = tmp[q]
+            q -= 1
+        tmp[q + 1] = v
+    for i in range(n):
+        keys[a + i] = tmp[i]
 '''
 
 _JIT = '@njit(parallel=True, cache=True, nogil=True, boundscheck=False, error_model="numpy")\n'
@@ -322,13 +362,17 @@ SOURCES["spgemm_count"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, b_
 '''
 
 # SpGEMM numeric pass (Gustavson): acc[c] (zeros) accumulates row r in A-then-B entry order
-# from 0; the row's columns are sorted and written at indptr[r], acc reset to 0.
+# from 0; the row's columns are sorted and written at indptr[r] (the exact row starts of
+# the symbolic pass, or upper bounds: the row's products), acc reset to 0; rowcnt[r] = the
+# row's entries.
 SOURCES["spgemm_fill"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, rows, mask,
-           acc, indptr, out_indices, out_data):
+           acc, indptr, out_indices, out_data, rowcnt, colbits):
     P = rows.shape[0] - 1
     for c in prange(P):
         mk = mask[c]
         ac = acc[c]
+        tmp = np.empty(BUCKET_MAX, out_indices.dtype)
+        cnt = np.empty(BUCKET_MAX + 1, np.uint64)
         for r in range(rows[c], rows[c + 1]):
             p = indptr[r]
             for j in range(a_indptr[r], a_indptr[r + 1]):
@@ -343,8 +387,10 @@ SOURCES["spgemm_fill"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, a_d
                     ac[col] += av * b_data[t]
             a = indptr[r]
             n = p - a
-            if n > SHORT:
+            if n > BUCKET_MAX:
                 out_indices[a:p].sort()
+            elif n > SHORT:
+                _bucket_sort(out_indices, U(a), U(p), tmp, cnt, U(colbits))
             else:
                 for i in range(a + 1, p):
                     v = out_indices[i]
@@ -357,6 +403,7 @@ SOURCES["spgemm_fill"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, a_d
                 col = out_indices[i]
                 out_data[i] = ac[col]
                 ac[col] = 0
+            rowcnt[r] = n
 '''
 
 # Union / intersection of two canonical structures, per row (two calls: fill=False counts
