@@ -1,8 +1,28 @@
-"""Hypothesis strategies for the sparse tests: random triplets with the cases that break
-sparse code (empty rows and columns, an all-zero matrix, one nonzero, duplicates, unsorted
-input, power-law row lengths) over int/float/complex dtypes."""
+"""Shared pieces of the sparse tests: hypothesis strategies for random triplets with the
+cases that break sparse code (empty rows and columns, an all-zero matrix, one nonzero,
+duplicates, unsorted input, power-law row lengths) over int/float/complex dtypes, and the
+comparison with SciPy's results."""
 import numpy as np
+import scipy.sparse as ss
 from hypothesis import strategies as hst
+
+from arrayforge import sparse
+
+def dense(x):
+    """The dense NumPy value of an arrayforge result (sparse: through toarray)."""
+    if isinstance(x, sparse.SparseArray) or ss.issparse(x):
+        x = x.toarray()
+    return np.asarray(x)
+
+
+def assert_matches(ours, theirs):
+    """Same format, shape and dtype as SciPy's result and the same dense values."""
+    ref = theirs.toarray() if ss.issparse(theirs) else np.asarray(theirs)
+    got = dense(ours)
+    assert got.shape == ref.shape, (got.shape, ref.shape)
+    assert got.dtype == ref.dtype, (got.dtype, ref.dtype)
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-12)
+
 
 DTYPES = [np.int64, np.float64, np.complex128, np.float32, np.int32]
 

@@ -7,26 +7,10 @@ from hypothesis import given, settings
 
 import arrayforge as xp
 from arrayforge import sparse
-from sparse_strategies import triplets
+from sparse_strategies import assert_matches, dense, triplets
 
 FORMATS = ["csr", "csc", "coo", "bsr", "dia", "dok", "lil"]
 SETTINGS = settings(max_examples=40, deadline=None)
-
-
-def dense(x):
-    """The dense NumPy value of an arrayforge result (sparse: through toarray)."""
-    if isinstance(x, sparse.SparseArray) or ss.issparse(x):
-        x = x.toarray()
-    return np.asarray(x)
-
-
-def assert_matches(ours, theirs):
-    """Same format, shape and dtype as SciPy's result and the same dense values."""
-    ref = theirs.toarray() if ss.issparse(theirs) else np.asarray(theirs)
-    got = dense(ours)
-    assert got.shape == ref.shape, (got.shape, ref.shape)
-    assert got.dtype == ref.dtype, (got.dtype, ref.dtype)
-    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-12)
 
 
 def test_textbook_example():

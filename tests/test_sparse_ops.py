@@ -8,8 +8,7 @@ from hypothesis import given, settings
 
 import arrayforge as xp
 from arrayforge import sparse
-from sparse_strategies import triplet_pairs, triplets
-from test_sparse_formats import assert_matches, dense
+from sparse_strategies import assert_matches, dense, triplet_pairs, triplets
 
 SETTINGS = settings(max_examples=30, deadline=None)
 
