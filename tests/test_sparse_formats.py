@@ -3,7 +3,7 @@ interop, the builders, the constructor functions, and bad input."""
 import numpy as np
 import pytest
 import scipy.sparse as ss
-from hypothesis import given, settings
+from hypothesis import given, settings, strategies as hst
 
 import arrayforge as xp
 from arrayforge import sparse
@@ -341,3 +341,43 @@ def test_transpose_and_copy_share_or_not():
     assert np.shares_memory(np.asarray(shared.data), data)
     assert not np.shares_memory(np.asarray(copied.data), data)
     assert not np.shares_memory(np.asarray(copied.indices), indices)
+
+
+@SETTINGS
+@given(hst.data())
+def test_builders_random_edits_match_scipy(data):
+    m, n = data.draw(hst.integers(1, 6)), data.draw(hst.integers(1, 6))
+    fmt = data.draw(hst.sampled_from(["lil", "dok"]))
+    ours, ref = getattr(sparse, f"{fmt}_array")((m, n)), getattr(ss, f"{fmt}_array")((m, n))
+    for _ in range(data.draw(hst.integers(0, 12))):
+        kind = data.draw(hst.sampled_from(["point", "add", "row", "col", "zero"]))
+        i, j = data.draw(hst.integers(-m, m - 1)), data.draw(hst.integers(-n, n - 1))
+        v = float(data.draw(hst.integers(-3, 3)))
+        for x in (ours, ref):
+            if kind == "point":
+                x[i, j] = v
+            elif kind == "add":
+                x[i, j] += v
+            elif kind == "row":
+                x[i, :] = np.arange(n) * v
+            elif kind == "col":
+                x[:, j] = v
+            else:
+                x[i, j] = 0
+    assert ours.nnz == ref.nnz
+    assert_matches(ours, ref)
+    assert_matches(ours.tocsr(), ref.tocsr())
+
+
+@SETTINGS
+@given(triplets(max_dim=3), hst.integers(1, 3), hst.integers(1, 3))
+def test_bsr_blocksizes_match_scipy(t, R, C):
+    data, row, col, (m, n) = t
+    shape = (m * R, n * C)        # divisible by the block size
+    ref = ss.csr_array((data, (row * R, col * C)), shape=shape)
+    ours = sparse.csr_array((data, (row * R, col * C)), shape=shape).tobsr(blocksize=(R, C))
+    want = ref.tobsr(blocksize=(R, C))
+    assert ours.blocksize == want.blocksize and ours.nnz == want.nnz
+    assert_matches(ours, want)
+    assert_matches(ours.tocsc(), want.tocsc())
+    assert_matches(ours.to_scipy(), want)
