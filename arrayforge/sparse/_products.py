@@ -19,7 +19,10 @@ views.)  Values fuse: the value node may be lazy work (``(2 * A) @ x`` computes 
 inside the plan), and element-wise consumers of the product fuse into the next kernel
 (``A @ x * 2 + y`` is one SpMV kernel and one epilogue kernel).  The back end is
 ``lowering.kernels.sparse`` (``SparseMatmul``).  Validation happens here, at the call,
-with SciPy's messages ("dimension mismatch").
+with SciPy's messages ("dimension mismatch"): formats, shapes, array lengths and dtypes.
+The structure itself (``indptr`` non-decreasing from 0 to nnz, every index in range) is
+assumed valid: the sparse classes validate it when they are constructed, and the kernels
+rely on it (they never bounds-check).
 """
 from __future__ import annotations
 

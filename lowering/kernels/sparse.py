@@ -686,7 +686,8 @@ def compressed_matmul(trans, indptr, indices, data, dense, out=None, executor=No
     nnz = len(indices)
     if executor is None:
         executor = "numba" if _use_numba(matmul_work(indices.shape, dense.shape)) else "numpy"
-    d = data.astype(cd, copy=False)
+    d = _contiguous(data, cd)
+    indptr, indices = np.ascontiguousarray(indptr), np.ascontiguousarray(indices)
     if out.size == 0:
         return out
     k = dense.shape[1] if dense.ndim == 2 else 1
