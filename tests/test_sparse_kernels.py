@@ -279,7 +279,7 @@ def tiny_chunks(monkeypatch):
     """Many SpMV chunks and several private parts on tiny matrices, so rows cross chunk
     boundaries and the scatter combines parts."""
     monkeypatch.setattr(K, "SPMV_CHUNK", 2)
-    monkeypatch.setattr(K, "_private_parts", lambda work: 3)
+    monkeypatch.setattr(K, "_private_parts", lambda work, part_bytes=0: 3)
 
 
 @settings(**SETTINGS)

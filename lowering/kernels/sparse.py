@@ -117,9 +117,15 @@ def _row_chunks(indptr, P):
     return np.minimum(rows, m)
 
 
-def _private_parts(work):
-    """How many private partial results a race-free scatter uses (1 for small work)."""
-    return 1 if work < NUMBA_MIN else max(1, min(_threads(), 8))
+PARTS_MAX_BYTES = 1 << 28     # private partial results of a scatter take at most this much
+
+
+def _private_parts(work, part_bytes=0):
+    """How many private partial results a race-free scatter uses: 1 for small work, else the
+    thread count (at most 8, and at most PARTS_MAX_BYTES of ``part_bytes`` parts)."""
+    if work < NUMBA_MIN:
+        return 1
+    return max(1, min(_threads(), 8, PARTS_MAX_BYTES // max(part_bytes, 1)))
 
 
 def _unsigned(indices):
@@ -230,7 +236,7 @@ def coo_to_compressed(major, minor, data, n_major, n_minor, sum_duplicates=True)
     nnz = len(data)
     idt = index_dtype(max(n_major, n_minor), nnz)
     if _use_numba(nnz + n_major):
-        P = _private_parts(nnz)
+        P = _private_parts(nnz, 8 * n_major)
         counts = np.zeros((P, n_major), np.uint64)
         indptr = np.empty(n_major + 1, idt)
         indices = np.empty(nnz, idt)
@@ -267,7 +273,7 @@ def compressed_transpose(indptr, indices, data, n_minor):
     n_minor = int(n_minor)
     idt = index_dtype(max(n_major, n_minor), nnz)
     if _use_numba(nnz + n_minor):
-        P = _private_parts(nnz)
+        P = _private_parts(nnz, 8 * n_minor)
         counts = np.zeros((P, n_minor), np.uint64)
         out_indptr = np.empty(n_minor + 1, idt)
         out_indices = np.empty(nnz, idt)
@@ -710,11 +716,15 @@ def compressed_matmul(trans, indptr, indices, data, dense, out=None, executor=No
         else:
             _spmm_numpy(indptr, indices, d, X, target, vector)
     else:
-        P = _private_parts(matmul_work(indices.shape, dense.shape))
+        P = _private_parts(matmul_work(indices.shape, dense.shape), target.nbytes)
         rows = _row_chunks(indptr, P)
         if executor == "numba" and nnz:
-            parts = np.empty((P, target.shape[0], k), cd)
-            _launch("spmm_t", indptr, _unsigned(indices), d, X, rows, parts, target)
+            if vector:
+                parts = np.empty((P, target.shape[0]), cd)
+                _launch("spmv_t", indptr, _unsigned(indices), d, X.reshape(-1), rows, parts, target.reshape(-1))
+            else:
+                parts = np.empty((P, target.shape[0], k), cd)
+                _launch("spmm_t", indptr, _unsigned(indices), d, X, rows, parts, target)
         else:
             target[...] = 0
             for c in range(P):

@@ -343,6 +343,28 @@ SOURCES["spmm_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, row
 '''
 
 
+# Transposed SpMV, B.T @ x: spmm_t for a vector, without the dense-dimension loop.
+SOURCES["spmv_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, rows, parts, out):
+    P = rows.shape[0] - 1
+    n = out.shape[0]
+    for c in prange(P):
+        part = parts[c]
+        for i in range(n):
+            part[i] = 0
+        for r in range(rows[c], rows[c + 1]):
+            xr = x[r]
+            j = U(indptr[r])
+            b = U(indptr[r + 1])
+            while j < b:
+                part[indices[j]] += data[j] * xr
+                j += U1
+    for i in prange(n):
+        out[i] = 0
+        for c in range(P):
+            out[i] += parts[c, i]
+'''
+
+
 # SpGEMM symbolic pass: distinct columns of each output row (chunks of rows, a private
 # marker row per chunk, -1 initially).
 SOURCES["spgemm_count"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, b_indptr, b_indices, rows, mask, rowcnt):
