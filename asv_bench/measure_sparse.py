@@ -7,7 +7,9 @@ Prints, per case, the median of ``repeats`` timed runs of arrayforge and of SciP
 target of the issue.  Products go through the lazy front end (``arrayforge.sparse`` when it
 exists, else the recording functions of ``arrayforge/sparse/_products.py``) and ``.compute()``;
 conversions and SpGEMM call ``lowering.kernels.sparse`` directly (what the classes call).
-Every case first checks that both sides agree.
+Every case first checks that both sides agree.  The CPU columns (process time, all
+threads) tell a busy shared machine from a slow kernel: when ours' wall time is close to
+its CPU time with 2 threads, the second thread did not get a core.
 """
 import statistics
 import sys
@@ -113,14 +115,16 @@ def _check(name, ours, theirs):
 
 
 def _medians(ours, theirs, repeats):
-    t_ours, t_them = [], []
+    """Median wall times and median process CPU times (all threads) of each side."""
+    t_ours, t_them, c_ours, c_them = [], [], [], []
     for r in range(repeats):
-        for fn, times in ((ours, t_ours), (theirs, t_them))[::1 if r % 2 else -1]:
+        for fn, times, cpu in ((ours, t_ours, c_ours), (theirs, t_them, c_them))[::1 if r % 2 else -1]:
             fn()
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)
-    return statistics.median(t_ours), statistics.median(t_them)
+            cpu.append(time.process_time() - c0)
+    return [statistics.median(x) for x in (t_ours, t_them, c_ours, c_them)]
 
 
 def main():
@@ -132,10 +136,10 @@ def main():
         if which and which not in name.lower() and which not in ("spmv", "spmm", "spgemm", "convert", "dense"):
             continue
         _check(name, ours, theirs)
-        to, tt = _medians(ours, theirs, repeats)
+        to, tt, co, ct = _medians(ours, theirs, repeats)
         goal = f"target >= {target}x" if target else ""
-        print(f"{name:62s} ours {to * 1e3:9.2f} ms  scipy {tt * 1e3:9.2f} ms  ratio {tt / to:6.2f}  {goal}",
-              flush=True)
+        print(f"{name:62s} ours {to * 1e3:9.2f} ms  scipy {tt * 1e3:9.2f} ms  ratio {tt / to:6.2f}  {goal:15s}"
+              f"  (CPU ms: ours {co * 1e3:.0f}, scipy {ct * 1e3:.0f})", flush=True)
 
 
 if __name__ == "__main__":
