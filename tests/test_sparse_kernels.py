@@ -295,7 +295,8 @@ def test_compressed_matmul(tiny_chunks, t, k, trans):
 
     def run():
         return K.compressed_matmul(trans, a.indptr, a.indices, a.data, dense, out.copy())
-    got = both(run)
+    # (SpMM kernels compiled for float64 only: their value handling is that of the SpMV ones)
+    got = both(run, numba=k is None or data.dtype == np.float64)
     np.testing.assert_array_equal(got, ref)       # small integer values: exact in every order
     assert got.dtype == ref.dtype
 

@@ -39,14 +39,16 @@ def test_recording_functions_match_scipy(executor, dtype):
     c = a.tocsc()
     m, n = a.shape
     data, cdata = xp.asarray(a.data), xp.asarray(c.data)
-    for dense_shape in ((n,), (n, 3)):
+    # SpMM kernels compiled for float64 only on the Numba executor (compile time)
+    matrices = executor != "numba" or dtype == np.float64
+    for dense_shape in ((n,), (n, 3)) if matrices else ((n,),):
         x = _dense(dense_shape, dtype)
         for fmt, s, d in (("csr", a, data), ("csc", c, cdata)):
             got = P.compressed_dense_matmul(fmt, a.shape, s.indptr, s.indices, d, xp.asarray(x))
             ref = a @ x
             assert got.shape == ref.shape and got.dtype == ref.dtype
             np.testing.assert_array_equal(np.asarray(got), ref)
-    for dense_shape in ((m,), (5, m)):
+    for dense_shape in ((m,), (5, m)) if matrices else ((m,),):
         y = _dense(dense_shape, dtype)
         for fmt, s, d in (("csr", a, data), ("csc", c, cdata)):
             got = P.dense_compressed_matmul(xp.asarray(y), fmt, a.shape, s.indptr, s.indices, d)
