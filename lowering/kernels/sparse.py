@@ -204,15 +204,17 @@ def _contiguous(a, dtype=None):
 
 
 def _compact(indptr, rowrun, indices, data):
-    """Keep the first rowrun[r] entries of each row (after an in-place dedupe)."""
+    """Keep the first rowrun[r] entries of each row (after an in-place dedupe), moving them
+    down in place: the results are views of ``indices`` and ``data`` (copies when less than
+    half of them remains)."""
     total = int(rowrun.sum())
     if total == len(indices):
         return indptr, indices, data
     new_indptr = _indptr_from_counts(rowrun, indptr.dtype)
-    out_indices = np.empty(total, indices.dtype)
-    out_data = np.empty(total, data.dtype)
-    _launch("compact", indptr, rowrun, new_indptr, _unsigned(indices), data, _unsigned(out_indices), out_data)
-    return new_indptr, out_indices, out_data
+    _launch("compact", indptr, rowrun, new_indptr, _unsigned(indices), data)
+    if 2 * total < len(indices):
+        return new_indptr, indices[:total].copy(), data[:total].copy()
+    return new_indptr, indices[:total], data[:total]
 
 
 def _numpy_dedupe(indptr, indices, data, first, rows):

@@ -137,6 +137,8 @@ def _bucket_sort(keys, a, p, tmp, cnt, colbits):
 
 _JIT = '@njit(parallel=True, cache=True, nogil=True, boundscheck=False, error_model="numpy")\n'
 
+_JIT_SEQ = '@njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")\n'
+
 SOURCES = {}
 
 SOURCES["expand"] = _JIT + '''def kernel(parallel, indptr, out):
@@ -182,17 +184,20 @@ SOURCES["coo_sort"] = _JIT + '''def kernel(parallel, dedupe, major, minor, data,
         rowrun[r] = _dedupe_row(out_minor, out_data, a, b) if dedupe else b - a
 '''
 
-# Copy the first rowrun[r] entries of each row to new_indptr[r] (after an in-place dedupe).
-SOURCES["compact"] = _JIT + '''def kernel(parallel, indptr, rowrun, new_indptr, indices, data, out_indices, out_data):
-    for r in prange(indptr.shape[0] - 1):
+# Move the first rowrun[r] entries of each row down to new_indptr[r] <= indptr[r], in place
+# (sequential, in row order, so no entry is overwritten before it moves: fresh output arrays
+# would cost more in page faults than the parallel copy saves).
+SOURCES["compact"] = _JIT_SEQ + '''def kernel(parallel, indptr, rowrun, new_indptr, indices, data):
+    for r in range(indptr.shape[0] - 1):
         a = U(indptr[r])
         w = U(new_indptr[r])
         n = U(rowrun[r])
-        i = U(0)
-        while i < n:
-            out_indices[w + i] = indices[a + i]
-            out_data[w + i] = data[a + i]
-            i += U1
+        if a != w:
+            i = U(0)
+            while i < n:
+                indices[w + i] = indices[a + i]
+                data[w + i] = data[a + i]
+                i += U1
 '''
 
 # Stable sort of (index, value) pairs within each row, in place (copies made by the caller),
