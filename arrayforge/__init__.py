@@ -28,6 +28,7 @@ from ._contract import einsum, matmul, outer, tensordot, vecdot
 from . import linalg, fft  # noqa: E402  (the extensions, as submodules)
 from . import signal  # noqa: E402  (convolution, scipy.signal-style)
 from . import nn  # noqa: E402  (the neural-network family: conv, pooling, activations)
+from . import sparse  # noqa: E402  (the sparse formats, as a submodule)
 from ._info import __array_namespace_info__
 from ._plan import explain, Plan
 from . import _dask

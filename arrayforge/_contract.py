@@ -30,6 +30,7 @@ from lowering import Op, make_node
 
 from . import _dtypes as dt
 from ._graph import bounded, broadcast_shapes, cast, expand, reshape_node, view, check_host, public_name
+from ._sparse_dispatch import any_sparse as _any_sparse, call as _sparse_call
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["matmul", "tensordot", "vecdot", "outer", "einsum"]
@@ -134,6 +135,8 @@ def tensordot(x1, x2, /, axes=2):
     """
     # Note: the standard makes ``axes`` keyword-only; NumPy's (and the textbook's)
     # ``tensordot(s, t, 0)`` passes it by position, which is accepted too.
+    if (type(x1) is not _array.Array or type(x2) is not _array.Array) and _any_sparse(x1, x2):
+        return _sparse_call("tensordot", x1, x2, axes=axes)
     dtype = _check(x1, x2, "tensordot")
     nd1, nd2 = x1.ndim, x2.ndim
     if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
@@ -185,6 +188,8 @@ def matmul(x1, x2, /):
     >>> (arrayforge.ones((5, 4)) @ arrayforge.ones(4)).shape
     (5,)
     """
+    if (type(x1) is not _array.Array or type(x2) is not _array.Array) and _any_sparse(x1, x2):
+        return _sparse_call("matmul", x1, x2)
     dtype = _check(x1, x2, "matmul")
     if x1.ndim == 0 or x2.ndim == 0:
         raise ValueError(f"matmul: operands must be at least 1-dimensional, got shapes {x1.shape} and {x2.shape}")
@@ -218,6 +223,8 @@ def vecdot(x1, x2, /, *, axis=-1):
     The dims other than ``axis`` broadcast; ``axis`` counts from the end (negative) and a
     non-negative ``axis`` names that axis of each operand, as in NumPy.
     """
+    if (type(x1) is not _array.Array or type(x2) is not _array.Array) and _any_sparse(x1, x2):
+        return _sparse_call("vecdot", x1, x2, axis=axis)
     dtype = _check(x1, x2, "vecdot")
     nd = min(x1.ndim, x2.ndim)
     if isinstance(axis, bool) or not -nd <= operator.index(axis) < nd:

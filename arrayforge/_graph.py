@@ -33,7 +33,8 @@ def check_shape(shape, dtype=None):
 def check_array(x, name, category):
     """TypeError unless ``x`` is an arrayforge array of a dtype in the standard's ``category``."""
     if not isinstance(x, _array.Array):
-        raise TypeError(f"{name} expects an arrayforge array, got {type(x).__name__}")
+        from ._sparse_dispatch import unsupported
+        raise unsupported(name, x)
     if x.dtype not in dt.CATEGORIES[category]:
         raise TypeError(f"{name} is only defined for {category} dtypes, got {x.dtype}")
 

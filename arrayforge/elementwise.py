@@ -7,6 +7,7 @@ from lowering import Op, const_node, run_ufunc_now
 
 from . import _dtypes as dt
 from ._graph import as_operands, cast, check_array, record
+from ._sparse_dispatch import any_sparse as _any_sparse, call as _sparse_call, is_sparse as _is_sparse
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 _BINARY = {
@@ -57,6 +58,8 @@ _CONST_ON_NON_FLOAT = {Op.ISNAN: False, Op.ISINF: False, Op.ISFINITE: True}
 
 def _make_binary(name, op, category):
     def func(x1, x2, /):
+        if (type(x1) is not _array.Array or type(x2) is not _array.Array) and _any_sparse(x1, x2):
+            return _sparse_call(name, x1, x2)
         if op is Op.POW and isinstance(x2, (int, float)) and not isinstance(x2, bool) and x2 == 2 \
                 and not isinstance(x1, (int, float, complex)):
             return square(x1) if x1.dtype.kind in "fc" or isinstance(x2, int) else pow(x1, float(x2))
@@ -81,6 +84,8 @@ def _make_unary(name, op, category):
             leaf = run_ufunc_now(op, x._node.buffer)        # small work runs at once
             if leaf is not None:
                 return _array.Array._new(leaf)
+        if type(x) is not _array.Array and _is_sparse(x):
+            return _sparse_call(name, x)
         check_array(x, name, category)
         if op is None or (op is Op.CONJ and x.dtype.kind != "c") or (op is Op.REAL and x.dtype.kind != "c"):
             return x       # Note: positive, and conj/real of real arrays, return the input unchanged

@@ -9,6 +9,7 @@ from lowering import Op
 from . import _dtypes as dt
 from ._graph import (broadcast_shapes as _broadcast_shapes, cast, check_axis, check_shape, concrete, expand,
                      extern, normalize_axis, reshape_node, view)
+from ._sparse_dispatch import call as _sparse_call, is_sparse as _is_sparse
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["reshape", "permute_dims", "broadcast_to", "expand_dims", "squeeze", "astype", "broadcast_shapes",
@@ -18,7 +19,8 @@ __all__ = ["reshape", "permute_dims", "broadcast_to", "expand_dims", "squeeze", 
 
 def _check(x, name):
     if not isinstance(x, _array.Array):
-        raise TypeError(f"{name} expects an arrayforge array, got {type(x).__name__}")
+        from ._sparse_dispatch import unsupported
+        raise unsupported(name, x)
 
 
 def broadcast_shapes(*shapes):
@@ -31,6 +33,8 @@ def broadcast_shapes(*shapes):
 
 def reshape(x, /, shape, *, copy=None):
     """Reshape without copying (values are immutable, so ``copy`` never matters)."""
+    if type(x) is not _array.Array and _is_sparse(x):
+        return _sparse_call("reshape", x, shape, copy=copy)
     _check(x, "reshape")
     shape = tuple(operator.index(s) for s in ((shape,) if isinstance(shape, int) else shape))
     if shape.count(-1) > 1:
@@ -55,6 +59,8 @@ def reshape(x, /, shape, *, copy=None):
 
 
 def permute_dims(x, /, axes):
+    if type(x) is not _array.Array and _is_sparse(x):
+        return _sparse_call("permute_dims", x, axes)
     _check(x, "permute_dims")
     axes = tuple(operator.index(a) for a in axes)
     if sorted(a % x.ndim if x.ndim else a for a in axes) != list(range(x.ndim)) or len(axes) != x.ndim:
@@ -102,6 +108,8 @@ def squeeze(x, /, axis):
 
 def astype(x, dtype, /, *, copy=True, device=None):
     """Cast to ``dtype`` (recorded; fuses with neighbours)."""
+    if type(x) is not _array.Array and _is_sparse(x):
+        return _sparse_call("astype", x, dtype, copy=copy, device=device)
     _check(x, "astype")
     from .creation import _check_device
     if device is not None and _check_device(device) != x._node.device:
@@ -286,6 +294,8 @@ def moveaxis(x, source, destination, /):
 
 def matrix_transpose(x, /):
     """Transpose the innermost two dimensions (``x.mT``)."""
+    if type(x) is not _array.Array and _is_sparse(x):
+        return _sparse_call("matrix_transpose", x)
     _check(x, "matrix_transpose")
     if x.ndim < 2:
         raise ValueError(f"matrix_transpose requires at least two dimensions, got shape {x.shape}")

@@ -5,6 +5,7 @@ import numpy as np
 from . import _dtypes as dt
 from ._graph import cast, check_array, check_axis, concrete, extern, normalize_axis
 from .elementwise import where
+from ._sparse_dispatch import call as _sparse_call, is_sparse as _is_sparse
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["argmax", "argmin", "count_nonzero", "nonzero", "searchsorted", "where"]
@@ -19,6 +20,8 @@ def _argmin_np(x, axis, keepdims):
 
 
 def _arg_extremum(fn, name, x, axis, keepdims):
+    if type(x) is not _array.Array and _is_sparse(x):
+        return _sparse_call(name, x, axis=axis, keepdims=keepdims)
     check_array(x, name, "real numeric")
     if axis is None:
         if x.size == 0:
@@ -47,6 +50,8 @@ def count_nonzero(x, /, *, axis=None, keepdims=False):
     """Number of nonzero elements along ``axis``: a fused cast-and-sum."""
     from .manipulation import astype
     from .statistical import sum
+    if type(x) is not _array.Array and _is_sparse(x):
+        return _sparse_call("count_nonzero", x, axis=axis, keepdims=keepdims)
     check_array(x, "count_nonzero", "all")
     normalize_axis(axis, x.ndim)
     return sum(astype(astype(x, dt.bool), dt.int64), axis=axis, keepdims=keepdims)

@@ -8,6 +8,7 @@ from lowering import Op, const_node, run_reduce_now
 
 from . import _dtypes as dt
 from ._graph import cast, check_array, expand, new_node, normalize_axis, record, reshape_node
+from ._sparse_dispatch import call as _sparse_call, is_sparse as _is_sparse
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["sum", "prod", "max", "min", "mean", "var", "std"]
@@ -67,6 +68,8 @@ def sum(x, /, *, axis=None, dtype=None, keepdims=False):
             if leaf is not None:
                 return _array.Array._new(leaf)
         return _array.Array._new(_node(Op.SUM, node.dtype, out, node, axes))
+    if node is None and _is_sparse(x):
+        return _sparse_call("sum", x, axis=axis, dtype=dtype, keepdims=keepdims)
     check_array(x, "sum", "numeric")
     return _array.Array._new(_reduce(Op.SUM, x, axis, keepdims, _sum_dtype(x, dtype))[0])
 
@@ -77,6 +80,8 @@ def prod(x, /, *, axis=None, dtype=None, keepdims=False):
 
 
 def _extremum(op, name, x, axis, keepdims):
+    if type(x) is not _array.Array and _is_sparse(x):
+        return _sparse_call(name, x, axis=axis, keepdims=keepdims)
     check_array(x, name, "real numeric")
     axes = normalize_axis(axis, x.ndim)
     if builtins.any(x.shape[a] == 0 for a in axes) or (x.size == 0 and not axes):
@@ -102,6 +107,8 @@ def _count(x, axes):
 
 def mean(x, /, *, axis=None, keepdims=False):
     """Arithmetic mean (floating-point dtypes): ``sum / n`` fused in one kernel."""
+    if type(x) is not _array.Array and _is_sparse(x):
+        return _sparse_call("mean", x, axis=axis, keepdims=keepdims)
     check_array(x, "mean", "floating-point")
     red, axes = _reduce(Op.SUM, x, axis, keepdims, x.dtype)
     n = _count(x, axes)

@@ -27,6 +27,7 @@ class OpKind(enum.Enum):
     CONTRACT = "contract"  # a two-operand tensor contraction (BLAS / tiled kernel; a fusion barrier)
     CORRELATE = "correlate"  # direct N-D correlation of an array with one small kernel (a fusion barrier)
     CONV = "conv"          # convolutions, im2col/col2im and padding (lowering.kernels.conv; a fusion barrier)
+    SPARSE_MATMUL = "sparse_matmul"  # compressed sparse matrix @ dense vector/matrix (a fusion barrier)
 
 
 class Op(enum.Enum):
@@ -133,6 +134,9 @@ class Op(enum.Enum):
     FOLD = (OpKind.CONV, 1)
     # PAD: arg = (((before, after) per dim), mode "constant"|"reflect"|"edge"|"wrap", constant value)
     PAD = (OpKind.CONV, 1)
+    # sparse product: inputs (indptr, indices, data, dense), the first three the CSR structure B of
+    # the buffers; arg = "n" (B @ dense) or "t" (B.T @ dense); see lowering.kernels.sparse
+    SPARSE_MATMUL = (OpKind.SPARSE_MATMUL, 4)
 
     def __new__(cls, kind, arity):
         member = object.__new__(cls)

@@ -52,4 +52,4 @@ def register(kind: OpKind, barrier: Barrier):
     return barrier
 
 
-from . import contract, conv, correlate, extern  # noqa: E402,F401  (each registers its entry)
+from . import contract, conv, correlate, extern, sparse  # noqa: E402,F401  (each registers its entry)

@@ -1,0 +1,480 @@
+"""The Numba kernels of :mod:`lowering.kernels.sparse`, as static module sources.
+
+Each source defines ``kernel(parallel, ...)`` (the kernel cache's calling convention; the
+argument is unused: these kernels are only sent large work).  They are loaded on first use
+through :func:`lowering.cache.get_kernel` by :func:`get`, never compiled at import.  Every
+output and scratch array is allocated by the caller (plain arrays in, arrays out), except
+the per-row sort of a long row (``np.argsort``), so a CUDA renderer can serve the same
+entries.
+
+Kernels assume a valid structure (``indptr`` non-decreasing from 0 to nnz, every index in
+range): the front end validates before calling; nothing here reads out of bounds on a valid
+structure.  Summation orders are documented per kernel and are exactly the orders of the
+NumPy paths in ``sparse.py`` (so both executors give identical results).
+"""
+from __future__ import annotations
+
+from .. import cache as kcache
+
+_HEADER = '''# A sparse kernel of lowering.kernels.sparse_numba; do not edit.
+import numpy as np
+from numba import njit, prange
+
+SHORT = 32
+BUCKET_MAX = 4096
+U = np.uint64
+U1 = np.uint64(1)
+
+
+'''
+
+_HEADER += '''
+@njit(inline="always")
+def _prefix(counts, indptr):
+    """counts (P, n) uint64 private histograms -> each chunk's first output position per bin
+    (bins in order, chunks in order within a bin); indptr[i + 1] = end of bin i."""
+    P, n = counts.shape
+    for i in prange(n):
+        s = U(0)
+        for c in range(P):
+            t = counts[c, i]
+            counts[c, i] = s
+            s += t
+        indptr[i + 1] = s
+    indptr[0] = 0
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    for i in prange(n):
+        base = U(indptr[i])
+        for c in range(P):
+            counts[c, i] += base
+
+
+@njit(inline="always")
+def _sort_pairs(keys, vals, a, b):
+    """Stably sort keys[a:b] (contiguous) with vals: insertion sort for short runs, merge
+    sort (np.argsort kind="mergesort") for long ones."""
+    n = b - a
+    if n <= SHORT:
+        i = a + U1
+        while i < b:
+            k = keys[i]
+            v = vals[i]
+            j = i
+            while j > a and keys[j - U1] > k:
+                keys[j] = keys[j - U1]
+                vals[j] = vals[j - U1]
+                j -= U1
+            keys[j] = k
+            vals[j] = v
+            i += U1
+    else:
+        ks = keys[a:b].copy()
+        vs = vals[a:b].copy()
+        order = np.argsort(ks, kind="mergesort")
+        for i in range(n):
+            keys[a + i] = ks[order[i]]
+            vals[a + i] = vs[order[i]]
+
+
+@njit(inline="always")
+def _dedupe_row(keys, vals, a, b):
+    """Sum runs of equal keys of the sorted keys[a:b] in place, left to right from the
+    first value; returns how many entries remain (at a:a + count)."""
+    if b <= a:
+        return U(0)
+    w = a
+    j = a + U1
+    while j < b:
+        if keys[j] == keys[w]:
+            vals[w] += vals[j]
+        else:
+            w += U1
+            keys[w] = keys[j]
+            vals[w] = vals[j]
+        j += U1
+    return w - a + U1
+
+@njit(inline="always")
+def _bucket_sort(keys, a, p, tmp, cnt, colbits):
+    """Sort the distinct keys[a:p] (< 2**colbits, at most BUCKET_MAX of them): counting sort
+    into a power of two >= p - a buckets by their high bits, then an insertion sort of the
+    nearly sorted result (one key per bucket on average: linear for spread keys)."""
+    n = p - a
+    lb = U(0)
+    while (U1 << lb) < n:
+        lb += U1
+    nb = U1 << lb
+    shift = colbits - lb if colbits > lb else U(0)
+    i = U(0)
+    while i <= nb:
+        cnt[i] = 0
+        i += U1
+    i = a
+    while i < p:
+        cnt[(U(keys[i]) >> shift) + U1] += U1
+        i += U1
+    i = U(0)
+    while i < nb:
+        cnt[i + U1] += cnt[i]
+        i += U1
+    i = a
+    while i < p:
+        b = U(keys[i]) >> shift
+        tmp[cnt[b]] = keys[i]
+        cnt[b] += U1
+        i += U1
+    for i in range(1, n):
+        v = tmp[i]
+        q = i - 1
+        while q >= 0 and tmp[q] > v:
+            tmp[q + 1] = tmp[q]
+            q -= 1
+        tmp[q + 1] = v
+    for i in range(n):
+        keys[a + i] = tmp[i]
+'''
+
+_JIT = '@njit(parallel=True, cache=True, nogil=True, boundscheck=False, error_model="numpy")\n'
+
+_JIT_SEQ = '@njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")\n'
+
+SOURCES = {}
+
+SOURCES["expand"] = _JIT + '''def kernel(parallel, indptr, out):
+    """out[j] = the row of entry j."""
+    m = indptr.shape[0] - 1
+    for r in prange(m):
+        for j in range(indptr[r], indptr[r + 1]):
+            out[j] = r
+'''
+
+# Counting sort of COO entries by major (stable: P chunks of entries, private histograms,
+# chunk c's entries of a row placed after those of chunks < c), writing minor and data in
+# place; then a stable sort by minor within each row (insertion sort of the (minor, value)
+# pairs, merge sort for long rows) and, when ``dedupe``, duplicates summed in place left to
+# right from the first (rowrun[r]: the row's entries after that; the caller compacts).
+SOURCES["coo_sort"] = _JIT + '''def kernel(parallel, dedupe, major, minor, data, bounds, counts, indptr, out_minor, out_data,
+           rowrun):
+    P = bounds.shape[0] - 1
+    n_major = indptr.shape[0] - 1
+    for c in prange(P):
+        cnt = counts[c]
+        e = U(bounds[c])
+        e1 = U(bounds[c + 1])
+        while e < e1:
+            cnt[major[e]] += U1
+            e += U1
+    _prefix(counts, indptr)
+    for c in prange(P):
+        cnt = counts[c]
+        e = U(bounds[c])
+        e1 = U(bounds[c + 1])
+        while e < e1:
+            r = major[e]
+            p = cnt[r]
+            cnt[r] = p + U1
+            out_minor[p] = minor[e]
+            out_data[p] = data[e]
+            e += U1
+    for r in prange(n_major):
+        a = U(indptr[r])
+        b = U(indptr[r + 1])
+        _sort_pairs(out_minor, out_data, a, b)
+        rowrun[r] = _dedupe_row(out_minor, out_data, a, b) if dedupe else b - a
+'''
+
+# Move the first rowrun[r] entries of each row down to new_indptr[r] <= indptr[r], in place
+# (sequential, in row order, so no entry is overwritten before it moves: fresh output arrays
+# would cost more in page faults than the parallel copy saves).
+SOURCES["compact"] = _JIT_SEQ + '''def kernel(parallel, indptr, rowrun, new_indptr, indices, data):
+    for r in range(indptr.shape[0] - 1):
+        a = U(indptr[r])
+        w = U(new_indptr[r])
+        n = U(rowrun[r])
+        if a != w:
+            i = U(0)
+            while i < n:
+                indices[w + i] = indices[a + i]
+                data[w + i] = data[a + i]
+                i += U1
+'''
+
+# Stable sort of (index, value) pairs within each row, in place (copies made by the caller),
+# and, when ``dedupe``, duplicates summed as in coo_sort (rowrun[r]: entries left).
+SOURCES["row_sort"] = _JIT + '''def kernel(parallel, dedupe, indptr, keys, vals, rowrun):
+    for r in prange(indptr.shape[0] - 1):
+        a = U(indptr[r])
+        b = U(indptr[r + 1])
+        _sort_pairs(keys, vals, a, b)
+        rowrun[r] = _dedupe_row(keys, vals, a, b) if dedupe else b - a
+'''
+
+# CSR <-> CSC: counting sort by index; P chunks of whole rows (rows[c]:rows[c+1]) with
+# private histograms, so each output row lists the old majors in increasing order; the
+# indices and values are written in place.
+SOURCES["transpose"] = _JIT + '''def kernel(parallel, indptr, indices, data, rows, counts, out_indptr, out_indices, out_data):
+    P = rows.shape[0] - 1
+    for c in prange(P):
+        cnt = counts[c]
+        j = U(indptr[rows[c]])
+        e = U(indptr[rows[c + 1]])
+        while j < e:
+            cnt[indices[j]] += U1
+            j += U1
+    _prefix(counts, out_indptr)
+    for c in prange(P):
+        cnt = counts[c]
+        for r in range(rows[c], rows[c + 1]):
+            j = U(indptr[r])
+            e = U(indptr[r + 1])
+            while j < e:
+                i = indices[j]
+                p = cnt[i]
+                cnt[i] = p + U1
+                out_indices[p] = r
+                out_data[p] = data[j]
+                j += U1
+'''
+
+# Sum runs: out[s] = data[starts[s]] + data[starts[s] + 1] + ... (left to right, from the
+# first value) up to starts[s + 1]; starts has one more entry than out.
+SOURCES["segsum"] = _JIT + '''def kernel(parallel, data, starts, out):
+    for s in prange(out.shape[0]):
+        a = starts[s]
+        acc = data[a]
+        for e in range(a + 1, starts[s + 1]):
+            acc += data[e]
+        out[s] = acc
+'''
+
+# SpMV, B @ x: entries split into chunks of equal nnz (bounds[c]:bounds[c+1]).  A row is
+# "owned" by the chunk where it starts (rows own[c]:own[c+1], empty rows included) and
+# written there if it ends in that chunk; a row crossing chunk boundaries keeps one partial
+# sum per chunk (tail: its first piece; head: a later piece), combined after the parallel
+# loop in chunk order: out[r] = 0 + piece_1 + piece_2 + ...; every piece sums from 0, left to right.
+SOURCES["spmv"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, zero, bounds, own, head, tail, headrow, tailrow, out):
+    P = bounds.shape[0] - 1
+    for c in prange(P):
+        e0 = bounds[c]
+        e1 = bounds[c + 1]
+        r0 = own[c]
+        r1 = own[c + 1]
+        headrow[c] = -1
+        tailrow[c] = -1
+        s = U(indptr[r0])
+        if r0 > 0 and s > e0:                   # row r0 - 1 started in an earlier chunk
+            acc = zero[0]
+            j = e0
+            b = min(s, e1)
+            while j < b:
+                acc += data[j] * x[indices[j]]
+                j += U1
+            head[c] = acc
+            headrow[c] = r0 - 1
+        j = s
+        for r in range(r0, r1):
+            b = U(indptr[r + 1])
+            acc = zero[0]
+            if b > e1:                            # continues in the next chunk
+                while j < e1:
+                    acc += data[j] * x[indices[j]]
+                    j += U1
+                tail[c] = acc
+                tailrow[c] = r
+            else:
+                while j < b:
+                    acc += data[j] * x[indices[j]]
+                    j += U1
+                out[r] = acc
+    for c in range(P):
+        if headrow[c] >= 0:
+            out[headrow[c]] += head[c]
+        if tailrow[c] >= 0:
+            out[tailrow[c]] = tail[c]
+'''
+
+# SpMM, B @ X (X C-contiguous (n, k)): chunks of whole rows (balanced by nnz), the dense
+# dimension innermost; out[r, :] = 0 + products in entry order.
+SOURCES["spmm"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, rows, out):
+    P = rows.shape[0] - 1
+    k = U(X.shape[1])
+    for c in prange(P):
+        for r in range(rows[c], rows[c + 1]):
+            o = out[r]
+            for t in range(k):
+                o[t] = 0
+            j = U(indptr[r])
+            b = U(indptr[r + 1])
+            while j < b:
+                a = data[j]
+                xr = X[indices[j]]
+                for t in range(k):
+                    o[t] += a * xr[t]
+                j += U1
+'''
+
+# Transposed SpMV/SpMM, B.T @ X (X (n_major, k) C-contiguous, a vector as k == 1): chunks
+# of whole rows of B scatter into private parts[c] (zeroed here), then
+# out[i] = 0 + parts[0, i] + parts[1, i] + ...: no racy writes.
+SOURCES["spmm_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, rows, parts, out):
+    P = rows.shape[0] - 1
+    k = U(X.shape[1])
+    n = out.shape[0]
+    for c in prange(P):
+        part = parts[c]
+        for i in range(n):
+            pr = part[i]
+            for t in range(k):
+                pr[t] = 0
+        for r in range(rows[c], rows[c + 1]):
+            xr = X[r]
+            j = U(indptr[r])
+            b = U(indptr[r + 1])
+            while j < b:
+                a = data[j]
+                pr = part[indices[j]]
+                for t in range(k):
+                    pr[t] += a * xr[t]
+                j += U1
+    for i in prange(n):
+        o = out[i]
+        for t in range(k):
+            o[t] = 0
+        for c in range(P):
+            pr = parts[c, i]
+            for t in range(k):
+                o[t] += pr[t]
+'''
+
+
+# Transposed SpMV, B.T @ x: spmm_t for a vector, without the dense-dimension loop.
+SOURCES["spmv_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, rows, parts, out):
+    P = rows.shape[0] - 1
+    n = out.shape[0]
+    for c in prange(P):
+        part = parts[c]
+        for i in range(n):
+            part[i] = 0
+        for r in range(rows[c], rows[c + 1]):
+            xr = x[r]
+            j = U(indptr[r])
+            b = U(indptr[r + 1])
+            while j < b:
+                part[indices[j]] += data[j] * xr
+                j += U1
+    for i in prange(n):
+        out[i] = 0
+        for c in range(P):
+            out[i] += parts[c, i]
+'''
+
+
+# SpGEMM symbolic pass: distinct columns of each output row (chunks of rows, a private
+# marker row per chunk, -1 initially).
+SOURCES["spgemm_count"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, b_indptr, b_indices, rows, mask, rowcnt):
+    P = rows.shape[0] - 1
+    for c in prange(P):
+        mk = mask[c]
+        for r in range(rows[c], rows[c + 1]):
+            cnt = 0
+            for j in range(a_indptr[r], a_indptr[r + 1]):
+                kk = a_indices[j]
+                for t in range(b_indptr[kk], b_indptr[kk + 1]):
+                    col = b_indices[t]
+                    if mk[col] != r:
+                        mk[col] = r
+                        cnt += 1
+            rowcnt[r] = cnt
+'''
+
+# SpGEMM numeric pass (Gustavson): acc[c] (zeros) accumulates row r in A-then-B entry order
+# from 0; the row's columns are sorted and written at indptr[r] (the exact row starts of
+# the symbolic pass, or upper bounds: the row's products), acc reset to 0; rowcnt[r] = the
+# row's entries.
+SOURCES["spgemm_fill"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, rows, mask,
+           acc, indptr, out_indices, out_data, rowcnt, colbits):
+    P = rows.shape[0] - 1
+    for c in prange(P):
+        mk = mask[c]
+        ac = acc[c]
+        tmp = np.empty(BUCKET_MAX, out_indices.dtype)
+        cnt = np.empty(BUCKET_MAX + 1, np.uint64)
+        for r in range(rows[c], rows[c + 1]):
+            p = indptr[r]
+            for j in range(a_indptr[r], a_indptr[r + 1]):
+                kk = a_indices[j]
+                av = a_data[j]
+                for t in range(b_indptr[kk], b_indptr[kk + 1]):
+                    col = b_indices[t]
+                    if mk[col] != r:
+                        mk[col] = r
+                        out_indices[p] = col
+                        p += 1
+                    ac[col] += av * b_data[t]
+            a = indptr[r]
+            n = p - a
+            if n > BUCKET_MAX:
+                out_indices[a:p].sort()
+            elif n > SHORT:
+                _bucket_sort(out_indices, U(a), U(p), tmp, cnt, U(colbits))
+            else:
+                for i in range(a + 1, p):
+                    v = out_indices[i]
+                    q = i - 1
+                    while q >= a and out_indices[q] > v:
+                        out_indices[q + 1] = out_indices[q]
+                        q -= 1
+                    out_indices[q + 1] = v
+            for i in range(a, p):
+                col = out_indices[i]
+                out_data[i] = ac[col]
+                ac[col] = 0
+            rowcnt[r] = n
+'''
+
+# Union / intersection of two canonical structures, per row (two calls: fill=False counts
+# into rowcnt, fill=True writes at indptr[r]); positions -1 where an operand has no entry.
+SOURCES["merge"] = _JIT + '''def kernel(parallel, fill, union, a_indptr, a_indices, b_indptr, b_indices, rowcnt, indptr,
+           out_indices, a_pos, b_pos):
+    m = a_indptr.shape[0] - 1
+    for r in prange(m):
+        i = a_indptr[r]
+        ie = a_indptr[r + 1]
+        j = b_indptr[r]
+        je = b_indptr[r + 1]
+        p = indptr[r] if fill else 0
+        while i < ie or j < je:
+            if j >= je or (i < ie and a_indices[i] < b_indices[j]):
+                if union:
+                    if fill:
+                        out_indices[p] = a_indices[i]
+                        a_pos[p] = i
+                        b_pos[p] = -1
+                    p += 1
+                i += 1
+            elif i >= ie or b_indices[j] < a_indices[i]:
+                if union:
+                    if fill:
+                        out_indices[p] = b_indices[j]
+                        a_pos[p] = -1
+                        b_pos[p] = j
+                    p += 1
+                j += 1
+            else:
+                if fill:
+                    out_indices[p] = a_indices[i]
+                    a_pos[p] = i
+                    b_pos[p] = j
+                p += 1
+                i += 1
+                j += 1
+        if not fill:
+            rowcnt[r] = p
+'''
+
+
+def get(name):
+    """The compiled kernel ``name`` of :data:`SOURCES` (loaded through the kernel cache)."""
+    return kcache.get_kernel(("sparse", name), lambda: _HEADER + "\n\n" + SOURCES[name],
+                             f"sparse {name}")
