@@ -94,3 +94,23 @@ def test_local_cluster_with_worker_processes(client):
     x = xp.asarray(A) * 2
     future = client.submit(lambda v, f: f(v), x, xp.sqrt)
     np.testing.assert_allclose(np.asarray(future.result()), np.sqrt(A * 2))
+
+
+def test_sparse_chunks_sum_and_dense_product():
+    sp = pytest.importorskip("scipy.sparse")
+    from arrayforge import sparse
+    S = sp.random_array((60, 40), density=0.1, format="csr", rng=0)
+    X = RNG.random(40)
+    d = da.from_array(sparse.from_scipy(S), chunks=(20, 40))
+    assert isinstance(d._meta, sparse.SparseArray)
+    with dask.config.set(scheduler="threads"):
+        col_sums = d.sum(axis=0).compute()
+        total = d.sum().compute()
+        y = (d @ da.from_array(xp.asarray(X), chunks=20)).compute()
+        twice = (d * 2).sum(axis=1).compute()
+    np.testing.assert_allclose(np.asarray(col_sums), S.sum(axis=0))
+    assert float(total) == pytest.approx(S.sum())
+    np.testing.assert_allclose(np.asarray(y), S @ X)
+    np.testing.assert_allclose(np.asarray(twice), 2 * S.sum(axis=1))
+    with pytest.raises(ValueError, match="todense"):
+        np.exp(sparse.from_scipy(S))            # never densified silently, through NumPy's protocols too

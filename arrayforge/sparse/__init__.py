@@ -20,6 +20,7 @@ from ._convert import from_scipy
 from ._construct import (block_diag, diags, diags_array, eye, hstack, identity, kron, random,
                          vstack)
 from . import _ops, _reduce  # noqa: F401  (register the namespace's sparse handlers)
+from ._numpy import register_dask as _register_dask  # (called by arrayforge._dask when Dask is imported)
 
 __all__ = ["SparseArray", "issparse", "csr_array", "csc_array", "coo_array", "bsr_array",
            "dia_array", "dok_array", "lil_array", "from_scipy", "random", "eye", "identity",

@@ -21,9 +21,17 @@ class SparseArray:
     """Common base of ``csr_array``, ``csc_array``, ``coo_array``, ``bsr_array``,
     ``dia_array``, ``dok_array`` and ``lil_array``."""
     format = None
-    # NumPy defers its operators and ufuncs to us: ``ndarray * A`` calls ``A.__rmul__``.
-    __array_ufunc__ = None
     __array_priority__ = 10.1
+
+    # ---- NumPy's protocols (arrayforge/sparse/_numpy.py): NumPy-API code such as Dask's chunk
+    # functions runs arrayforge's sparse operations; nothing densifies silently
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from ._numpy import array_ufunc
+        return array_ufunc(self, ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from ._numpy import array_function
+        return array_function(self, func, types, args, kwargs)
 
     # ---- attributes (never evaluate)
     @property
