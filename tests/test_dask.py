@@ -49,6 +49,16 @@ def test_dask_keeps_arrayforge_chunks(d, case):
     np.testing.assert_allclose(np.asarray(got), ref(A), rtol=1e-5 if got.dtype == np.float32 else 1e-12)
 
 
+@pytest.mark.parametrize("asarray", [None, False])
+def test_from_array_keeps_chunks_with_or_without_asarray(asarray):
+    d = da.from_array(xp.asarray(A), chunks=(20, 10), asarray=asarray)
+    assert isinstance(d._meta, xp.Array)
+    with dask.config.set(scheduler="sync"):
+        blocks = [b.compute() for b in d.blocks.ravel()]
+    assert all(isinstance(b, xp.Array) for b in blocks)
+    np.testing.assert_array_equal(np.asarray(blocks[0]), A[:20, :10])
+
+
 def test_each_chunk_is_one_fused_kernel(monkeypatch):
     plans = []
     original = runtime.get_plan
