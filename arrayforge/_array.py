@@ -517,30 +517,20 @@ def _matmul(a, b):
     return matmul(a, b)
 
 
-def _numpy_reduction(name):
-    def method(self, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
-        from ._interop import _TABLE, handled_functions
-        handled_functions()
-        return _TABLE[getattr(np, name)](self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+def _numpy_method(name):
+    """NumPy's ``ndarray.<name>`` reduction method: the ``numpy.<name>`` implementation of
+    arrayforge/_interop.py (the methods take the functions' arguments after the array, in
+    the same order), so it is computed at once like the function."""
+    def method(self, *args, **kwargs):
+        from ._interop import numpy_function
+        return numpy_function(getattr(np, name))(self, *args, **kwargs)
     method.__name__ = name
     method.__doc__ = f"NumPy's ``ndarray.{name}``: computed at once (see arrayforge/_interop.py)."
     return method
 
 
-def _numpy_extremum(name):
-    def method(self, axis=None, out=None, keepdims=False, **kwargs):
-        from ._interop import _TABLE, handled_functions
-        handled_functions()
-        return _TABLE[getattr(np, name)](self, axis=axis, out=out, keepdims=keepdims, **kwargs)
-    method.__name__ = name
-    method.__doc__ = f"NumPy's ``ndarray.{name}``: computed at once (see arrayforge/_interop.py)."
-    return method
-
-
-for _name in ("sum", "prod", "mean", "std", "var"):
-    setattr(Array, _name, _numpy_reduction(_name))
-for _name in ("max", "min", "any", "all", "argmax", "argmin"):
-    setattr(Array, _name, _numpy_extremum(_name))
+for _name in ("sum", "prod", "mean", "std", "var", "max", "min", "any", "all", "argmax", "argmin"):
+    setattr(Array, _name, _numpy_method(_name))
 
 Array.__matmul__ = _binop(_matmul)
 Array.__rmatmul__ = _binop(_matmul, reflected=True)

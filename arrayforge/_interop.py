@@ -121,7 +121,8 @@ def _array_ufunc(ufunc, method, inputs, kwargs):
         out = getattr(xp, name)(*args)
         return xp.astype(out, np.dtype(dtype)) if dtype is not None else out
     if method == "reduce" and ufunc.__name__ in _REDUCE and len(args) == 1:
-        kwargs.pop("initial", None) if kwargs.get("initial", None) is None else None
+        if kwargs.get("initial", 0) is None:        # initial=None is no initial value
+            del kwargs["initial"]
         axis = kwargs.pop("axis", 0)
         keepdims = kwargs.pop("keepdims", False)
         if kwargs:
@@ -148,7 +149,7 @@ def _reduce(name, x, axis, keepdims, dtype=None, **extra):
         axis = tuple(axis)
     if name in ("mean", "std", "var") and x.dtype.kind in "iub" and dtype is None:
         dtype = dt.float64          # Note: NumPy averages integers in float64; the standard refuses
-    if name in ("max", "min", "any", "all", "argmax", "argmin") or name in ("mean", "std", "var"):
+    if name not in ("sum", "prod"):      # only sum and prod take a dtype
         if dtype is not None:
             x = xp.astype(x, np.dtype(dtype))
         out = getattr(xp, name)(x, axis=axis, keepdims=keepdims, **extra)
@@ -430,6 +431,13 @@ def array_function(func, types, args, kwargs):
     if impl is None:
         return NotImplemented           # NumPy raises its TypeError ("no implementation found")
     return impl(*args, **kwargs)
+
+
+def numpy_function(func):
+    """arrayforge's implementation of the NumPy function ``func`` (KeyError if none)."""
+    if not _TABLE:
+        _TABLE.update(_functions())
+    return _TABLE[func]
 
 
 def handled_functions():

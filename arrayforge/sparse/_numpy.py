@@ -54,9 +54,10 @@ def _reduction(name):
         _no_out({"out": out}, f"numpy.{name}")
         if kwargs.pop("initial", None) is not None or kwargs.pop("where", True) is not True or kwargs:
             raise TypeError(f"numpy.{name}: initial=/where= are not supported on sparse arrays")
-        if isinstance(axis, (tuple, list)):
-            axis = tuple(a % a_nd for a, a_nd in zip(axis, [len(a.shape)] * len(axis)))
-            axis = None if len(set(axis)) == len(a.shape) else (axis[0] if len(axis) == 1 else axis)
+        if isinstance(axis, (tuple, list)):          # Dask passes axis tuples; SciPy takes one axis
+            ndim = len(a.shape)
+            axes = {ax % ndim for ax in axis}
+            axis = None if len(axes) == ndim else (axes.pop() if len(axes) == 1 else tuple(sorted(axes)))
         method = getattr(a, name)
         result = method(axis=axis) if dtype is None or name in ("max", "min") else method(axis=axis, dtype=dtype)
         xp = _xp()
@@ -81,8 +82,7 @@ def _concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 
 def _functions():
     xp = _xp()
-    from .._interop import _TABLE, handled_functions
-    handled_functions()
+    from .._interop import numpy_function
     return {
         np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _reduction("max"),
         np.min: _reduction("min"), np.amax: _reduction("max"), np.amin: _reduction("min"),
@@ -91,7 +91,7 @@ def _functions():
         np.dot: lambda a, b, out=None: xp.matmul(_operand(a), _operand(b)),
         np.tensordot: lambda a, b, axes=2: xp.tensordot(_operand(a), _operand(b), axes=axes),
         np.transpose: lambda a, axes=None: a.transpose(axes),
-        np.result_type: _TABLE[np.result_type], np.can_cast: _TABLE[np.can_cast],
+        np.result_type: numpy_function(np.result_type), np.can_cast: numpy_function(np.can_cast),
         np.ndim: lambda a: a.ndim, np.shape: lambda a: a.shape,
     }
 
