@@ -475,8 +475,31 @@ def run_kernel(k, st, nodes, buffers):
         return _run(k, st, nodes, buffers)
     if k.kind == "view":
         return _run_copy(_operand(k.loads[0], nodes, buffers), nodes[k.root].dtype)
-    barrier = BY_NAME.get(k.kind)      # (make_node refuses these on a device: defensive)
-    raise NotImplementedError(f"{barrier.name if barrier else k.kind} has no CUDA kernel yet")
+    barrier = BY_NAME.get(k.kind)
+    if barrier is None or barrier.cuda_module is None:  # (make_node refuses these: defensive)
+        raise NotImplementedError(f"{barrier.name if barrier else k.kind} has no CUDA kernel yet")
+    root = nodes[k.root]
+    operands = [dense_operand(_operand(ld, nodes, buffers)) for ld in k.loads]
+    out = pool.empty(root.shape, root.dtype) if barrier.writes_out else None
+    return barrier.cuda_run(root, operands, out)
+
+
+def dense_operand(op):
+    """A barrier's operand as a C-contiguous device array of its shape: the buffer itself
+    (reshaped) when the view is contiguous, else a copy.  A 0-d operand has shape (1,), as
+    every 0-d device value does (see DevicePool.empty)."""
+    size = math.prod(op.shape)
+    if not op.shape:
+        return op.array[op.offset:op.offset + 1]
+    expect, contiguous = 1, True
+    for n, s in zip(reversed(op.shape), reversed(op.strides)):
+        if n != 1 and s != expect:
+            contiguous = False
+            break
+        expect *= n
+    if not contiguous:
+        return _run_copy(op, op.array.dtype)
+    return op.array[op.offset:op.offset + size].reshape(op.shape)
 
 
 def realize(todo, get_plan):

@@ -257,7 +257,7 @@ def make_node(op, dtype, shape, inputs=(), arg=None):
             return node
     if not inputs or shape is not inputs[0].shape or dtype.itemsize > inputs[0].dtype.itemsize:
         check_shape(shape, dtype)         # (an element-wise node of its input's shape is valid)
-    device = _device_of(op, dtype, inputs) if _DEVICES_IN_USE[0] and inputs else None
+    device = _device_of(op, dtype, inputs, arg) if _DEVICES_IN_USE[0] and inputs else None
     if device is None:
         node = _new_node(Node)
     else:
@@ -327,10 +327,17 @@ class DeviceNode(Node):
 
 # Set once the first device node exists: until then recording pays nothing for devices.
 _DEVICES_IN_USE = [False]
-# Kinds a device node may be: element-wise, reductions, views and leaves (barriers have no
-# device kernels yet, see lowering.cuda).
+# Kinds every device renders (element-wise, reductions, views, leaves: lowering.cuda); the
+# barrier kinds say per node whether they have a kernel there (register_device_check).
 _DEVICE_KINDS = frozenset({OpKind.LEAF, OpKind.UNARY, OpKind.BINARY, OpKind.TERNARY, OpKind.REDUCE,
                            OpKind.VIEW})
+_DEVICE_CHECKS: dict = {}     # (OpKind, device kind) -> check(op, arg, dtype, inputs) -> reason or None
+
+
+def register_device_check(kind, device_kind, check):
+    """How a barrier kind says whether a node has a kernel on ``device_kind`` ("cuda"):
+    ``check(op, arg, dtype, inputs)`` returns None, or why not (called by lowering.kernels)."""
+    _DEVICE_CHECKS[kind, device_kind] = check
 
 
 class DeviceError(ValueError):
@@ -356,7 +363,14 @@ def device_buffer_node(array, device, shape=None):
     return node
 
 
-def _device_of(op, dtype, inputs):
+def _op_name(op, arg):
+    """The name of the operation for messages (an EXTERN's function name)."""
+    if op is _EXTERN_OP and type(arg) is tuple and arg and callable(arg[0]):
+        return getattr(arg[0], "__name__", "extern").strip("_")
+    return op.name.lower()
+
+
+def _device_of(op, dtype, inputs, arg=None):
     """The device of a node with these inputs (None: the host); DeviceError if they differ,
     NotImplementedError if ``op`` or ``dtype`` has no kernel there.  (Unrealized constants are
     scalars that kernels take as arguments: they belong to every device.)"""
@@ -369,8 +383,11 @@ def _device_of(op, dtype, inputs):
     device = devices.pop() if devices else None
     if device is not None:
         if op.kind not in _DEVICE_KINDS:
-            raise NotImplementedError(f"{op.name.lower()} has no kernel for device {device_name(device)} "
-                                      "yet; move the operands explicitly with x.to_device('cpu')")
+            check = _DEVICE_CHECKS.get((op.kind, device[0]))
+            why = "has no kernel" if check is None else check(op, arg, dtype, inputs)
+            if why is not None:
+                raise NotImplementedError(f"{_op_name(op, arg)} {why} for device {device_name(device)}; "
+                                          "move the operands explicitly with x.to_device('cpu')")
         if dtype.kind == "c":
             raise NotImplementedError(f"complex dtypes ({dtype}) have no kernels for device "
                                       f"{device_name(device)} yet")

@@ -13,13 +13,25 @@ consumers fuse into the next kernel.  Everything else about the kind lives in it
 * ``describe(root, executor)``: ``(backend, variant)`` for ``explain()``;
 * ``run(root, operands, out, executor)``: compute into ``out`` (or return a new array).
 
+And for the CUDA back end (``lowering.cuda_runtime``):
+
+* ``cuda_module``: the module (relative to this package) whose ``run(root, operands, out)``
+  computes the node on a GPU; imported on first use, so ``import arrayforge`` never imports
+  numba.cuda.  ``operands`` are contiguous device arrays of the loads' shapes, ``out`` a
+  device array of the root's shape from the device pool (None unless ``writes_out``);
+* ``cuda_unsupported(op, arg, dtype, inputs)``: why such a node has no GPU kernel (None: it
+  has one).  ``make_node`` asks it when the node is recorded on a device, so an unsupported
+  call raises NotImplementedError at the line that made it, naming the function and device.
+
 fuse.py, schedule.py and runtime.py dispatch through :data:`BARRIERS` / :data:`BY_NAME`,
 so a new kind is one file here plus its front end (JAX registers lowerings per primitive
-in the same way), and a CUDA back end adds a run function per entry.
+in the same way), and a device back end adds a run module per entry.
 """
 from __future__ import annotations
 
-from ..ir import OpKind, register_structural_arg
+import importlib
+
+from ..ir import OpKind, register_device_check, register_structural_arg
 
 BARRIERS: dict = {}      # OpKind -> Barrier
 BY_NAME: dict = {}       # Kernel.kind -> Barrier
@@ -43,12 +55,24 @@ class Barrier:
     def run(self, root, operands, out, executor):
         raise NotImplementedError(self.name)
 
+    #: the module with this kind's CUDA ``run(root, operands, out)`` (None: no GPU kernel)
+    cuda_module = None
+
+    def cuda_unsupported(self, op, arg, dtype, inputs):
+        """Why a node of this kind (``op``, ``arg``, result ``dtype``) has no CUDA kernel;
+        None when it has one."""
+        return None if self.cuda_module else "has no CUDA kernel yet"
+
+    def cuda_run(self, root, operands, out):
+        return importlib.import_module(self.cuda_module, __name__).run(root, operands, out)
+
 
 def register(kind: OpKind, barrier: Barrier):
     """Make ``kind`` a barrier kind handled by ``barrier``."""
     BARRIERS[kind] = barrier
     BY_NAME[barrier.name] = barrier
     register_structural_arg(kind, barrier.structural_arg)
+    register_device_check(kind, "cuda", barrier.cuda_unsupported)
     return barrier
 
 
