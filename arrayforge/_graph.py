@@ -220,7 +220,9 @@ def scalar_node(value, dtype):
     # keep 0.0 and -0.0 (and complex zeros) apart: they compare equal
     key = (dtype.char, t, value, math.copysign(1.0, value) if t is float else repr(value) if t is complex else 0)
     node = _SCALARS.get(key)
-    if node is None:
+    if node is None or node.buffer is not None:
+        # (the interned constant is shared with full()/asarray(): once something realized it,
+        # it is a 0-d leaf that kernels would read as an operand, not a scalar argument)
         if len(_SCALARS) > 4096:
             _SCALARS.clear()
         node = _SCALARS[key] = const_node(value, dtype, ())

@@ -173,3 +173,14 @@ def test_block_loop_is_rendered_for_narrow_float_sums_only(numba_executor, monke
     for (op, dt), src in sources:
         blocked = f"range(U({B}))" in src
         assert blocked == (op.name == "SUM" and np.dtype(dt) == np.float32), (op, dt)
+
+
+def test_a_realized_shared_constant_is_not_reused_as_a_scalar(numba_executor):
+    # x + 0.0 memoizes the 0-d constant node that full((), 0.0) interns too; realizing the
+    # full() result made that node a 0-d leaf, and the next x + 0.0 read it as an operand of
+    # shape () in a kernel over (n,) (an IndexError in coalesce, order-dependent in the suite)
+    x = xp.asarray(np.ones(1000, np.float32))
+    assert float(xp.sum(x + 0.0)) == 1000.0
+    xp.full((), 0.0, dtype=xp.float32).compute()
+    assert float(xp.sum(x + 0.0)) == 1000.0
+    assert float(xp.sum(x * 1.0 + 0.0)) == 1000.0
