@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from lowering import Op, buffer_node, realize, run_ufunc_now
+from lowering import Op, buffer_node, realize, ufunc_now
 
 from . import _dtypes as dt
 from . import elementwise as ew
@@ -111,13 +111,45 @@ CPU = Device()
 
 
 class Array:
-    __slots__ = ("_node", "__weakref__")
+    """An array: a node of the graph, or a small value the eager tier computed at once.
+
+    ``_node`` is the node; ``_buf`` is None, or the value of an eager result (a fresh NumPy
+    array owned by this Array) whose leaf node is made on the first use of ``_node``
+    (:meth:`__getattr__`).  Most eager values only feed further eager operations, so they
+    never need a node: a small op costs the ufunc, one check and one object."""
+    __slots__ = ("_node", "_buf", "__weakref__")
 
     @classmethod
     def _new(cls, node):
         self = object.__new__(cls)
         self._node = node
+        self._buf = None
         return self
+
+    def __getattr__(self, name):
+        # (called only for an unset slot: the leaf of an eager value, on first use)
+        if name == "_node":
+            buf = self._buf
+            if buf is None:
+                raise AttributeError("_node")
+            node = self._node = buffer_node(buf, own=True)
+            return node
+        if name == "_buf":          # (an Array made with only its node set)
+            self._buf = None
+            return None
+        raise AttributeError(f"'arrayforge.Array' object has no attribute '{name}'")
+
+    def _rebind(self, other):
+        """Make this Array the value of ``other`` (the functional in-place update)."""
+        buf = other._buf
+        self._buf = buf
+        if buf is None:
+            self._node = other._node
+        else:
+            try:
+                del self._node
+            except AttributeError:
+                pass
 
     def __init__(self, *args, **kwargs):
         raise TypeError("create arrays with arrayforge.asarray(), zeros(), ... not Array()")
@@ -125,22 +157,28 @@ class Array:
     # ---- static properties: never evaluate
     @property
     def dtype(self):
-        return self._node.dtype
+        buf = self._buf
+        return self._node.dtype if buf is None else buf.dtype
 
     @property
     def shape(self):
-        return self._node.shape
+        buf = self._buf
+        return self._node.shape if buf is None else buf.shape
 
     @property
     def ndim(self):
-        return len(self._node.shape)
+        buf = self._buf
+        return len(self._node.shape) if buf is None else buf.ndim
 
     @property
     def size(self):
-        return self._node.size
+        buf = self._buf
+        return self._node.size if buf is None else buf.size
 
     @property
     def device(self):
+        if self._buf is not None:
+            return CPU
         key = self._node.device
         return CPU if key is None else device_of(key)
 
@@ -188,7 +226,7 @@ class Array:
     # ---- evaluation
     def compute(self):
         """Evaluate this array now (one fused plan); returns ``self`` for chaining."""
-        if self._node.buffer is None:
+        if self._buf is None and self._node.buffer is None:
             realize([self._node])
         return self
 
@@ -196,6 +234,8 @@ class Array:
         """The value as a NumPy array.  Note: a device array is copied to the host (the
         evaluation points that leave arrayforge: ``__array__``, ``tolist``, ``repr``, the
         scalar conversions, ``item``, pickling)."""
+        if self._buf is not None:
+            return self._buf
         buf = realize([self._node])[0]
         if self._node.device is not None:
             from lowering import cuda_runtime
@@ -215,6 +255,8 @@ class Array:
             buf = buf.view()
             buf.setflags(write=False)
             node.buffer = buf
+            if self._buf is not None:
+                self._buf = buf
         return buf
 
     def __array__(self, dtype=None, copy=None):
@@ -280,6 +322,9 @@ class Array:
         return self._value().tolist()
 
     def _scalar(self, kind):
+        buf = self._buf
+        if buf is not None and buf.size == 1:
+            return buf.item()
         node = self._node
         if node.shape and node.size != 1:
             raise TypeError(f"only arrays of size 1 can be converted to Python {kind.__name__}, "
@@ -298,6 +343,9 @@ class Array:
         return int(self._scalar(int))
 
     def __float__(self):
+        buf = self._buf
+        if buf is not None and buf.size == 1 and buf.dtype.kind != "c":   # (the eager fast path)
+            return float(buf.item())
         if self.dtype.kind == "c":
             raise TypeError("cannot convert a complex array to float")
         return float(self._scalar(float))
@@ -415,8 +463,7 @@ class Array:
 
     def __setitem__(self, key, value):
         """Functional update: records a new value and rebinds this array to it."""
-        new = _setitem(self, key, value)
-        self._node = new._node
+        self._rebind(_setitem(self, key, value))
 
     # ---- operators are installed below from the element-wise table
 
@@ -442,32 +489,45 @@ def _binop(fn, reflected=False):
 
     def method(self, other):
         # Fast path of the two commonest cases; everything else goes through ``fn``.
-        n1 = self._node
-        d = n1.dtype
         t = type(other)
-        out = _new_array(Array)
+        b1 = self._buf
+        if b1 is None:
+            n1 = self._node
+            b1 = n1.buffer
+        if b1 is not None:          # small work on realized values runs at once
+            d = b1.dtype
+            if t is Array:
+                b2 = other._buf
+                if b2 is None:
+                    b2 = other._node.buffer
+                if b2 is not None and b2.dtype == d and b1.shape == b2.shape and d in allowed:
+                    r = ufunc_now(op, b1, b2)
+                    if r is not None:
+                        out = _new_array(Array)
+                        out._buf = r
+                        return out
+            elif t is float and d.kind == "f" and d in allowed:
+                # (a Python float is what NumPy casts fastest; float32 gets the constant's rounding)
+                r = ufunc_now(op, b1, other if d is _FLOAT64 else d.type(other))
+                if r is not None:
+                    out = _new_array(Array)
+                    out._buf = r
+                    return out
+            n1 = self._node
+        d = n1.dtype
         if t is Array:
             n2 = other._node
             if d != n2.dtype or n1.shape != n2.shape or d not in allowed:
                 return fn(self, other)
-            if n1.buffer is not None and n2.buffer is not None:     # small work runs at once
-                leaf = run_ufunc_now(op, n1.buffer, n2.buffer)
-                if leaf is not None:
-                    out._node = leaf
-                    return out
         elif t is float and d.kind == "f" and d in allowed:
-            if n1.buffer is not None:
-                # (a Python float is what NumPy casts fastest; float32 gets the constant's rounding)
-                leaf = run_ufunc_now(op, n1.buffer, other if d is _FLOAT64 else d.type(other))
-                if leaf is not None:
-                    out._node = leaf
-                    return out
             n2 = scalar_node(other, d)
         elif _numpy_operand(other):
             return NotImplemented
         else:
             return fn(self, other)
+        out = _new_array(Array)
         out._node = new_node(op, dt.bool if bool_result else d, n1.shape, (n1, n2))
+        out._buf = None
         return out
     return method
 
@@ -478,6 +538,13 @@ def _numpy_operand(x):
 
 
 _new_array = object.__new__
+
+
+def _eager(buf):
+    """The Array of an eager result ``buf`` (see :class:`Array`)."""
+    out = _new_array(Array)
+    out._buf = buf
+    return out
 _FLOAT64 = np.dtype(np.float64)
 
 
@@ -488,7 +555,7 @@ def _inplace(fn):
             raise TypeError(f"in-place operation would change the dtype {self.dtype} to {out.dtype}")
         if out.shape != self.shape:
             raise ValueError(f"in-place operation would change the shape {self.shape} to {out.shape}")
-        self._node = out._node
+        self._rebind(out)
         return self
     return method
 

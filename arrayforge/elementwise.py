@@ -3,7 +3,7 @@ import sys
 
 import numpy as np
 
-from lowering import Op, const_node, run_ufunc_now
+from lowering import Op, const_node, ufunc_now
 
 from . import _dtypes as dt
 from ._graph import as_operands, cast, check_array, record
@@ -80,10 +80,14 @@ def _make_unary(name, op, category):
         if op is not None and op not in _BOOL_RESULT else frozenset()
 
     def func(x, /):
-        if type(x) is _array.Array and x._node.buffer is not None and x._node.dtype in plain:
-            leaf = run_ufunc_now(op, x._node.buffer)        # small work runs at once
-            if leaf is not None:
-                return _array.Array._new(leaf)
+        if type(x) is _array.Array:
+            b = x._buf
+            if b is None:
+                b = x._node.buffer
+            if b is not None and b.dtype in plain:
+                r = ufunc_now(op, b)        # small work on a realized value runs at once
+                if r is not None:
+                    return _array._eager(r)
         if type(x) is not _array.Array and _is_sparse(x):
             return _sparse_call(name, x)
         check_array(x, name, category)

@@ -4,7 +4,7 @@ import builtins   # this module defines sum/max/min/all/any
 
 import numpy as np
 
-from lowering import Op, const_node, run_reduce_now
+from lowering import Op, const_node, reduce_now
 
 from . import _dtypes as dt
 from ._graph import cast, check_array, expand, new_node, normalize_axis, record, reshape_node
@@ -40,6 +40,7 @@ def _reduce(op, x, axis, keepdims, dtype):
 
 
 _ALL_AXES = [tuple(range(n)) for n in range(65)]
+_SUM = Op.SUM
 
 
 def _node(op, dtype, shape, node, axes):
@@ -58,16 +59,23 @@ def _sum_dtype(x, dtype):
 
 def sum(x, /, *, axis=None, dtype=None, keepdims=False):
     """Sum over ``axis``; integers accumulate in the default integer dtype (standard rule)."""
-    node = x._node if type(x) is _array.Array else None
+    if type(x) is _array.Array:
+        b = x._buf
+        if b is None:
+            node = x._node
+            b = node.buffer
+        if axis is None and dtype is None and b is not None and b.ndim and b.dtype.kind in "fc":
+            # small work on a realized value runs at once (the value the general path computes)
+            r = reduce_now(_SUM, b.dtype, (1,) * b.ndim if keepdims else (), b, _ALL_AXES[b.ndim])
+            if r is not None:
+                return _array._eager(r)
+        node = x._node
+    else:
+        node = None
     if axis is None and dtype is None and node is not None and node.shape and node.dtype.kind in "fc":
         # fast path of the commonest call (the same node the general path records)
         out = (1,) * len(node.shape) if keepdims else ()
-        axes = _ALL_AXES[len(node.shape)]
-        if node.buffer is not None:                 # small work runs at once
-            leaf = run_reduce_now(Op.SUM, node.dtype, out, node.buffer, axes)
-            if leaf is not None:
-                return _array.Array._new(leaf)
-        return _array.Array._new(_node(Op.SUM, node.dtype, out, node, axes))
+        return _array.Array._new(_node(Op.SUM, node.dtype, out, node, _ALL_AXES[len(node.shape)]))
     if node is None and _is_sparse(x):
         return _sparse_call("sum", x, axis=axis, dtype=dtype, keepdims=keepdims)
     check_array(x, "sum", "numeric")

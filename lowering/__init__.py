@@ -7,7 +7,7 @@ memory and on disk.  This package never imports arrayforge.
 """
 from .ir import Op, Node, OpKind, buffer_node, const_node, make_node, toposort
 from .errors import KernelError
-from .runtime import realize, realize_deep, run_now, run_reduce_now, run_ufunc_now, explain_plan, cache_info, clear_cache, set_executor
+from .runtime import realize, realize_deep, run_now, reduce_now, ufunc_now, explain_plan, cache_info, clear_cache, set_executor
 
 __all__ = ["Op", "OpKind", "Node", "buffer_node", "const_node", "make_node", "toposort",
            "KernelError", "realize", "explain_plan", "cache_info", "clear_cache", "set_executor"]

@@ -479,7 +479,8 @@ def run_now(op, dtype, shape, inputs, arg):
         if kind is _VIEW:
             return buffer_node(apply_view_op(op, arg, b))
         if kind is _REDUCE:
-            return run_reduce_now(op, dtype, shape, b, arg)
+            out = reduce_now(op, dtype, shape, b, arg)
+            return None if out is None else buffer_node(out, own=True)
         args = (b,)
     else:
         args = []
@@ -511,40 +512,39 @@ def run_now(op, dtype, shape, inputs, arg):
     return buffer_node(out, own=True)
 
 
-def run_ufunc_now(op, a, b=None):
-    """:func:`run_now` for the front end's commonest calls, without a graph: ``op`` on the
-    realized array ``a`` and, for a binary op, an array of ``a``'s dtype and shape or a NumPy
-    scalar of ``a``'s dtype.  Returns the leaf, or None (then the caller records)."""
-    if a.size > EAGER_MAX or (_forced["executor"] != "auto" and executor_mode() != "auto"):   # (_eager, inlined)
+def ufunc_now(op, a, b=None):
+    """The eager tier's commonest calls, without a graph or a node: ``op`` on the realized
+    array ``a`` and, for a binary op, an array of ``a``'s dtype and shape or a NumPy scalar
+    of ``a``'s dtype.  Returns the result (a fresh C-contiguous array that nothing else
+    references), or None (then the caller records)."""
+    if a.size > EAGER_MAX or _forced["executor"] != "auto" and executor_mode() != "auto":   # (_eager, inlined)
         return None
     if _DEVICES_IN_USE[0] and not (type(a) is _ndarray and (b is None or _on_host(b))):
         return None             # a device array: the caller records (and checks devices)
     fn = _DIRECT[a.dtype.kind].get(op)
     if fn is None:
         return None
-    quiet = _QUIET.context
-    out = quiet.run(fn, a) if b is None else quiet.run(fn, a, b)
+    out = _QUIET.context.run(fn, a) if b is None else _QUIET.context.run(fn, a, b)
     if type(out) is not _ndarray:        # 0-d operands give a NumPy scalar
-        out = np.asarray(out)
-    elif not out.flags.c_contiguous:
-        out = np.array(out, order="C")
-    return buffer_node(out, own=True)
+        return np.asarray(out)
+    if out.ndim > 1 and not out.flags.c_contiguous:     # (a new 1-D result always is)
+        return np.array(out, order="C")
+    return out
 
 
-def run_reduce_now(op, dtype, shape, a, axes):
-    """:func:`run_now` for a reduction of the realized array ``a`` over ``axes`` (also the
-    front end's fast path for ``sum``).  Returns the leaf, or None."""
-    if a.size > EAGER_MAX or (_forced["executor"] != "auto" and executor_mode() != "auto"):   # (_eager, inlined)
+def reduce_now(op, dtype, shape, a, axes):
+    """The eager tier's reduction of the realized array ``a`` over ``axes`` (also the front
+    end's fast path for ``sum``): the result as a fresh array, or None."""
+    if a.size > EAGER_MAX or _forced["executor"] != "auto" and executor_mode() != "auto":   # (_eager, inlined)
         return None
     if _DEVICES_IN_USE[0] and type(a) is not _ndarray:
         return None
     if op is _SUM and dtype is a.dtype and not shape and dtype.char in "dD":
         # the commonest case, a float64/complex128 sum to a scalar: evaluate_op's result, directly
         out = _QUIET.context.run(_add_reduce, a, axes)
-        return buffer_node(np.asarray(out) if type(out) is not _ndarray else out, own=True)
+        return np.asarray(out) if type(out) is not _ndarray else out
     # (evaluate_op returns a fresh array of the node's dtype and shape)
-    return buffer_node(_QUIET.context.run(evaluate_op, op, dtype, shape, a.dtype, a.shape, axes, (a,)),
-                       own=True)
+    return _QUIET.context.run(evaluate_op, op, dtype, shape, a.dtype, a.shape, axes, (a,))
 
 
 _SUM = Op.SUM

@@ -116,3 +116,46 @@ def test_eager_result_is_read_only_and_does_not_alias_the_input():
     assert not v._node.buffer.flags.writeable
     src[1] = 100.0                  # asarray copied: the recorded value never changes
     assert np.asarray(v).tolist() == [1.0, 2.0, 3.0]
+
+
+def test_eager_values_make_no_node_until_one_is_needed():
+    """An eager result is just its buffer: a chain of small ops builds no graph (the cost that
+    kept small expressions above 2x NumPy); the leaf appears when something needs a node."""
+    a = xp.asarray(np.arange(5.0))
+    y = xp.sqrt(a * 2.0 + 1.0) - a
+    assert y._buf is not None
+    with pytest.raises(AttributeError):
+        object.__getattribute__(y, "_node")          # no leaf yet
+    assert (y.shape, y.dtype, y.ndim, y.size, y.device) == ((5,), xp.float64, 1, 5, xp.Device("cpu"))
+    with pytest.raises(AttributeError):
+        object.__getattribute__(y, "_node")          # metadata never makes one
+    expect = np.sqrt(np.arange(5.0) * 2 + 1) - np.arange(5.0)
+    np.testing.assert_array_equal(np.asarray(y), expect)
+    out = np.asarray(y)
+    assert not out.flags.writeable                    # exported read-only, as every value
+    with pytest.raises(ValueError):
+        out[0] = 1.0
+    z = xp.reshape(y, (5, 1))                         # a recorded op gets the leaf
+    assert y._node.buffer is y._buf
+    np.testing.assert_array_equal(np.asarray(z)[:, 0], expect)
+    assert float(xp.sum(y)) == pytest.approx(expect.sum())
+
+
+def test_in_place_updates_of_eager_values_rebind_both_halves():
+    x = xp.asarray(np.zeros(4))
+    x = x + 1.0                                      # eager: a buffer, no node
+    x += 2.0                                         # eager again
+    assert np.asarray(x).tolist() == [3.0] * 4
+    x *= xp.asarray(np.full(4, 2.0))
+    assert np.asarray(x).tolist() == [6.0] * 4
+    x[1] = -1.0                                      # functional update: a recorded node
+    assert np.asarray(x).tolist() == [6.0, -1.0, 6.0, 6.0]
+    x += 1.0                                         # and eager after it
+    assert np.asarray(x).tolist() == [7.0, 0.0, 7.0, 7.0]
+    y = x
+    x += 1.0                                          # rebinds the one Array object (y is x)
+    assert np.asarray(y).tolist() == [8.0, 1.0, 8.0, 8.0]
+    w = x * 1.0
+    x[0] = 0.0                                        # w keeps its value
+    assert np.asarray(w).tolist() == [8.0, 1.0, 8.0, 8.0]
+    assert float(x[0]) == 0.0 and int(xp.count_nonzero(x > 1)) == 2
