@@ -73,7 +73,20 @@ def unary(name, x):
     zero = _numpy_at_zero(name, np.zeros(1, x.dtype))
     if not _is_zero(zero):
         raise _dense_error("a sparse array", f"{name}")
+    x = _deduped(name, x)
     return x._with_data(_dense_fn(name)(x._data))
+
+
+# value functions that commute with summing duplicates: applied to the stored values as they are
+_LINEAR = frozenset({"negative", "positive", "conj", "real", "imag", "multiply", "divide"})
+
+
+def _deduped(name, x):
+    """``x`` with duplicates summed before a function that does not commute with the sum
+    (``abs``, ``**``, comparisons...), as SciPy's ``_deduped_data``; linear ones keep them."""
+    if name in _LINEAR or not hasattr(x, "_canonical_copy"):
+        return x
+    return x._canonical_copy()
 
 
 def astype(x, dtype, copy=True):
@@ -126,6 +139,7 @@ def _sparse_other(name, a, other, reflected):
         z = _numpy_at_zero(name, other, zeros) if reflected else _numpy_at_zero(name, zeros, other)
         if not _is_zero(z):
             raise _dense_error(f"a sparse array and the scalar {other!r}", name)
+        a = _deduped(name if not reflected else "reflected", a)
         target = z.dtype if z.dtype.kind != "b" else np.result_type(a.dtype, other)
         if name == "divide" and not reflected:
             # Note: SciPy divides by a scalar in float64 (float32 / 4 is float64)
@@ -160,10 +174,11 @@ def _sparse_sparse(name, a, b):
     if a.shape != b.shape:
         raise ValueError(f"{name}: inconsistent shapes {a.shape} and {b.shape}")
     if a.ndim != 2:
-        a2, b2 = a.reshape((1, -1)) if a.ndim == 1 else a, b.reshape((1, -1)) if b.ndim == 1 else b
-        if a.ndim != 1:
-            raise ValueError(f"{name} of N-D sparse arrays is not supported; use 2-D or 1-D arrays")
-        return _sparse_sparse(name, a2, b2).tocoo().reshape(a.shape)
+        # 1-D and N-D (COO): the same work on a 2-D view of both patterns (rows: the first
+        # axis, columns: the others raveled), then the result's coordinates unraveled back
+        shape2 = (a.shape[0], int(np.prod(a.shape[1:]))) if a.ndim > 1 else (1, a.shape[0])
+        out = _sparse_sparse(name, a.reshape(shape2), b.reshape(shape2))
+        return out.tocoo().reshape(a.shape)
     za, zb = np.zeros(1, a.dtype), np.zeros(1, b.dtype)
     z = _numpy_at_zero(name, za, zb)
     intersect = name in INTERSECTION

@@ -1,0 +1,179 @@
+"""N-D COO arrays and the namespace's reductions against SciPy 1.17 (and NumPy's dense result
+where SciPy has none): reductions over any axes, ``keepdims`` and ``axis=()``, element-wise work
+over N-D patterns."""
+import numpy as np
+import pytest
+import scipy.sparse as ss
+from hypothesis import given, settings
+
+import arrayforge as xp
+from arrayforge import sparse
+from sparse_strategies import assert_matches, dense, nd_triplets, triplets
+
+SETTINGS = settings(max_examples=25, deadline=None)
+
+AXES_3D = [0, 1, 2, -1, -3, (0, 1), (0, 2), (1, 2), (2, 0), (-1, 1), (0, 1, 2), None]
+
+
+def nd_both(t):
+    data, coords, shape = t
+    return sparse.coo_array((data, coords), shape=shape), ss.coo_array((data, coords), shape=shape)
+
+
+def check(ours, ref):
+    """Same shape, dtype and values as SciPy's (or NumPy's) result; sparse where it is sparse."""
+    if ss.issparse(ref):
+        assert isinstance(ours, sparse.SparseArray) and ours.format == ref.format
+    got, want = dense(ours), ref.toarray() if ss.issparse(ref) else np.asarray(ref)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    tol = 1e-5 if got.dtype in (np.float32, np.complex64) else 1e-12
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=tol)
+
+
+@SETTINGS
+@given(nd_triplets())
+def test_nd_reductions_match_scipy(t):
+    a, A = nd_both(t)
+    D = A.toarray()
+    for axis in AXES_3D:
+        check(a.sum(axis=axis), A.sum(axis=axis))
+        # Note: NumPy's count (SciPy 1.17's N-D COO counts along the other axes)
+        check(a.count_nonzero(axis=axis), np.count_nonzero(D, axis=axis))
+        if D.size:
+            check(a.mean(axis=axis), A.mean(axis=axis))
+            check(a.max(axis=axis), A.max(axis=axis))
+            check(a.min(axis=axis), A.min(axis=axis))
+            check(a.argmax(axis=axis), A.argmax(axis=axis))
+            check(a.argmin(axis=axis), A.argmin(axis=axis))
+        else:
+            with pytest.raises(ValueError):
+                a.max(axis=axis)
+
+
+def test_nd_reduction_errors():
+    a = sparse.coo_array(np.arange(24.0).reshape(2, 3, 4))
+    with pytest.raises(np.exceptions.AxisError):
+        a.sum(axis=3)
+    with pytest.raises(np.exceptions.AxisError):
+        a.max(axis=(0, -4))
+    with pytest.raises(ValueError, match="duplicate"):
+        a.sum(axis=(1, -2))
+    with pytest.raises(ValueError, match="0D axis"):      # SciPy's methods refuse axis=()
+        a.sum(axis=())
+
+
+def test_nd_reductions_under_executors(executor):
+    rng = np.random.default_rng(3)
+    D = np.where(rng.random((5, 6, 7)) < 0.3, rng.standard_normal((5, 6, 7)), 0.0)
+    a, A = sparse.coo_array(D), ss.coo_array(D)
+    for axis in (1, (0, 2), (2, 0)):
+        check(a.sum(axis=axis), A.sum(axis=axis))
+        check(a.max(axis=axis), A.max(axis=axis))
+        check(a.argmin(axis=axis), A.argmin(axis=axis))
+        check(xp.mean(a, axis=axis, keepdims=True), np.mean(D, axis=axis, keepdims=True))
+
+
+REDUCTIONS = ["sum", "mean", "max", "min", "argmax", "argmin", "count_nonzero"]
+
+
+@SETTINGS
+@given(triplets(max_dim=5, dtypes=[np.float64, np.float32]))
+def test_keepdims_matches_numpy(t):
+    data, row, col, shape = t
+    D = ss.coo_array((data, (row, col)), shape=shape).toarray()
+    for fmt in ("csr", "csc", "coo"):
+        a = sparse.coo_array((data, (row, col)), shape=shape).asformat(fmt)
+        for name in REDUCTIONS:
+            for axis in (None, 0, 1, -1):
+                if D.size == 0 and name not in ("sum", "count_nonzero"):
+                    continue
+                got = getattr(xp, name)(a, axis=axis, keepdims=True)
+                check(got, getattr(np, name)(D, axis=axis, keepdims=True))
+                assert not isinstance(got, sparse.SparseArray)
+
+
+def test_keepdims_nd_and_axis_tuples():
+    rng = np.random.default_rng(4)
+    D = np.where(rng.random((3, 4, 5)) < 0.4, rng.integers(-3, 4, (3, 4, 5)), 0).astype(np.float64)
+    a = sparse.coo_array(D)
+    for name in ("sum", "mean", "max", "min", "count_nonzero"):
+        for axis in ((0, 2), (-1,), 1, None, (0, 1, 2)):
+            check(getattr(xp, name)(a, axis=axis, keepdims=True), getattr(np, name)(D, axis=axis, keepdims=True))
+            check(getattr(xp, name)(a, axis=axis), getattr(np, name)(D, axis=axis))
+    for name in ("argmax", "argmin"):
+        check(getattr(xp, name)(a, axis=1, keepdims=True), getattr(np, name)(D, axis=1, keepdims=True))
+        with pytest.raises(TypeError, match="integer or None"):
+            getattr(xp, name)(a, axis=(0, 1))
+
+
+def test_reduction_over_no_axes_is_the_identity():
+    D = np.array([[1, 0, 2], [0, 0, -3]], np.int32)
+    a = sparse.csr_array(D)
+    s = xp.sum(a, axis=())
+    assert isinstance(s, sparse.SparseArray) and s.format == "csr"
+    check(s, D.astype(np.int64))                       # the sum's dtype, values unchanged
+    assert s.data is not a.data                        # a copy
+    check(xp.sum(a, axis=(), dtype=xp.float32), D.astype(np.float32))
+    for name in ("max", "min"):
+        check(getattr(xp, name)(a, axis=()), ss.csr_array(D))
+    f = a.astype(np.float64)
+    check(xp.mean(f, axis=(), keepdims=True), ss.csr_array(D.astype(np.float64)))
+    check(xp.count_nonzero(a, axis=()), ss.csr_array((D != 0).astype(np.int64)))
+    with pytest.raises(TypeError, match="floating-point"):
+        xp.mean(a, axis=())
+    with pytest.raises(TypeError, match="integer or None"):
+        xp.argmax(a, axis=())
+
+
+# ---- element-wise work on N-D patterns
+
+
+@SETTINGS
+@given(nd_triplets(dtypes=(np.float64, np.int64)), nd_triplets(dtypes=(np.float64, np.int64), shape=(3, 2, 4)))
+def test_nd_elementwise_matches_scipy(t, u):
+    a, A = nd_both(t)
+    check(a * 2, A * 2)
+    check(-a, -A)
+    check(abs(a), abs(A))
+    check(a / 4, A / 4)
+    check(a ** 2, A ** 2)
+    check(xp.square(a), A.power(2))
+    check(a > 0, A > 0)
+    if a.dtype.kind == "f":
+        check(xp.sin(a), A.sin())
+        check(xp.sqrt(abs(a)), abs(A).sqrt())
+    for fn in (xp.exp, xp.cos):
+        with pytest.raises(ValueError, match="todense"):
+            fn(a.astype(xp.float64))
+    with pytest.raises(ValueError, match="todense"):
+        a + 1
+    b, B = nd_both(u)
+    c, C = nd_both((u[0][::-1].copy(), tuple(x[::-1].copy() for x in u[1]), u[2]))
+    for x, X in ((b, B), (c, C)):
+        check(b + x, B + X)
+        check(b - x, B - X)
+        check(b * x, B * X)
+        check(b.multiply(x), B.multiply(X))
+        check(b.maximum(x), B.maximum(X))
+        check(xp.minimum(b, x), B.minimum(X))
+        check(b != x, B != X)
+    E = np.arange(24, dtype=np.float64).reshape(3, 2, 4) - 10
+    check(b * xp.asarray(E), B.multiply(E))
+    check(xp.asarray(E) * b, B.multiply(E))
+    got = b + xp.asarray(E)
+    assert not isinstance(got, sparse.SparseArray)
+    check(got, B + E)
+
+
+def test_nd_elementwise_broadcast_and_errors(executor):
+    rng = np.random.default_rng(5)
+    D = np.where(rng.random((2, 3, 4)) < 0.5, rng.standard_normal((2, 3, 4)), 0.0)
+    a = sparse.coo_array(D)
+    for d in (D[0], D[:, :1, :], np.float64(2.0) + D[0, 0]):
+        got = a * xp.asarray(d)            # broadcasting as pydata/sparse (SciPy: N-D refuses)
+        assert isinstance(got, sparse.SparseArray)
+        check(got, D * d)
+    with pytest.raises(ValueError, match="inconsistent shapes"):
+        a + sparse.coo_array(D[0])
+    check(a + a, ss.coo_array(D) + ss.coo_array(D))
