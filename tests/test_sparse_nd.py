@@ -177,3 +177,92 @@ def test_nd_elementwise_broadcast_and_errors(executor):
     with pytest.raises(ValueError, match="inconsistent shapes"):
         a + sparse.coo_array(D[0])
     check(a + a, ss.coo_array(D) + ss.coo_array(D))
+
+
+# ---- tensordot and vecdot beyond axes=1
+
+TENSORDOT_2D = [0, 1, 2, ([0], [0]), ([1], [1]), ([0], [1]), ([-1], [-2]), ([0, 1], [0, 1]), ([1, 0], [0, 1]),
+                ([1, 0], [1, 0])]
+
+
+def _dense_of(x):
+    return x if isinstance(x, np.ndarray) else dense(x)
+
+
+def _check_tensordot(p, q, axes):
+    """Ours against NumPy's dense result, or the same ValueError where NumPy refuses."""
+    try:
+        np.tensordot(_dense_of(p), _dense_of(q), axes=axes)
+    except ValueError:
+        with pytest.raises(ValueError):
+            xp.tensordot(xp.asarray(p) if isinstance(p, np.ndarray) else p,
+                         xp.asarray(q) if isinstance(q, np.ndarray) else q, axes=axes)
+        return
+    ours = xp.tensordot(xp.asarray(p) if isinstance(p, np.ndarray) else p,
+                        xp.asarray(q) if isinstance(q, np.ndarray) else q, axes=axes)
+    ref = np.tensordot(_dense_of(p), _dense_of(q), axes=axes)
+    if isinstance(p, sparse.SparseArray) and isinstance(q, sparse.SparseArray) and ref.ndim or axes == 0:
+        assert isinstance(ours, sparse.SparseArray), axes      # sparse x sparse, outer products: sparse
+    else:
+        assert not isinstance(ours, sparse.SparseArray), axes
+    check(ours, ref)
+
+
+@settings(max_examples=8, deadline=None)
+@given(triplets(max_dim=5, dtypes=[np.float64, np.int64, np.complex128]))
+def test_tensordot_any_axes(t):
+    data, row, col, shape = t
+    m, n = shape
+    rng = np.random.default_rng(m * 7 + n)
+    S = ss.coo_array((data, (row, col)), shape=shape).toarray()
+    dense_ops = {0: rng.integers(-3, 4, (2, 3)).astype(np.float64), 1: rng.integers(-3, 4, (n, 2)).astype(np.float64)}
+    for fmt in ("csr", "csc", "coo"):
+        a = sparse.coo_array((data, (row, col)), shape=shape).asformat(fmt)
+        b = sparse.csr_array(S.T * 2 + 1 * (S.T != 0))       # the transposed shape, another pattern
+        for axes in TENSORDOT_2D:
+            for q in (S.copy(), S.T.copy(), a, b, dense_ops[0], dense_ops[1], S.reshape(m, n, 1) + 1.0):
+                _check_tensordot(a, q, axes)
+                if isinstance(q, np.ndarray) and q.ndim == 2:
+                    _check_tensordot(q.T.copy(), a, axes)
+
+
+def test_tensordot_nd_and_errors(executor):
+    rng = np.random.default_rng(7)
+    D = np.where(rng.random((3, 4, 5)) < 0.4, rng.standard_normal((3, 4, 5)), 0.0)
+    a = sparse.coo_array(D)
+    X = rng.standard_normal((5, 4))
+    for axes in (([2, 1], [0, 1]), 1):
+        _check_tensordot(a, X, axes)
+    _check_tensordot(a, X.T.copy(), ([1], [1]))
+    _check_tensordot(a, sparse.coo_array(D), ([0, 1, 2], [0, 1, 2]))
+    _check_tensordot(a, sparse.coo_array(D), ([0], [0]))
+    _check_tensordot(sparse.csr_array(D[0]), a, 0)
+    with pytest.raises(ValueError, match="shape mismatch"):
+        xp.tensordot(a, xp.asarray(X), axes=([0], [0]))
+    with pytest.raises(ValueError, match="axes"):
+        xp.tensordot(a, xp.asarray(X), axes=4)
+    with pytest.raises(ValueError, match="differ in length"):
+        xp.tensordot(a, xp.asarray(X), axes=([2, 1], [0]))
+    with pytest.raises(np.exceptions.AxisError):
+        xp.tensordot(a, xp.asarray(X), axes=([3], [0]))
+    A = sparse.csr_array(D[0])
+    assert sparse._ops._as_matrix(A, [1], [0])._indptr is A._indptr     # A.T: no transpose work
+
+
+def test_vecdot_any_axis(executor):
+    rng = np.random.default_rng(8)
+    D = np.where(rng.random((4, 3)) < 0.5, rng.standard_normal((4, 3)) + 1j * rng.standard_normal((4, 3)), 0)
+    E = np.where(rng.random((4, 3)) < 0.5, rng.standard_normal((4, 3)), 0.0)
+    a, b = sparse.csr_array(D), sparse.csc_array(E)
+    for x2 in (E, b, E[:, :1], E[0]):
+        for axis in (-1, -2, 0, 1):
+            q = x2 if isinstance(x2, sparse.SparseArray) else xp.asarray(x2)
+            try:
+                ref = np.asarray(xp.vecdot(xp.asarray(D), xp.asarray(_dense_of(x2)), axis=axis))
+            except ValueError:
+                with pytest.raises(ValueError):
+                    xp.vecdot(a, q, axis=axis)
+                continue
+            check(xp.vecdot(a, q, axis=axis), ref)
+    N = np.where(rng.random((2, 3, 4)) < 0.5, rng.standard_normal((2, 3, 4)), 0.0)
+    check(xp.vecdot(sparse.coo_array(N), xp.asarray(N[0]), axis=-2), np.sum(N * N[0], axis=-2))

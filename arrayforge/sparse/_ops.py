@@ -16,6 +16,7 @@ from lowering.kernels import sparse as kernels
 
 from .. import _sparse_dispatch
 from .._array import Array
+from .._graph import check_axis
 from .._sparse_dispatch import handles
 from ._base import SparseArray, as_sparse_operand
 from . import _structure as st
@@ -276,45 +277,147 @@ def _spgemm(a, b):
     return csr_array._new(indptr, indices, st.values(data), (a.shape[0], b.shape[1]), True)
 
 
-def tensordot(a, b, axes=2):
-    """``tensordot`` with a sparse operand: the contractions that are products of matrices
-    (``axes=1``, or the last axis of ``a`` with the first of ``b``) and the full
-    contraction of two same-shape 2-D operands (``axes=2``)."""
-    nd1, nd2 = len(a.shape), len(b.shape)
+def _tensordot_axes(shape1, shape2, axes):
+    """``axes`` of ``tensordot`` as two lists of non-negative axes (NumPy's rules and errors)."""
+    nd1, nd2 = len(shape1), len(shape2)
     if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
-        if axes == 1:
-            return matmul(a, b)
-        if axes == 2 and nd1 == nd2 == 2:
-            if a.shape != b.shape:
-                raise ValueError(f"tensordot: shape mismatch {a.shape} and {b.shape} for axes=2")
-            return _dense_fn("sum")(binary("multiply", a, b))
-        raise NotImplementedError(f"tensordot with a sparse operand and axes={axes}: use axes=1 (matmul)")
-    first, second = ([x] if isinstance(x, (int, np.integer)) else list(x) for x in axes)
-    if len(first) == len(second) == 1 and first[0] % nd1 == nd1 - 1 and second[0] % nd2 == 0:
-        return matmul(a, b)
-    raise NotImplementedError(f"tensordot with a sparse operand over axes {axes}: use axes=1 (matmul)")
+        n = int(axes)
+        if n < 0 or n > min(nd1, nd2):
+            raise ValueError(f"tensordot: axes={n} must be in [0, {min(nd1, nd2)}] for shapes {shape1} "
+                             f"and {shape2}")
+        first, second = list(range(nd1 - n, nd1)), list(range(n))
+    else:
+        try:
+            first, second = axes
+        except (TypeError, ValueError):
+            raise ValueError(f"tensordot: axes must be an integer or a pair of axis sequences, "
+                             f"got {axes!r}") from None
+        first = [first] if isinstance(first, (int, np.integer)) else list(first)
+        second = [second] if isinstance(second, (int, np.integer)) else list(second)
+        if len(first) != len(second):
+            raise ValueError(f"tensordot: the axis sequences differ in length: {axes!r}")
+        first = [check_axis(ax, nd1) for ax in first]
+        second = [check_axis(ax, nd2) for ax in second]
+        if len(set(first)) != len(first) or len(set(second)) != len(second):
+            raise ValueError(f"tensordot: repeated axes in {axes!r}")
+    for i, j in zip(first, second):
+        if shape1[i] != shape2[j]:
+            raise ValueError(f"tensordot: shape mismatch for sum: axis {i} of {shape1} and axis {j} "
+                             f"of {shape2}")
+    return first, second
+
+
+def _as_matrix(x, rows, cols):
+    """``x`` as the 2-D ``(prod of rows' dims, prod of cols' dims)`` operand of a product:
+    a sparse 2-D array as itself or its (free) transpose, other sparse ones matricized
+    (coordinates only), a dense one permuted and reshaped (lazily)."""
+    rows, cols = tuple(rows), tuple(cols)
+    if isinstance(x, SparseArray):
+        if len(rows) == len(cols) == 1 and rows + cols == (0, 1):
+            return x
+        if len(rows) == len(cols) == 1 and rows + cols == (1, 0):
+            return x.T                        # CSR <-> CSC over the same buffers: B.T @ X kernels
+        from ._coo import matricize
+        return matricize(x.tocoo(), rows, cols)
+    from ..manipulation import permute_dims, reshape
+    m = int(np.prod([x.shape[i] for i in rows]))
+    n = int(np.prod([x.shape[i] for i in cols]))
+    if rows + cols != tuple(range(x.ndim)):
+        x = permute_dims(x, rows + cols)
+    return reshape(x, (m, n))
+
+
+def _entries(x):
+    """``(coords, values)`` of every stored entry of a sparse ``x`` or every element of a
+    dense one (its coordinates in row-major order)."""
+    if isinstance(x, SparseArray):
+        coo = x.tocoo()
+        return coo._coords, coo._data
+    from ..manipulation import reshape
+    n = int(np.prod(x.shape))
+    coords = np.unravel_index(np.arange(n, dtype=np.int64), x.shape) if x.shape else ()
+    return coords, reshape(x, (n,))
+
+
+def _outer(a, b):
+    """``tensordot(a, b, axes=0)`` with a sparse operand: the N-D COO outer product (as
+    pydata/sparse), every stored entry of one times every stored entry (or element) of the other."""
+    from ..manipulation import reshape
+    from ._coo import coo_array
+    (ca, va), (cb, vb) = _entries(a), _entries(b)
+    na, nb = va.shape[0], vb.shape[0]
+    shape = tuple(a.shape) + tuple(b.shape)
+    idt = st.index_dtype(max(shape, default=0), na * nb)
+    coords = [np.repeat(c.astype(idt), nb) for c in ca] + [np.tile(c.astype(idt), na) for c in cb]
+    dtype = np.result_type(a.dtype, b.dtype)
+    va, vb = _cast_values(va, dtype), _cast_values(vb, dtype)
+    values = reshape(_dense_fn("multiply")(reshape(va, (na, 1)), reshape(vb, (1, nb))), (na * nb,))
+    return coo_array._new(tuple(coords), values, shape, None)
+
+
+def tensordot(a, b, axes=2):
+    """``tensordot`` with a sparse operand (``a`` or ``b``, or both), over any legal axes:
+    ``axes=0`` is the sparse (COO) outer product; otherwise the operands are taken as
+    matrices (free axes x contracted axes: a 2-D sparse operand as itself or its free
+    transpose, an N-D one matricized) and multiplied by the sparse products (SpMV/SpMM,
+    ``A.T @ X`` without a transpose, SpGEMM); the full contraction of two operands is the
+    sum of their element-wise product, a 0-d dense array.  The result is sparse when both
+    operands are (or for ``axes=0``), dense otherwise, as SciPy's ``coo_array.tensordot``."""
+    if _is_scalar(a) or _is_scalar(b):
+        raise ValueError("tensordot: operands must be arrays, not scalars")
+    a = as_sparse_operand(a) if (isinstance(a, SparseArray) or _is_scipy(a)) else _as_dense_operand(a, "tensordot")
+    b = as_sparse_operand(b) if (isinstance(b, SparseArray) or _is_scipy(b)) else _as_dense_operand(b, "tensordot")
+    first, second = _tensordot_axes(a.shape, b.shape, axes)
+    if not first:
+        return _outer(a, b)
+    free_a = [i for i in range(a.ndim) if i not in first]
+    free_b = [j for j in range(b.ndim) if j not in second]
+    shape = tuple(a.shape[i] for i in free_a) + tuple(b.shape[j] for j in free_b)
+    if not free_a and not free_b and a.ndim == b.ndim == 2:
+        # the full contraction: align b's axes with a's and sum the element-wise product
+        paired = second[first.index(0)]       # the axis of b summed with a's axis 0
+        aligned = b if paired == 0 else _axis_last(b, 0)
+        return _dense_fn("sum")(binary("multiply", a, aligned))
+    out = matmul(_as_matrix(a, free_a, first), _as_matrix(b, second, free_b))
+    if not shape:
+        return _dense_fn("sum")(out) if isinstance(out, SparseArray) else _dense_fn("reshape")(out, ())
+    if isinstance(out, SparseArray):
+        return out if out.shape == shape else out.reshape(shape)
+    return out if out.shape == shape else _dense_fn("reshape")(out, shape)
 
 
 def _conj(x):
     return unary("conj", x) if isinstance(x, SparseArray) else _dense_fn("conj")(x)
 
 
+def _axis_last(x, axis):
+    """``x`` with ``axis`` moved last (a sparse transpose or a dense view)."""
+    if axis == x.ndim - 1:
+        return x
+    perm = tuple(d for d in range(x.ndim) if d != axis) + (axis,)
+    return x.transpose(perm) if isinstance(x, SparseArray) else _dense_fn("permute_dims")(x, perm)
+
+
 def vecdot(x1, x2, axis=-1):
-    """``sum(conj(x1) * x2, axis=axis)`` with a sparse operand: ``conj(A) @ x`` for a vector
-    operand, a sparse product then a row sum for two matrices."""
-    nd = min(len(x1.shape), len(x2.shape))
+    """``sum(conj(x1) * x2, axis=axis)`` with a sparse operand (the dense namespace's rules:
+    a non-negative ``axis`` names that axis of each operand, the other axes broadcast):
+    ``conj(A) @ x`` for a matrix and a vector, else the element-wise product (sparse where
+    it is) summed over the contracted axis."""
+    x1 = as_sparse_operand(x1) if (isinstance(x1, SparseArray) or _is_scipy(x1)) else _as_dense_operand(x1, "vecdot")
+    x2 = as_sparse_operand(x2) if (isinstance(x2, SparseArray) or _is_scipy(x2)) else _as_dense_operand(x2, "vecdot")
+    nd = min(x1.ndim, x2.ndim)
     if isinstance(axis, bool) or not -nd <= operator.index(axis) < nd:
         raise ValueError(f"vecdot: axis {axis} is out of range for shapes {x1.shape} and {x2.shape}")
-    if x1.shape[axis] != x2.shape[axis]:
+    a1, a2 = axis % x1.ndim, axis % x2.ndim
+    if x1.shape[a1] != x2.shape[a2]:
         raise ValueError(f"vecdot: the contracted axis differs in size: {x1.shape} and {x2.shape}")
-    if len(x1.shape) == 2 and len(x2.shape) == 2 and operator.index(axis) % 2 == 1:
-        return binary("multiply", _conj(x1), x2).sum(axis=1)
-    if len(x1.shape) == 2 and len(x2.shape) == 1:
+    if x1.ndim == 2 and x2.ndim == 1 and a1 == 1:
         return matmul(_conj(x1), x2)
-    if len(x1.shape) == 1 and len(x2.shape) == 2:
+    if x1.ndim == 1 and x2.ndim == 2 and a2 == 1:
         return matmul(x2, _conj(x1))
-    raise NotImplementedError("vecdot with a sparse operand over the first axis of a matrix: "
-                              "transpose it first")
+    y1, y2 = _axis_last(_conj(x1), a1), _axis_last(x2, a2)
+    np.broadcast_shapes(y1.shape, y2.shape)          # ValueError as NumPy when they do not broadcast
+    return _dense_fn("sum")(binary("multiply", y1, y2), axis=-1)
 
 
 # ---- structure edits
