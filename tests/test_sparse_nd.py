@@ -266,3 +266,85 @@ def test_vecdot_any_axis(executor):
             check(xp.vecdot(a, q, axis=axis), ref)
     N = np.where(rng.random((2, 3, 4)) < 0.5, rng.standard_normal((2, 3, 4)), 0.0)
     check(xp.vecdot(sparse.coo_array(N), xp.asarray(N[0]), axis=-2), np.sum(N * N[0], axis=-2))
+
+
+# ---- indexing: N-D COO, multi-dimensional index arrays, 2-D and sparse masks
+
+
+def _nd_keys(shape, rng):
+    m, n, p = shape
+    r2 = rng.integers(-m, m, (2, 3))
+    c1 = rng.integers(-n, n, 3)
+    return [1 % m, -1, (0, 1 % n), (0, 1 % n, -1), (slice(None), 1 % n), (slice(1, None), slice(None), -1),
+            (Ellipsis, 0), slice(None, None, -1), (0, slice(0, n, 2), slice(None, None, -2)), ([0, m - 1],),
+            (r2,), (r2, slice(None), 0), (slice(None), c1, [0]), (r2[0], c1), (0, c1, c1 % p), (None, 0),
+            (slice(None), None, 1 % n), rng.random(shape) < 0.4, (rng.random((m, n)) < 0.5, slice(1, None)),
+            (Ellipsis, rng.random(p) < 0.5), (slice(None), [[0], [n - 1]], [0, p - 1])]
+
+
+@SETTINGS
+@given(nd_triplets(max_dim=4))
+def test_nd_indexing_matches_scipy(t):
+    a, A = nd_both(t)
+    if 0 in a.shape:
+        return
+    D = A.toarray()
+    rng = np.random.default_rng(sum(a.shape))
+    for key in _nd_keys(a.shape, rng):
+        got, ref = a[key], A[key]
+        check(got, ref)
+        np.testing.assert_array_equal(dense(got), D[key])
+
+
+@SETTINGS
+@given(triplets(max_dim=6))
+def test_2d_masks_and_index_arrays_match_scipy(t):
+    data, row, col, shape = t
+    m, n = shape
+    if m == 0 or n == 0:
+        return
+    rng = np.random.default_rng(m * 10 + n)
+    mask = rng.random(shape) < 0.5
+    R, K = rng.integers(-m, m, (2, 3)), rng.integers(-n, n, (2, 3))
+    keys = [mask, (R, K), (R, 0), (-1, K), (R, K[0]), (R[:, :1], K[0]), (rng.random(m) < 0.5, K[:1, :1]),
+            (None, 0), (0, None)]
+    for fmt in ("csr", "csc", "coo"):
+        a = sparse.coo_array((data, (row, col)), shape=shape).asformat(fmt)
+        A = ss.coo_array((data, (row, col)), shape=shape).asformat(fmt)
+        for key in keys:
+            check(a[key], A[key])
+        check(a[sparse.csr_array(mask)], A[ss.csr_array(mask)])
+        check(a[xp.asarray(mask)], A[mask])
+        if fmt != "coo":        # SciPy: >2-D results only from COO
+            for key in ((R, slice(None)), R, (slice(None), K), (slice(None), None)):
+                with pytest.raises(IndexError, match="COO"):
+                    a[key]
+        else:
+            check(a[R], A[R])
+            check(a[slice(None), K], A[slice(None), K])
+
+
+def test_general_indexing_errors_and_laziness(lazy):
+    D = np.arange(24.0).reshape(2, 3, 4) % 5
+    a = sparse.coo_array(D)
+    with pytest.raises(IndexError, match="out of bounds"):
+        a[2]
+    with pytest.raises(IndexError, match="out of bounds"):
+        a[:, [0, 3]]
+    with pytest.raises(IndexError, match="too many"):
+        a[0, 0, 0, 0]
+    with pytest.raises(IndexError, match="boolean index"):
+        a[np.ones((3, 3), bool)]
+    with pytest.raises(IndexError, match="broadcast"):
+        a[[0, 1], :, [0, 1, 2]]
+    with pytest.raises(IndexError, match="integer or boolean"):
+        a[np.array([0.5])]
+    with pytest.raises(IndexError, match="boolean mask"):
+        a[sparse.coo_array(D)]
+    b = a * 2
+    got = b[:, [2, 0], 1:]
+    assert got.data._node.buffer is None          # the values are gathered lazily
+    np.testing.assert_array_equal(dense(got), (D * 2)[:, [2, 0], 1:])
+    s = b[1, 2, 3]                                  # one entry: a 0-d dense array
+    assert not isinstance(s, sparse.SparseArray) and s.shape == ()
+    assert float(s) == D[1, 2, 3] * 2
