@@ -526,7 +526,8 @@ def to_bsr(indptr, indices, data, shape, blocksize):
 
 def _to_bsr_numba(indptr, indices, data, R, C, nbr, nbc):
     """Two passes over chunks of block rows (balanced by entries): count each block row's
-    distinct block columns, then write them sorted and add every entry into its block."""
+    distinct block columns, then add every entry into its block of a per-chunk scratch and
+    copy the row's blocks out sorted by block column."""
     P = max(1, min(_private_parts(len(indices), 16 * nbc), nbr))
     brows = _row_chunks(np.ascontiguousarray(indptr[::R]), P)
     mark = np.full((P, nbc), -1, np.int64)
@@ -538,11 +539,14 @@ def _to_bsr_numba(indptr, indices, data, R, C, nbr, nbc):
     out_indptr = _indptr_from_counts(rowcnt, idt)
     out_indices = np.empty(total, idt)
     cd = _compute_dtype(data.dtype) if data.dtype.kind == "b" else data.dtype
-    out = np.zeros((total, R, C), cd)
+    out = np.empty((total, R, C), cd)
     mark.fill(-1)
     slot = np.empty((P, nbc), np.int64)
-    _launch("bsr_fill", indptr, indices, _contiguous(data, cd), R, C, brows, mark, slot, out_indptr,
-            out_indices, out)
+    widest = int(rowcnt.max()) if nbr else 0
+    keys = np.empty((P, widest), np.int64)
+    acc = np.empty((P, widest, R, C), cd)
+    _launch("bsr_fill", indptr, indices, _contiguous(data, cd), R, C, brows, mark, slot, keys, acc,
+            out_indptr, out_indices, out)
     return out_indptr, out_indices, _from_compute(out, data.dtype)
 
 

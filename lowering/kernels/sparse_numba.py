@@ -495,44 +495,57 @@ SOURCES["bsr_count"] = _JIT + '''def kernel(parallel, indptr, indices, R, C, bro
             rowcnt[br] = cnt
 '''
 
-# CSR -> BSR, fill pass: each block row's distinct block columns written at out_indptr[br],
-# sorted; slot[c] maps a block column to its block; every entry is added into its block
-# (out_data zeros) in stored order, as np.add.at.
-SOURCES["bsr_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, R, C, brows, mark, slot, out_indptr, out_indices,
-           out_data):
+# CSR -> BSR, fill pass, one sweep over the entries: a block column seen first in the block
+# row gets the next block of the chunk's scratch acc[c] (zeroed then; slot[c] maps it) and
+# every entry is added into its block in stored order (as np.add.at); then the row's block
+# columns are sorted (insertion sort of the short list, merge sort of long ones) and each
+# block is copied once to its place from out_indptr[br] (out needs no zeroing).
+SOURCES["bsr_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, R, C, brows, mark, slot, keys, acc, out_indptr,
+           out_indices, out_data):
     P = brows.shape[0] - 1
     m = indptr.shape[0] - 1
     for c in prange(P):
         mk = mark[c]
         sl = slot[c]
+        ks = keys[c]
+        ac = acc[c]
         for br in range(brows[c], brows[c + 1]):
-            a = out_indptr[br]
-            p = a
-            r1 = min(br * R + R, m)
-            for r in range(br * R, r1):
-                for j in range(indptr[r], indptr[r + 1]):
-                    bc = indices[j] // C
-                    if mk[bc] != br:
-                        mk[bc] = br
-                        out_indices[p] = bc
-                        p += 1
-            if p - a > SHORT:
-                out_indices[a:p].sort()
-            else:
-                for i in range(a + 1, p):
-                    v = out_indices[i]
-                    q = i - 1
-                    while q >= a and out_indices[q] > v:
-                        out_indices[q + 1] = out_indices[q]
-                        q -= 1
-                    out_indices[q + 1] = v
-            for i in range(a, p):
-                sl[out_indices[i]] = i
-            for r in range(br * R, r1):
-                ri = r - br * R
+            n = 0
+            r0 = br * R
+            for r in range(r0, min(r0 + R, m)):
+                ri = r - r0
                 for j in range(indptr[r], indptr[r + 1]):
                     col = indices[j]
-                    out_data[sl[col // C], ri, col % C] += data[j]
+                    bc = col // C
+                    if mk[bc] != br:
+                        mk[bc] = br
+                        sl[bc] = n
+                        ks[n] = bc
+                        for x in range(R):
+                            for y in range(C):
+                                ac[n, x, y] = 0
+                        n += 1
+                    ac[sl[bc], ri, col - bc * C] += data[j]
+            if n > SHORT:
+                srt = np.sort(ks[:n])
+                for i in range(n):
+                    ks[i] = srt[i]
+            else:
+                for i in range(1, n):
+                    v = ks[i]
+                    q = i - 1
+                    while q >= 0 and ks[q] > v:
+                        ks[q + 1] = ks[q]
+                        q -= 1
+                    ks[q + 1] = v
+            a = out_indptr[br]
+            for i in range(n):
+                bc = ks[i]
+                s = sl[bc]
+                out_indices[a + i] = bc
+                for x in range(R):
+                    for y in range(C):
+                        out_data[a + i, x, y] = ac[s, x, y]
 '''
 
 # BSR -> CSR: a permutation; row r = I*R + ri lists block I's blocks in order, C entries
