@@ -90,6 +90,23 @@ def _deduped(name, x):
     return x._canonical_copy()
 
 
+def round_digits(x, ndigits):
+    """``round(A, ndigits)``: NumPy's ``around`` of the stored values (duplicates summed first):
+    scaled by ``10**ndigits``, rounded half to even, scaled back; integers as NumPy (kept for
+    ``ndigits > 0``, rounded to tens, hundreds... for negative ones)."""
+    ndigits = operator.index(ndigits)
+    x = _deduped("round", x)
+    if x.dtype.kind in "iub":
+        if ndigits >= 0:
+            return x.copy()
+        # Note: through float64, exact for |values| < 2**53
+        scale = 10.0 ** -ndigits
+        data = _dense_fn("round")(_cast_values(x._data, np.dtype(np.float64)) / scale) * scale
+        return x._with_data(_cast_values(data, x.dtype))
+    scale = 10.0 ** ndigits
+    return x._with_data(_dense_fn("round")(x._data * scale) / scale)
+
+
 def astype(x, dtype, copy=True):
     dtype = st.value_dtype(dtype)
     if dtype == x.dtype:
@@ -424,8 +441,8 @@ def vecdot(x1, x2, axis=-1):
 
 
 def reshape(a, shape, order="C"):
-    if order != "C":
-        raise NotImplementedError("sparse reshape supports order='C' only")
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' or 'F', got {order!r}")
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     shape = tuple(int(s) for s in shape)
@@ -444,10 +461,17 @@ def reshape(a, shape, order="C"):
         return a
     from ._coo import coo_array
     coo = a.tocoo()
-    flat = coo._flat_keys() if coo.ndim > 1 else coo._coords[0].astype(np.int64)
-    coords = np.unravel_index(flat, shape) if shape else ()
+    if order == "F":      # column-major: the flat index counts the first axis fastest
+        flat = np.ravel_multi_index(tuple(c.astype(np.int64) for c in coo._coords),
+                                    tuple(max(n, 1) for n in a.shape), order="F")
+        coords = np.unravel_index(flat, shape, order="F") if shape else ()
+        canonical = None
+    else:
+        flat = coo._flat_keys() if coo.ndim > 1 else coo._coords[0].astype(np.int64)
+        coords = np.unravel_index(flat, shape) if shape else ()
+        canonical = coo._canonical
     idt = st.index_dtype(max(shape, default=0), len(flat))
-    return coo_array._new(tuple(c.astype(idt) for c in coords), coo._data, shape, coo._canonical)
+    return coo_array._new(tuple(c.astype(idt) for c in coords), coo._data, shape, canonical)
 
 
 def resize(a, shape):

@@ -165,11 +165,14 @@ def _first_missing(indptr, indices, n_minor):
     return np.minimum(out, n_minor)
 
 
-def _arg_rows(op, c):
-    """argmax/argmin along the minor axis of a canonical compressed array: int64 per major row."""
+def _arg_rows(op, c, explicit=False):
+    """argmax/argmin along the minor axis of a canonical compressed array: int64 per major row
+    (``explicit``: among the stored values only, 0 for a row without any, as SciPy)."""
     data = st.realized(c._data)
     n_minor = c.shape[1 - c._major]
     pos = kernels.segment_arg(op, c._indptr, data)
+    if explicit:
+        return np.where(pos >= 0, c._indices[np.maximum(pos, 0)] if len(data) else 0, 0).astype(np.int64)
     has = pos >= 0
     safe = np.where(has, pos, 0)
     idx = np.where(has, c._indices[safe] if len(data) else 0, 0).astype(np.int64)
@@ -186,8 +189,6 @@ def _arg_rows(op, c):
 
 def arg_extremum(op, a, axis=None, explicit=False):
     from ._compressed import csr_array
-    if explicit:
-        raise NotImplementedError(f"{op}(explicit=True)")
     axis = _axes(a, axis)
     if int(np.prod(a.shape)) == 0:
         raise ValueError(f"cannot apply {op} to an empty sparse array")
@@ -195,16 +196,20 @@ def arg_extremum(op, a, axis=None, explicit=False):
         # SciPy's N-D argmax over several axes: the position within the reduced axes
         # raveled in the order given
         m, kept = _matricized(a, axis)
-        return st.leaf(_arg_rows(op, m.tocsr()._canonical_copy()).reshape(kept))
+        return st.leaf(_arg_rows(op, m.tocsr()._canonical_copy(), explicit).reshape(kept))
     if axis is None:
+        if explicit and a.nnz == 0:
+            raise ValueError(f"cannot apply {op} to a sparse array without stored values when explicit=True")
+        # Note: with explicit=True, the flat index of the stored extremum (SciPy 1.17 returns its
+        # position in the canonical data vector instead, which is no index of the array)
         if a.ndim == 1:
             flat = a.reshape((1, -1))
         else:
             flat = a.tocoo().reshape((1, -1))
         c = csr_array(flat.tocsr())._canonical_copy()
-        return st.leaf(np.asarray(_arg_rows(op, c)[0], np.int64))
+        return st.leaf(np.asarray(_arg_rows(op, c, explicit)[0], np.int64))
     c = a.tocsr() if axis == 1 else a.tocsc()
-    return st.leaf(_arg_rows(op, c._canonical_copy()))
+    return st.leaf(_arg_rows(op, c._canonical_copy(), explicit))
 
 
 def _nonzero_np(data):
