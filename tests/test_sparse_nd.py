@@ -241,9 +241,9 @@ def test_tensordot_nd_and_errors(executor):
         xp.tensordot(a, xp.asarray(X), axes=([0], [0]))
     with pytest.raises(ValueError, match="axes"):
         xp.tensordot(a, xp.asarray(X), axes=4)
-    with pytest.raises(ValueError, match="differ in length"):
+    with pytest.raises(ValueError, match="different lengths"):
         xp.tensordot(a, xp.asarray(X), axes=([2, 1], [0]))
-    with pytest.raises(np.exceptions.AxisError):
+    with pytest.raises(ValueError, match="out of bounds"):
         xp.tensordot(a, xp.asarray(X), axes=([3], [0]))
     A = sparse.csr_array(D[0])
     assert sparse._ops._as_matrix(A, [1], [0])._indptr is A._indptr     # A.T: no transpose work

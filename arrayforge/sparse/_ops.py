@@ -16,7 +16,7 @@ from lowering.kernels import sparse as kernels
 
 from .. import _sparse_dispatch
 from .._array import Array
-from .._graph import check_axis
+from .._contract import tensordot_axes
 from .._sparse_dispatch import handles
 from ._base import SparseArray, as_sparse_operand
 from . import _structure as st
@@ -294,36 +294,6 @@ def _spgemm(a, b):
     return csr_array._new(indptr, indices, st.values(data), (a.shape[0], b.shape[1]), True)
 
 
-def _tensordot_axes(shape1, shape2, axes):
-    """``axes`` of ``tensordot`` as two lists of non-negative axes (NumPy's rules and errors)."""
-    nd1, nd2 = len(shape1), len(shape2)
-    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
-        n = int(axes)
-        if n < 0 or n > min(nd1, nd2):
-            raise ValueError(f"tensordot: axes={n} must be in [0, {min(nd1, nd2)}] for shapes {shape1} "
-                             f"and {shape2}")
-        first, second = list(range(nd1 - n, nd1)), list(range(n))
-    else:
-        try:
-            first, second = axes
-        except (TypeError, ValueError):
-            raise ValueError(f"tensordot: axes must be an integer or a pair of axis sequences, "
-                             f"got {axes!r}") from None
-        first = [first] if isinstance(first, (int, np.integer)) else list(first)
-        second = [second] if isinstance(second, (int, np.integer)) else list(second)
-        if len(first) != len(second):
-            raise ValueError(f"tensordot: the axis sequences differ in length: {axes!r}")
-        first = [check_axis(ax, nd1) for ax in first]
-        second = [check_axis(ax, nd2) for ax in second]
-        if len(set(first)) != len(first) or len(set(second)) != len(second):
-            raise ValueError(f"tensordot: repeated axes in {axes!r}")
-    for i, j in zip(first, second):
-        if shape1[i] != shape2[j]:
-            raise ValueError(f"tensordot: shape mismatch for sum: axis {i} of {shape1} and axis {j} "
-                             f"of {shape2}")
-    return first, second
-
-
 def _as_matrix(x, rows, cols):
     """``x`` as the 2-D ``(prod of rows' dims, prod of cols' dims)`` operand of a product:
     a sparse 2-D array as itself or its (free) transpose, other sparse ones matricized
@@ -384,7 +354,7 @@ def tensordot(a, b, axes=2):
         raise ValueError("tensordot: operands must be arrays, not scalars")
     a = as_sparse_operand(a) if (isinstance(a, SparseArray) or _is_scipy(a)) else _as_dense_operand(a, "tensordot")
     b = as_sparse_operand(b) if (isinstance(b, SparseArray) or _is_scipy(b)) else _as_dense_operand(b, "tensordot")
-    first, second = _tensordot_axes(a.shape, b.shape, axes)
+    first, second = tensordot_axes(a.shape, b.shape, axes)
     if not first:
         return _outer(a, b)
     free_a = [i for i in range(a.ndim) if i not in first]

@@ -543,7 +543,7 @@ def _to_bsr_numba(indptr, indices, data, R, C, nbr, nbc):
     mark.fill(-1)
     slot = np.empty((P, nbc), np.int64)
     widest = int(rowcnt.max()) if nbr else 0
-    keys = np.empty((P, widest), np.int64)
+    keys = np.empty((P, 2, widest), np.int64)      # block columns, their scratch blocks
     acc = np.empty((P, widest, R, C), cd)
     _launch("bsr_fill", indptr, indices, _contiguous(data, cd), R, C, brows, mark, slot, keys, acc,
             out_indptr, out_indices, out)

@@ -498,8 +498,8 @@ SOURCES["bsr_count"] = _JIT + '''def kernel(parallel, indptr, indices, R, C, bro
 # CSR -> BSR, fill pass, one sweep over the entries: a block column seen first in the block
 # row gets the next block of the chunk's scratch acc[c] (zeroed then; slot[c] maps it) and
 # every entry is added into its block in stored order (as np.add.at); then the row's block
-# columns are sorted (insertion sort of the short list, merge sort of long ones) and each
-# block is copied once to its place from out_indptr[br] (out needs no zeroing).
+# columns are sorted with their blocks' places (keys[c, 0], keys[c, 1]) and each block is
+# copied once to its place from out_indptr[br] (out needs no zeroing).
 SOURCES["bsr_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, R, C, brows, mark, slot, keys, acc, out_indptr,
            out_indices, out_data):
     P = brows.shape[0] - 1
@@ -507,7 +507,8 @@ SOURCES["bsr_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, R, C
     for c in prange(P):
         mk = mark[c]
         sl = slot[c]
-        ks = keys[c]
+        ks = keys[c, 0]
+        sc = keys[c, 1]
         ac = acc[c]
         for br in range(brows[c], brows[c + 1]):
             n = 0
@@ -521,28 +522,17 @@ SOURCES["bsr_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, R, C
                         mk[bc] = br
                         sl[bc] = n
                         ks[n] = bc
+                        sc[n] = n
                         for x in range(R):
                             for y in range(C):
                                 ac[n, x, y] = 0
                         n += 1
                     ac[sl[bc], ri, col - bc * C] += data[j]
-            if n > SHORT:
-                srt = np.sort(ks[:n])
-                for i in range(n):
-                    ks[i] = srt[i]
-            else:
-                for i in range(1, n):
-                    v = ks[i]
-                    q = i - 1
-                    while q >= 0 and ks[q] > v:
-                        ks[q + 1] = ks[q]
-                        q -= 1
-                    ks[q + 1] = v
+            _sort_pairs(ks, sc, U(0), U(n))          # block columns with their scratch blocks
             a = out_indptr[br]
             for i in range(n):
-                bc = ks[i]
-                s = sl[bc]
-                out_indices[a + i] = bc
+                s = sc[i]
+                out_indices[a + i] = ks[i]
                 for x in range(R):
                     for y in range(C):
                         out_data[a + i, x, y] = ac[s, x, y]
