@@ -139,11 +139,24 @@ def tensordot(x1, x2, /, axes=2):
         return _sparse_call("tensordot", x1, x2, axes=axes)
     dtype = _check(x1, x2, "tensordot")
     nd1, nd2 = x1.ndim, x2.ndim
+    a1, a2 = tensordot_axes(x1.shape, x2.shape, axes)
+    s1 = [_letter(d) for d in range(nd1)]
+    s2 = [_letter(nd1 + d) for d in range(nd2)]
+    for i, j in zip(a1, a2):
+        s2[j] = s1[i]
+    out = [c for d, c in enumerate(s1) if d not in a1] + [c for d, c in enumerate(s2) if d not in a2]
+    return _wrap(contract(x1._node, s1, x2._node, s2, out, dtype))
+
+
+def tensordot_axes(shape1, shape2, axes):
+    """``tensordot``'s ``axes`` for operands of ``shape1`` and ``shape2`` as two lists of
+    non-negative axes, checked (NumPy's errors); shared with the sparse tensordot."""
+    nd1, nd2 = len(shape1), len(shape2)
     if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
         axes = int(axes)
         if axes < 0 or axes > min(nd1, nd2):
             raise ValueError(f"tensordot: axes={axes} must be between 0 and {min(nd1, nd2)} for "
-                             f"shapes {x1.shape} and {x2.shape}")
+                             f"shapes {shape1} and {shape2}")
         a1, a2 = list(range(nd1 - axes, nd1)), list(range(axes))
     else:
         try:
@@ -155,15 +168,10 @@ def tensordot(x1, x2, /, axes=2):
         if len(a1) != len(a2):
             raise ValueError(f"tensordot: axes sequences have different lengths ({len(a1)} and {len(a2)})")
     for i, j in zip(a1, a2):
-        if x1.shape[i] != x2.shape[j]:
-            raise ValueError(f"tensordot: shape mismatch on contracted axes: axis {i} of {x1.shape} "
-                             f"has size {x1.shape[i]}, axis {j} of {x2.shape} has size {x2.shape[j]}")
-    s1 = [_letter(d) for d in range(nd1)]
-    s2 = [_letter(nd1 + d) for d in range(nd2)]
-    for i, j in zip(a1, a2):
-        s2[j] = s1[i]
-    out = [c for d, c in enumerate(s1) if d not in a1] + [c for d, c in enumerate(s2) if d not in a2]
-    return _wrap(contract(x1._node, s1, x2._node, s2, out, dtype))
+        if shape1[i] != shape2[j]:
+            raise ValueError(f"tensordot: shape mismatch on contracted axes: axis {i} of {shape1} "
+                             f"has size {shape1[i]}, axis {j} of {shape2} has size {shape2[j]}")
+    return a1, a2
 
 
 def _axis_list(axes, ndim, name):

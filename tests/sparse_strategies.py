@@ -73,3 +73,21 @@ def triplet_pairs(draw, max_dim=6, dtypes=(np.int64, np.float64, np.complex128))
     a = draw(triplets(max_dim, dtypes))
     b = draw(triplets(max_dim, dtypes, shape=a[3]))
     return a, b
+
+
+@hst.composite
+def nd_triplets(draw, ndim=3, max_dim=4, dtypes=(np.float64, np.int64, np.float32, np.int32), shape=None):
+    """``(data, coords, shape)`` of an N-D COO array: unsorted, possibly duplicated coordinates
+    (empty axes, an empty array, one entry and a dense pile of duplicates included)."""
+    if shape is None:
+        shape = tuple(draw(hst.integers(0, max_dim)) for _ in range(ndim))
+    dtype = draw(hst.sampled_from(dtypes))
+    rng = np.random.default_rng(draw(hst.integers(0, 2**32 - 1)))
+    kind = draw(hst.sampled_from(["random", "empty", "one", "duplicates"]))
+    size = int(np.prod(shape))
+    nnz = 0 if size == 0 or kind == "empty" else 1 if kind == "one" else int(rng.integers(0, 2 * size + 1))
+    coords = [rng.integers(0, max(n, 1), nnz) for n in shape]
+    if kind == "duplicates" and nnz:
+        for c in coords:
+            c[: nnz // 2 + 1] = c[0]
+    return _values(rng, nnz, dtype), tuple(coords), shape

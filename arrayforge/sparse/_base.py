@@ -193,7 +193,8 @@ class SparseArray:
 
     def __round__(self, ndigits=0):
         if ndigits:
-            raise NotImplementedError("round with ndigits on a sparse array")
+            from . import _ops
+            return _ops.round_digits(self, ndigits)
         return self._value_function("round")
 
     def sqrt(self):

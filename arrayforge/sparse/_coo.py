@@ -247,3 +247,27 @@ def _segment_sum(v, indptr):
     from .._graph import extern
     from lowering import buffer_node
     return extern(_segment_sum_np, (), v.dtype, (len(indptr) - 1,), (v, buffer_node(st.frozen(indptr))))
+
+
+def _raveled(coords, axes, dims):
+    """The row-major flat index of ``coords`` over ``axes`` (int64; zeros for no axes)."""
+    if not axes:
+        return np.zeros(len(coords[0]), np.int64)
+    return np.ravel_multi_index(tuple(coords[i].astype(np.int64) for i in axes),
+                                tuple(max(d, 1) for d in dims))
+
+
+def matricize(coo, row_axes, col_axes):
+    """The 2-D COO array ``(prod(row dims), prod(col dims))`` of the N-D ``coo`` whose row
+    index ravels the coordinates of ``row_axes`` and column index those of ``col_axes`` (in
+    the given orders): the values are shared (no gather), only the coordinates change.  A
+    reduction or contraction over ``col_axes`` is then a 2-D one over axis 1."""
+    row_axes, col_axes = tuple(row_axes), tuple(col_axes)
+    rdims = tuple(coo.shape[i] for i in row_axes)
+    cdims = tuple(coo.shape[i] for i in col_axes)
+    m, n = int(np.prod(rdims, dtype=np.int64)), int(np.prod(cdims, dtype=np.int64))
+    rows, cols = _raveled(coo._coords, row_axes, rdims), _raveled(coo._coords, col_axes, cdims)
+    idt = st.index_dtype(max(m, n), coo._nnz())
+    in_order = row_axes + col_axes == tuple(range(coo.ndim))
+    return coo_array._new((rows.astype(idt), cols.astype(idt)), coo._data, (m, n),
+                          coo._canonical if in_order else None)

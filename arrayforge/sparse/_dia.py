@@ -117,6 +117,18 @@ class dia_array(SparseArray):
         return coo_array._new((rows.reshape(-1)[pos].astype(idt), j.reshape(-1)[pos].astype(idt)),
                               st.gather(flat, pos), self._shape, None)
 
+    def tocsr(self, copy=False):
+        """Every stored position inside the matrix (explicit zeros kept: the values are lazy),
+        sorted by column within each row; the values a lazy gather of the diagonals."""
+        from ._compressed import csr_array
+        from .._graph import reshape_node
+        from .._array import Array
+        nd, L = self._data.shape
+        perm = np.arange(nd * L, dtype=np.int64).reshape(nd, L)
+        indptr, indices, perm = kernels.dia_to_csr(self._offsets, perm, self._shape, keep_zeros=True)
+        flat = Array._new(reshape_node(self._data._node, (nd * L,)))
+        return csr_array._new(indptr, indices, st.gather(flat, perm), self._shape, True)
+
     def todia(self, copy=False):
         return self.copy() if copy else self
 

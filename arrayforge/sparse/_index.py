@@ -64,17 +64,13 @@ def _split_key(key, ndim):
 
 
 def getitem(a, key):
+    if _needs_general(a, key):
+        return _getitem_general(a, key)
     if a.ndim == 1:
         return _getitem_1d(a.tocoo(), key)
-    if a.ndim != 2:
-        raise NotImplementedError("indexing of N-D sparse arrays")
-    if isinstance(key, (np.ndarray, Array)) and np.asarray(key).ndim == 2:
-        raise NotImplementedError("2-D boolean or integer masks of sparse arrays")
     rk, ck = _split_key(key, 2)
     r = _normalize(rk, a.shape[0], 0)
     c = _normalize(ck, a.shape[1], 1)
-    if r[0] == "nd" or c[0] == "nd":
-        raise NotImplementedError("multi-dimensional index arrays on sparse arrays")
     if a.format == "csc":
         out = _select(a.T, c, r)      # A.T of a CSC is a CSR over the same buffers
         return out.T if out.ndim == 2 else out
@@ -190,3 +186,210 @@ def _getitem_1d(a, key):
     indptr = np.array([0, len(coords)])
     _, new, pos = _columns(indptr, coords, idx)
     return coo_array._new((new,), st.gather(canon._data, pos), (len(idx),), None)
+
+
+# ---- NumPy's indexing rules over COO coordinates: N-D arrays, multi-dimensional index arrays,
+# boolean masks of several axes (dense or sparse), None
+
+
+def _is_array_key(k):
+    return isinstance(k, (list, np.ndarray, Array)) or _is_sparse_key(k)
+
+
+def _is_sparse_key(k):
+    from ._base import issparse
+    return issparse(k)
+
+
+def _needs_general(a, key):
+    """Keys the 1-D/2-D paths above do not take: any key of an N-D array, an index array of
+    two or more dimensions, a sparse mask, ``None``."""
+    if a.ndim > 2:
+        return True
+    parts = key if isinstance(key, tuple) else (key,)
+    for k in parts:
+        if k is None or _is_sparse_key(k):
+            return True
+        if isinstance(k, (list, np.ndarray, Array)) and np.ndim(k) >= 2:
+            return True
+    return False
+
+
+def _index_array(k, dims, axis):
+    """An integer or boolean index (array) covering ``dims`` (one axis; a boolean one may
+    cover several): the list of int64 index arrays, one per covered axis."""
+    if _is_sparse_key(k):
+        from ._base import as_sparse_operand
+        m = as_sparse_operand(k).tocoo()._canonical_copy()
+        if m.dtype != np.bool_:
+            raise IndexError(f"a sparse index must be a boolean mask, not {m.dtype}")
+        if m.shape != tuple(dims):
+            raise IndexError(f"boolean index of shape {m.shape} does not match the indexed shape {tuple(dims)}")
+        keep = st.realized(m._data).astype(bool)
+        return [c[keep].astype(np.int64) for c in m._coords]
+    a = np.asarray(k)
+    if a.dtype == bool:
+        if a.shape != tuple(dims[:a.ndim]) or a.ndim == 0:
+            raise IndexError(f"boolean index of shape {a.shape} does not match the indexed shape "
+                             f"{tuple(dims[:max(a.ndim, 1)])} (axis {axis})")
+        return [c.astype(np.int64) for c in np.nonzero(a)]
+    if a.size == 0:
+        a = a.astype(np.int64)
+    if a.dtype.kind not in "iu":
+        raise IndexError(f"arrays used as indices must be of integer or boolean type, not {a.dtype}")
+    a = a.astype(np.int64)
+    n = dims[0]
+    if a.size and (a.max() >= n or a.min() < -n):
+        bad = a.max() if a.max() >= n else a.min()
+        raise IndexError(f"index {int(bad)} is out of bounds for axis {axis} with size {n}")
+    return [np.where(a < 0, a + n, a)]
+
+
+def _parse_general(key, shape):
+    """``key`` -> a list of parts, each ("new",), ("int", i, axis), ("slice", slice, axis)
+    or ("adv", index array, axis) (a boolean mask over k axes gives k "adv" parts)."""
+    key = key if isinstance(key, tuple) else (key,)
+    if sum(k is Ellipsis for k in key if not _is_array_key(k)) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+
+    def consumed(k):
+        if k is None or (k is Ellipsis and not _is_array_key(k)):
+            return 0
+        if _is_sparse_key(k):
+            return len(k.shape)
+        if isinstance(k, (list, np.ndarray, Array)) and np.asarray(k).dtype == bool:
+            return max(np.ndim(k), 1)
+        return 1
+
+    used = sum(consumed(k) for k in key)
+    if used > len(shape):
+        raise IndexError(f"too many indices for a {len(shape)}-D sparse array")
+    parts, axis = [], 0
+    expanded = []
+    for k in key:
+        if k is Ellipsis and not _is_array_key(k):
+            expanded.extend([slice(None)] * (len(shape) - used))
+        else:
+            expanded.append(k)
+    if not any(k is Ellipsis for k in key if not _is_array_key(k)):
+        expanded.extend([slice(None)] * (len(shape) - used))
+    for k in expanded:
+        if k is None:
+            parts.append(("new",))
+        elif isinstance(k, slice):
+            parts.append(("slice", k, axis))
+            axis += 1
+        elif _is_array_key(k):
+            arrays = _index_array(k, shape[axis:], axis)
+            for arr in arrays:
+                parts.append(("adv", arr, axis))
+                axis += 1
+        else:
+            part = _normalize(k, shape[axis], axis)
+            parts.append(("int", part[1], axis))
+            axis += 1
+    return parts
+
+
+def _getitem_general(a, key):
+    """``a[key]`` by NumPy's rules, computed on COO coordinates (the values gathered lazily):
+    integers and slices filter and renumber an axis; the advanced indices (index arrays, and
+    integers beside them) broadcast together and are joined with the entries' coordinates
+    (an entry appears once per matching index position); ``None`` adds a length-1 axis.
+    The broadcast dimensions go where the first advanced index is when the advanced indices
+    are adjacent, else first (NumPy's rule).  The result kind follows SciPy 1.17: see
+    :func:`_general_result`."""
+    coo = a.tocoo()
+    parts = _parse_general(key, a.shape)
+    advanced = [i for i, p in enumerate(parts) if p[0] == "adv"]
+    if advanced:      # integers beside index arrays are advanced indices too
+        parts = [("adv", np.asarray(p[1], np.int64), p[2]) if p[0] == "int" else p for p in parts]
+        advanced = [i for i, p in enumerate(parts) if p[0] == "adv"]
+    coords = [c.astype(np.int64) for c in coo._coords]
+    keep = np.ones(coo._nnz(), bool)
+    new_coords = {}           # part -> (new coordinate of every input entry, axis length)
+    for i, p in enumerate(parts):
+        if p[0] == "int":
+            keep &= coords[p[2]] == p[1]
+        elif p[0] == "slice":
+            start, stop, step = p[1].indices(a.shape[p[2]])
+            length = len(range(start, stop, step))
+            d = coords[p[2]] - start
+            pos = d // step
+            keep &= (d % step == 0) & (pos >= 0) & (pos < length)
+            new_coords[i] = (pos, length)
+    pos = np.flatnonzero(keep)
+    bshape = ()
+    if advanced:
+        try:
+            arrays = np.broadcast_arrays(*[parts[i][1] for i in advanced])
+        except ValueError:
+            shapes = " ".join(str(np.shape(parts[i][1])) for i in advanced)
+            raise IndexError(f"shape mismatch: indexing arrays could not be broadcast together with "
+                             f"shapes {shapes}") from None
+        bshape = arrays[0].shape
+        dims = tuple(max(a.shape[parts[i][2]], 1) for i in advanced)
+        want = np.ravel_multi_index(tuple(x.reshape(-1) for x in arrays), dims) if arrays[0].size else \
+            np.zeros(0, np.int64)
+        have = np.ravel_multi_index(tuple(coords[parts[i][2]][pos] for i in advanced), dims) if len(pos) else \
+            np.zeros(0, np.int64)
+        order = np.argsort(want, kind="stable")
+        sorted_want = want[order]
+        lo = np.searchsorted(sorted_want, have, "left")
+        reps = (np.searchsorted(sorted_want, have, "right") - lo).astype(np.int64)
+        total = int(reps.sum())
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(reps) - reps, reps)
+        which = order[np.repeat(lo, reps) + within]         # the index position of each output entry
+        entries = np.repeat(np.arange(len(pos), dtype=np.int64), reps)
+        pos = pos[entries]
+        adv_coords = np.unravel_index(which, bshape) if bshape else ()
+    # the output axes in order
+    adjacent = not advanced or advanced == list(range(advanced[0], advanced[-1] + 1))
+    out_coords, out_shape = [], []
+    placed = False
+
+    def place_advanced():
+        out_coords.extend(adv_coords)
+        out_shape.extend(bshape)
+
+    if advanced and not adjacent:
+        place_advanced()
+        placed = True
+    for i, p in enumerate(parts):
+        if p[0] == "new":
+            out_coords.append(np.zeros(len(pos), np.int64))
+            out_shape.append(1)
+        elif p[0] == "slice":
+            c, n = new_coords[i]          # per input entry; pos: the output's input entries
+            out_coords.append(c[pos])
+            out_shape.append(n)
+        elif p[0] == "adv" and not placed:
+            place_advanced()
+            placed = True
+    return _general_result(a, key, coo, pos, out_coords, tuple(out_shape))
+
+
+def _general_result(a, key, coo, pos, coords, shape):
+    """SciPy 1.17's result kinds: a 0-d result is a dense scalar (duplicates summed); from a
+    COO array every other result is a COO array; from the other formats a 1-D result is
+    dense (``A[mask2d]``), a 2-D one keeps the format (``A[rows2d, cols2d]``) except when an
+    integer sits beside the index arrays (a COO array, as SciPy), and a result of more than
+    two dimensions is an IndexError naming COO."""
+    from ._coo import coo_array
+    if not shape:
+        return st.sum_at(coo._data, pos)
+    ndim = len(shape)
+    if a.format not in ("coo",) and ndim > 2:
+        raise IndexError(f"indexing that leads to >2D is not supported by the {a.format} format; "
+                         f"convert to COO first (.tocoo())")
+    idt = st.index_dtype(max(shape), len(pos))
+    out = coo_array._new(tuple(np.asarray(c).astype(idt) for c in coords), st.gather(coo._data, pos), shape, None)
+    if a.format == "coo":
+        return out
+    if ndim == 1:
+        return out.toarray()
+    parts = key if isinstance(key, tuple) else (key,)
+    if (any(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) for k in parts)
+            and any(_is_array_key(k) for k in parts)):
+        return out
+    return out.asformat(a.format if a.format in ("csr", "csc") else "csr")

@@ -16,6 +16,7 @@ from lowering.kernels import sparse as kernels
 
 from .. import _sparse_dispatch
 from .._array import Array
+from .._contract import tensordot_axes
 from .._sparse_dispatch import handles
 from ._base import SparseArray, as_sparse_operand
 from . import _structure as st
@@ -73,7 +74,37 @@ def unary(name, x):
     zero = _numpy_at_zero(name, np.zeros(1, x.dtype))
     if not _is_zero(zero):
         raise _dense_error("a sparse array", f"{name}")
+    x = _deduped(name, x)
     return x._with_data(_dense_fn(name)(x._data))
+
+
+# value functions that commute with summing duplicates: applied to the stored values as they are
+_LINEAR = frozenset({"negative", "positive", "conj", "real", "imag", "multiply", "divide"})
+
+
+def _deduped(name, x):
+    """``x`` with duplicates summed before a function that does not commute with the sum
+    (``abs``, ``**``, comparisons...), as SciPy's ``_deduped_data``; linear ones keep them."""
+    if name in _LINEAR or not hasattr(x, "_canonical_copy"):
+        return x
+    return x._canonical_copy()
+
+
+def round_digits(x, ndigits):
+    """``round(A, ndigits)``: NumPy's ``around`` of the stored values (duplicates summed first):
+    scaled by ``10**ndigits``, rounded half to even, scaled back; integers as NumPy (kept for
+    ``ndigits > 0``, rounded to tens, hundreds... for negative ones)."""
+    ndigits = operator.index(ndigits)
+    x = _deduped("round", x)
+    if x.dtype.kind in "iub":
+        if ndigits >= 0:
+            return x.copy()
+        # Note: through float64, exact for |values| < 2**53
+        scale = 10.0 ** -ndigits
+        data = _dense_fn("round")(_cast_values(x._data, np.dtype(np.float64)) / scale) * scale
+        return x._with_data(_cast_values(data, x.dtype))
+    scale = 10.0 ** ndigits
+    return x._with_data(_dense_fn("round")(x._data * scale) / scale)
 
 
 def astype(x, dtype, copy=True):
@@ -126,6 +157,7 @@ def _sparse_other(name, a, other, reflected):
         z = _numpy_at_zero(name, other, zeros) if reflected else _numpy_at_zero(name, zeros, other)
         if not _is_zero(z):
             raise _dense_error(f"a sparse array and the scalar {other!r}", name)
+        a = _deduped(name if not reflected else "reflected", a)
         target = z.dtype if z.dtype.kind != "b" else np.result_type(a.dtype, other)
         if name == "divide" and not reflected:
             # Note: SciPy divides by a scalar in float64 (float32 / 4 is float64)
@@ -160,10 +192,11 @@ def _sparse_sparse(name, a, b):
     if a.shape != b.shape:
         raise ValueError(f"{name}: inconsistent shapes {a.shape} and {b.shape}")
     if a.ndim != 2:
-        a2, b2 = a.reshape((1, -1)) if a.ndim == 1 else a, b.reshape((1, -1)) if b.ndim == 1 else b
-        if a.ndim != 1:
-            raise ValueError(f"{name} of N-D sparse arrays is not supported; use 2-D or 1-D arrays")
-        return _sparse_sparse(name, a2, b2).tocoo().reshape(a.shape)
+        # 1-D and N-D (COO): the same work on a 2-D view of both patterns (rows: the first
+        # axis, columns: the others raveled), then the result's coordinates unraveled back
+        shape2 = (a.shape[0], int(np.prod(a.shape[1:]))) if a.ndim > 1 else (1, a.shape[0])
+        out = _sparse_sparse(name, a.reshape(shape2), b.reshape(shape2))
+        return out.tocoo().reshape(a.shape)
     za, zb = np.zeros(1, a.dtype), np.zeros(1, b.dtype)
     z = _numpy_at_zero(name, za, zb)
     intersect = name in INTERSECTION
@@ -261,53 +294,125 @@ def _spgemm(a, b):
     return csr_array._new(indptr, indices, st.values(data), (a.shape[0], b.shape[1]), True)
 
 
+def _as_matrix(x, rows, cols):
+    """``x`` as the 2-D ``(prod of rows' dims, prod of cols' dims)`` operand of a product:
+    a sparse 2-D array as itself or its (free) transpose, other sparse ones matricized
+    (coordinates only), a dense one permuted and reshaped (lazily)."""
+    rows, cols = tuple(rows), tuple(cols)
+    if isinstance(x, SparseArray):
+        if len(rows) == len(cols) == 1 and rows + cols == (0, 1):
+            return x
+        if len(rows) == len(cols) == 1 and rows + cols == (1, 0):
+            return x.T                        # CSR <-> CSC over the same buffers: B.T @ X kernels
+        from ._coo import matricize
+        return matricize(x.tocoo(), rows, cols)
+    from ..manipulation import permute_dims, reshape
+    m = int(np.prod([x.shape[i] for i in rows]))
+    n = int(np.prod([x.shape[i] for i in cols]))
+    if rows + cols != tuple(range(x.ndim)):
+        x = permute_dims(x, rows + cols)
+    return reshape(x, (m, n))
+
+
+def _entries(x):
+    """``(coords, values)`` of every stored entry of a sparse ``x`` or every element of a
+    dense one (its coordinates in row-major order)."""
+    if isinstance(x, SparseArray):
+        coo = x.tocoo()
+        return coo._coords, coo._data
+    from ..manipulation import reshape
+    n = int(np.prod(x.shape))
+    coords = np.unravel_index(np.arange(n, dtype=np.int64), x.shape) if x.shape else ()
+    return coords, reshape(x, (n,))
+
+
+def _outer(a, b):
+    """``tensordot(a, b, axes=0)`` with a sparse operand: the N-D COO outer product (as
+    pydata/sparse), every stored entry of one times every stored entry (or element) of the other."""
+    from ..manipulation import reshape
+    from ._coo import coo_array
+    (ca, va), (cb, vb) = _entries(a), _entries(b)
+    na, nb = va.shape[0], vb.shape[0]
+    shape = tuple(a.shape) + tuple(b.shape)
+    idt = st.index_dtype(max(shape, default=0), na * nb)
+    coords = [np.repeat(c.astype(idt), nb) for c in ca] + [np.tile(c.astype(idt), na) for c in cb]
+    dtype = np.result_type(a.dtype, b.dtype)
+    va, vb = _cast_values(va, dtype), _cast_values(vb, dtype)
+    values = reshape(_dense_fn("multiply")(reshape(va, (na, 1)), reshape(vb, (1, nb))), (na * nb,))
+    return coo_array._new(tuple(coords), values, shape, None)
+
+
 def tensordot(a, b, axes=2):
-    """``tensordot`` with a sparse operand: the contractions that are products of matrices
-    (``axes=1``, or the last axis of ``a`` with the first of ``b``) and the full
-    contraction of two same-shape 2-D operands (``axes=2``)."""
-    nd1, nd2 = len(a.shape), len(b.shape)
-    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
-        if axes == 1:
-            return matmul(a, b)
-        if axes == 2 and nd1 == nd2 == 2:
-            if a.shape != b.shape:
-                raise ValueError(f"tensordot: shape mismatch {a.shape} and {b.shape} for axes=2")
-            return _dense_fn("sum")(binary("multiply", a, b))
-        raise NotImplementedError(f"tensordot with a sparse operand and axes={axes}: use axes=1 (matmul)")
-    first, second = ([x] if isinstance(x, (int, np.integer)) else list(x) for x in axes)
-    if len(first) == len(second) == 1 and first[0] % nd1 == nd1 - 1 and second[0] % nd2 == 0:
-        return matmul(a, b)
-    raise NotImplementedError(f"tensordot with a sparse operand over axes {axes}: use axes=1 (matmul)")
+    """``tensordot`` with a sparse operand (``a`` or ``b``, or both), over any legal axes:
+    ``axes=0`` is the sparse (COO) outer product; otherwise the operands are taken as
+    matrices (free axes x contracted axes: a 2-D sparse operand as itself or its free
+    transpose, an N-D one matricized) and multiplied by the sparse products (SpMV/SpMM,
+    ``A.T @ X`` without a transpose, SpGEMM); the full contraction of two operands is the
+    sum of their element-wise product, a 0-d dense array.  The result is sparse when both
+    operands are (or for ``axes=0``), dense otherwise, as SciPy's ``coo_array.tensordot``."""
+    if _is_scalar(a) or _is_scalar(b):
+        raise ValueError("tensordot: operands must be arrays, not scalars")
+    a = as_sparse_operand(a) if (isinstance(a, SparseArray) or _is_scipy(a)) else _as_dense_operand(a, "tensordot")
+    b = as_sparse_operand(b) if (isinstance(b, SparseArray) or _is_scipy(b)) else _as_dense_operand(b, "tensordot")
+    first, second = tensordot_axes(a.shape, b.shape, axes)
+    if not first:
+        return _outer(a, b)
+    free_a = [i for i in range(a.ndim) if i not in first]
+    free_b = [j for j in range(b.ndim) if j not in second]
+    shape = tuple(a.shape[i] for i in free_a) + tuple(b.shape[j] for j in free_b)
+    if not free_a and not free_b and a.ndim == b.ndim == 2:
+        # the full contraction: align b's axes with a's and sum the element-wise product
+        paired = second[first.index(0)]       # the axis of b summed with a's axis 0
+        aligned = b if paired == 0 else _axis_last(b, 0)
+        return _dense_fn("sum")(binary("multiply", a, aligned))
+    out = matmul(_as_matrix(a, free_a, first), _as_matrix(b, second, free_b))
+    if not shape:
+        return _dense_fn("sum")(out) if isinstance(out, SparseArray) else _dense_fn("reshape")(out, ())
+    if isinstance(out, SparseArray):
+        return out if out.shape == shape else out.reshape(shape)
+    return out if out.shape == shape else _dense_fn("reshape")(out, shape)
 
 
 def _conj(x):
     return unary("conj", x) if isinstance(x, SparseArray) else _dense_fn("conj")(x)
 
 
+def _axis_last(x, axis):
+    """``x`` with ``axis`` moved last (a sparse transpose or a dense view)."""
+    if axis == x.ndim - 1:
+        return x
+    perm = tuple(d for d in range(x.ndim) if d != axis) + (axis,)
+    return x.transpose(perm) if isinstance(x, SparseArray) else _dense_fn("permute_dims")(x, perm)
+
+
 def vecdot(x1, x2, axis=-1):
-    """``sum(conj(x1) * x2, axis=axis)`` with a sparse operand: ``conj(A) @ x`` for a vector
-    operand, a sparse product then a row sum for two matrices."""
-    nd = min(len(x1.shape), len(x2.shape))
+    """``sum(conj(x1) * x2, axis=axis)`` with a sparse operand (the dense namespace's rules:
+    a non-negative ``axis`` names that axis of each operand, the other axes broadcast):
+    ``conj(A) @ x`` for a matrix and a vector, else the element-wise product (sparse where
+    it is) summed over the contracted axis."""
+    x1 = as_sparse_operand(x1) if (isinstance(x1, SparseArray) or _is_scipy(x1)) else _as_dense_operand(x1, "vecdot")
+    x2 = as_sparse_operand(x2) if (isinstance(x2, SparseArray) or _is_scipy(x2)) else _as_dense_operand(x2, "vecdot")
+    nd = min(x1.ndim, x2.ndim)
     if isinstance(axis, bool) or not -nd <= operator.index(axis) < nd:
         raise ValueError(f"vecdot: axis {axis} is out of range for shapes {x1.shape} and {x2.shape}")
-    if x1.shape[axis] != x2.shape[axis]:
+    a1, a2 = axis % x1.ndim, axis % x2.ndim
+    if x1.shape[a1] != x2.shape[a2]:
         raise ValueError(f"vecdot: the contracted axis differs in size: {x1.shape} and {x2.shape}")
-    if len(x1.shape) == 2 and len(x2.shape) == 2 and operator.index(axis) % 2 == 1:
-        return binary("multiply", _conj(x1), x2).sum(axis=1)
-    if len(x1.shape) == 2 and len(x2.shape) == 1:
+    if x1.ndim == 2 and x2.ndim == 1 and a1 == 1:
         return matmul(_conj(x1), x2)
-    if len(x1.shape) == 1 and len(x2.shape) == 2:
+    if x1.ndim == 1 and x2.ndim == 2 and a2 == 1:
         return matmul(x2, _conj(x1))
-    raise NotImplementedError("vecdot with a sparse operand over the first axis of a matrix: "
-                              "transpose it first")
+    y1, y2 = _axis_last(_conj(x1), a1), _axis_last(x2, a2)
+    np.broadcast_shapes(y1.shape, y2.shape)          # ValueError as NumPy when they do not broadcast
+    return _dense_fn("sum")(binary("multiply", y1, y2), axis=-1)
 
 
 # ---- structure edits
 
 
 def reshape(a, shape, order="C"):
-    if order != "C":
-        raise NotImplementedError("sparse reshape supports order='C' only")
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' or 'F', got {order!r}")
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     shape = tuple(int(s) for s in shape)
@@ -326,10 +431,17 @@ def reshape(a, shape, order="C"):
         return a
     from ._coo import coo_array
     coo = a.tocoo()
-    flat = coo._flat_keys() if coo.ndim > 1 else coo._coords[0].astype(np.int64)
-    coords = np.unravel_index(flat, shape) if shape else ()
+    if order == "F":      # column-major: the flat index counts the first axis fastest
+        flat = np.ravel_multi_index(tuple(c.astype(np.int64) for c in coo._coords),
+                                    tuple(max(n, 1) for n in a.shape), order="F")
+        coords = np.unravel_index(flat, shape, order="F") if shape else ()
+        canonical = None
+    else:
+        flat = coo._flat_keys() if coo.ndim > 1 else coo._coords[0].astype(np.int64)
+        coords = np.unravel_index(flat, shape) if shape else ()
+        canonical = coo._canonical
     idt = st.index_dtype(max(shape, default=0), len(flat))
-    return coo_array._new(tuple(c.astype(idt) for c in coords), coo._data, shape, coo._canonical)
+    return coo_array._new(tuple(c.astype(idt) for c in coords), coo._data, shape, canonical)
 
 
 def resize(a, shape):

@@ -1,6 +1,6 @@
 """Sparse kernels and products beside SciPy's twins: SpMV (uniform and power-law rows), SpMM
 with 16 dense columns, the transposed product, SpGEMM ``A @ A.T``, COO -> CSR with
-duplicates, CSR -> CSC, and a 1%-dense SpMV against the dense product of the same matrix.
+duplicates, CSR -> CSC, the BSR and DIA conversions, and a 1%-dense SpMV against the dense product of the same matrix.
 
 Products go through the lazy front end (``arrayforge.sparse``) and ``.compute()``;
 conversions and SpGEMM call ``lowering.kernels.sparse`` (what the classes call).  Sizes are
@@ -134,6 +134,61 @@ class Conversions:
             sp.coo_array((v, (r, c)), shape=(n, n)).tocsr()
         else:
             self.A_sp.tocsc()
+
+
+class BlockAndDiagonal:
+    """CSR -> BSR (3 x 3 blocks of a block-structured matrix), BSR -> CSR, CSR -> DIA and
+    DIA -> CSR of a banded matrix (9 diagonals): the Numba counting kernels vs SciPy's."""
+
+    params = [["csr->bsr", "bsr->csr", "csr->dia", "dia->csr"]]
+    param_names = ["conversion"]
+    timeout = 300
+
+    def setup(self, conversion):
+        from lowering.kernels import sparse as K
+        self.K = K
+        self.block_sp, self.bsr_sp, self.band_sp, self.dia_sp = _block_and_band(3 * 10**4)
+        warm(self, conversion, runs=1)
+
+    def time_arrayforge(self, conversion):
+        K = self.K
+        if conversion == "csr->bsr":
+            a = self.block_sp
+            K.to_bsr(a.indptr, a.indices, a.data, a.shape, (3, 3))
+        elif conversion == "bsr->csr":
+            b = self.bsr_sp
+            K.bsr_to_csr(b.indptr, b.indices, b.data, b.shape)
+        elif conversion == "csr->dia":
+            a = self.band_sp
+            K.to_dia(a.indptr, a.indices, a.data, a.shape)
+        else:
+            d = self.dia_sp
+            K.dia_to_csr(d.offsets, d.data, d.shape)
+
+    def time_numpy(self, conversion):
+        if conversion == "csr->bsr":
+            self.block_sp.tobsr(blocksize=(3, 3))
+        elif conversion == "bsr->csr":
+            self.bsr_sp.tocsr()
+        elif conversion == "csr->dia":
+            self.band_sp.todia()
+        else:
+            self.dia_sp.tocsr()
+
+
+def _block_and_band(n, seed=6):
+    """A block-structured CSR (3 x 3 dense blocks, ~8 per block row), its BSR, a 9-diagonal
+    banded CSR and its DIA, all n x n (n divisible by 3)."""
+    rng = np.random.default_rng(seed)
+    nb = n // 3
+    brow = np.repeat(np.arange(nb), 8)
+    bcol = rng.integers(0, nb, len(brow))
+    blocks = sp.coo_array((np.ones(len(brow)), (brow, bcol)), shape=(nb, nb))
+    block = sp.csr_array(sp.kron(blocks, rng.standard_normal((3, 3)) + 2))
+    block.sum_duplicates()
+    band = sp.diags_array([rng.standard_normal(n - abs(k)) for k in range(-4, 5)], offsets=range(-4, 5),
+                          format="csr")
+    return block, block.tobsr(blocksize=(3, 3)), band, band.todia()
 
 
 class SparseVsDense:

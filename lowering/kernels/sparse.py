@@ -42,7 +42,7 @@ Public functions (the contract ``arrayforge.sparse`` codes against):
     to_bsr(indptr, indices, data, shape, blocksize) -> (indptr, indices, data3d)
     bsr_to_csr(indptr, indices, data3d, shape) -> (indptr, indices, data)
     to_dia(indptr, indices, data, shape) -> (offsets, data2d)
-    dia_to_csr(offsets, data2d, shape) -> (indptr, indices, data)
+    dia_to_csr(offsets, data2d, shape, keep_zeros=False) -> (indptr, indices, data)
     dia_to_coo(offsets, data2d, shape) -> (row, col, data)
     runs_sum(data, starts) -> out                    # sums of runs of sorted data
     segment_reduce(op, indptr, data) -> out          # op: "sum", "max", "min"
@@ -53,9 +53,9 @@ Public functions (the contract ``arrayforge.sparse`` codes against):
     matmul_work(indices_shape, dense_shape) -> int
 
 The SPARSE_MATMUL entry of the barrier registry (:class:`SparseMatmul`) is at the end.
-The Numba kernels' sources are in :mod:`lowering.kernels.sparse_numba`; BSR/DIA conversions,
-``segment_arg``, ``bucket_reduce`` and the max/min of ``segment_reduce`` are vectorised NumPy
-on both executors.
+The Numba kernels' sources are in :mod:`lowering.kernels.sparse_numba` (the BSR and DIA
+conversions among them); ``segment_arg``, ``bucket_reduce`` and the max/min of
+``segment_reduce`` are vectorised NumPy on both executors.
 """
 from __future__ import annotations
 
@@ -510,6 +510,8 @@ def to_bsr(indptr, indices, data, shape, blocksize):
     R, C = blocksize
     m, n = shape
     nbr, nbc = m // R, n // C
+    if _use_numba(len(indices) + nbr):
+        return _to_bsr_numba(indptr, indices, data, R, C, nbr, nbc)
     rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(indptr))
     cols = indices.astype(np.int64)
     key = (rows // R) * max(nbc, 1) + cols // C
@@ -520,6 +522,32 @@ def to_bsr(indptr, indices, data, shape, blocksize):
     idt = index_dtype(max(nbr, nbc), len(ukeys))
     return (_indptr_from_counts(np.bincount(brow, minlength=nbr), idt),
             (ukeys - brow * max(nbc, 1)).astype(idt), out)
+
+
+def _to_bsr_numba(indptr, indices, data, R, C, nbr, nbc):
+    """Two passes over chunks of block rows (balanced by entries): count each block row's
+    distinct block columns, then add every entry into its block of a per-chunk scratch and
+    copy the row's blocks out sorted by block column."""
+    P = max(1, min(_private_parts(len(indices), 16 * nbc), nbr))
+    brows = _row_chunks(np.ascontiguousarray(indptr[::R]), P)
+    mark = np.full((P, nbc), -1, np.int64)
+    rowcnt = np.empty(nbr, np.int64)
+    indices = _contiguous(indices)
+    _launch("bsr_count", indptr, indices, R, C, brows, mark, rowcnt)
+    total = int(rowcnt.sum())
+    idt = index_dtype(max(nbr, nbc), total)
+    out_indptr = _indptr_from_counts(rowcnt, idt)
+    out_indices = np.empty(total, idt)
+    cd = _compute_dtype(data.dtype) if data.dtype.kind == "b" else data.dtype
+    out = np.empty((total, R, C), cd)
+    mark.fill(-1)
+    slot = np.empty((P, nbc), np.int64)
+    widest = int(rowcnt.max()) if nbr else 0
+    keys = np.empty((P, 2, widest), np.int64)      # block columns, their scratch blocks
+    acc = np.empty((P, widest, R, C), cd)
+    _launch("bsr_fill", indptr, indices, _contiguous(data, cd), R, C, brows, mark, slot, keys, acc,
+            out_indptr, out_indices, out)
+    return out_indptr, out_indices, _from_compute(out, data.dtype)
 
 
 def bsr_to_csr(indptr, indices, data3d, shape):
@@ -537,6 +565,12 @@ def bsr_to_csr(indptr, indices, data3d, shape):
     out_indptr[:-1] = (R * C * indptr[:-1].astype(np.int64)[:, None]
                        + np.arange(R)[None, :] * (C * per_brow)[:, None]).reshape(-1)
     out_indptr[-1] = nnz
+    if _use_numba(nnz + m):
+        out_indices = np.empty(nnz, idt)
+        out_data = np.empty(nnz, data3d.dtype)
+        _launch("bsr_to_csr", indptr, _contiguous(indices), np.ascontiguousarray(data3d), out_indptr,
+                out_indices, out_data)
+        return out_indptr, out_indices, out_data
     brow = np.repeat(np.arange(nbr, dtype=np.int64), per_brow)            # per block
     local = np.arange(nb, dtype=np.int64) - indptr[:-1].astype(np.int64)[brow] if nb else brow
     # destination of (b, ri, ci)
@@ -555,7 +589,10 @@ def to_dia(indptr, indices, data, shape):
     ``col - row`` of the stored entries, ``data2d[k, j] = A[j - offsets[k], j]``, of width
     ``max col + 1`` (SciPy's ``todia``); duplicates summed."""
     indptr, indices, data = np.asarray(indptr), np.asarray(indices), np.asarray(data)
-    rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+    m = len(indptr) - 1
+    if _use_numba(len(indices) + m):
+        return _to_dia_numba(indptr, indices, data, shape)
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(indptr))
     cols = indices.astype(np.int64)
     ks = cols - rows
     offsets, inv = np.unique(ks, return_inverse=True)
@@ -565,15 +602,54 @@ def to_dia(indptr, indices, data, shape):
     return offsets.astype(index_dtype(max(shape), len(data))), out
 
 
-def dia_to_csr(offsets, data2d, shape):
+def _to_dia_numba(indptr, indices, data, shape):
+    """The diagonals present (private flags per chunk of rows), then every entry added into
+    its cell, rows in parallel (a cell belongs to one row: no races)."""
+    m, n = shape
+    nnz = len(indices)
+    P = max(1, min(_private_parts(nnz, m + n), max(m, 1)))
+    flags = np.zeros((P, max(m + n - 1, 0)), np.uint8)
+    indices = _contiguous(indices)
+    _launch("dia_flags", indptr, indices, _row_chunks(indptr, P), flags)
+    present = np.flatnonzero(flags.any(axis=0))
+    dmap = np.full(flags.shape[1], -1, np.int64)
+    dmap[present] = np.arange(len(present))
+    width = int(indices.max()) + 1 if nnz else 0
+    cd = _compute_dtype(data.dtype) if data.dtype.kind == "b" else data.dtype
+    out = np.zeros((len(present), width), cd)
+    _launch("dia_fill", indptr, indices, _contiguous(data, cd), dmap, out)
+    return (present - (m - 1)).astype(index_dtype(max(shape), nnz)), _from_compute(out, data.dtype)
+
+
+def dia_to_csr(offsets, data2d, shape, keep_zeros=False):
     """SciPy's DIA -> canonical CSR ``(indptr, indices, data)``: the stored nonzeros that
-    lie inside the matrix (SciPy's ``dia.tocsr``: zeros dropped; a repeated offset summed)."""
+    lie inside the matrix (SciPy's ``dia.tocsr``: zeros dropped, or every stored position
+    with ``keep_zeros``; a repeated offset summed).  Numba: rows in parallel, counted then
+    written in offset order, sorted by column."""
     offsets, data2d = np.asarray(offsets), np.asarray(data2d)
     m, n = shape
     nd, L = data2d.shape
+    if _use_numba(nd * min(L, n) + m):
+        offs = np.ascontiguousarray(offsets, np.int64)
+        d = np.ascontiguousarray(data2d)
+        bound = index_dtype(max(m, n), nd * min(L, n))    # one signature for both passes
+        rowcnt = np.empty(m, np.int64)
+        indptr = np.zeros(m + 1, bound)
+        _launch("dia_to_csr", False, bool(keep_zeros), offs, d, n, rowcnt, indptr, np.empty(0, bound),
+                np.empty(0, d.dtype))
+        total = int(rowcnt.sum())
+        indptr = _indptr_from_counts(rowcnt, bound)
+        indices = np.empty(total, bound)
+        data = np.empty(total, d.dtype)
+        _launch("dia_to_csr", True, bool(keep_zeros), offs, d, n, rowcnt, indptr, indices, data)
+        indptr, indices, data = _compact(indptr, rowcnt, indices, data)
+        idt = index_dtype(max(m, n), len(indices))
+        return indptr.astype(idt, copy=False), indices.astype(idt, copy=False), data
     j = np.arange(L, dtype=np.int64)
     rows = j[None, :] - offsets.astype(np.int64)[:, None]
-    mask = (rows >= 0) & (rows < m) & (j[None, :] < n) & (data2d != 0)
+    mask = (rows >= 0) & (rows < m) & (j[None, :] < n)
+    if not keep_zeros:
+        mask &= data2d != 0
     return coo_to_compressed(rows[mask], np.broadcast_to(j, (nd, L))[mask], data2d[mask], m, n)
 
 

@@ -477,6 +477,136 @@ SOURCES["merge"] = _JIT + '''def kernel(parallel, fill, union, a_indptr, a_indic
 '''
 
 
+# CSR -> BSR, counting pass: the distinct block columns of each block row (chunks of block
+# rows brows[c]:brows[c+1], a private marker row per chunk, -1 initially).
+SOURCES["bsr_count"] = _JIT + '''def kernel(parallel, indptr, indices, R, C, brows, mark, rowcnt):
+    P = brows.shape[0] - 1
+    m = indptr.shape[0] - 1
+    for c in prange(P):
+        mk = mark[c]
+        for br in range(brows[c], brows[c + 1]):
+            cnt = 0
+            for r in range(br * R, min(br * R + R, m)):
+                for j in range(indptr[r], indptr[r + 1]):
+                    bc = indices[j] // C
+                    if mk[bc] != br:
+                        mk[bc] = br
+                        cnt += 1
+            rowcnt[br] = cnt
+'''
+
+# CSR -> BSR, fill pass, one sweep over the entries: a block column seen first in the block
+# row gets the next block of the chunk's scratch acc[c] (zeroed then; slot[c] maps it) and
+# every entry is added into its block in stored order (as np.add.at); then the row's block
+# columns are sorted with their blocks' places (keys[c, 0], keys[c, 1]) and each block is
+# copied once to its place from out_indptr[br] (out needs no zeroing).
+SOURCES["bsr_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, R, C, brows, mark, slot, keys, acc, out_indptr,
+           out_indices, out_data):
+    P = brows.shape[0] - 1
+    m = indptr.shape[0] - 1
+    for c in prange(P):
+        mk = mark[c]
+        sl = slot[c]
+        ks = keys[c, 0]
+        sc = keys[c, 1]
+        ac = acc[c]
+        for br in range(brows[c], brows[c + 1]):
+            n = 0
+            r0 = br * R
+            for r in range(r0, min(r0 + R, m)):
+                ri = r - r0
+                for j in range(indptr[r], indptr[r + 1]):
+                    col = indices[j]
+                    bc = col // C
+                    if mk[bc] != br:
+                        mk[bc] = br
+                        sl[bc] = n
+                        ks[n] = bc
+                        sc[n] = n
+                        for x in range(R):
+                            for y in range(C):
+                                ac[n, x, y] = 0
+                        n += 1
+                    ac[sl[bc], ri, col - bc * C] += data[j]
+            _sort_pairs(ks, sc, U(0), U(n))          # block columns with their scratch blocks
+            a = out_indptr[br]
+            for i in range(n):
+                s = sc[i]
+                out_indices[a + i] = ks[i]
+                for x in range(R):
+                    for y in range(C):
+                        out_data[a + i, x, y] = ac[s, x, y]
+'''
+
+# BSR -> CSR: a permutation; row r = I*R + ri lists block I's blocks in order, C entries
+# each, from out_indptr[r] (computed by the caller).
+SOURCES["bsr_to_csr"] = _JIT + '''def kernel(parallel, indptr, indices, data3d, out_indptr, out_indices, out_data):
+    nbr = indptr.shape[0] - 1
+    R = data3d.shape[1]
+    C = data3d.shape[2]
+    for br in prange(nbr):
+        for ri in range(R):
+            p = out_indptr[br * R + ri]
+            for b in range(indptr[br], indptr[br + 1]):
+                base = indices[b] * C
+                for ci in range(C):
+                    out_indices[p] = base + ci
+                    out_data[p] = data3d[b, ri, ci]
+                    p += 1
+'''
+
+# CSR -> DIA, diagonal pass: flags[c, col - row + m - 1] = 1 for the entries of the chunk's
+# rows (private flags per chunk, combined by the caller).
+SOURCES["dia_flags"] = _JIT + '''def kernel(parallel, indptr, indices, rows, flags):
+    P = rows.shape[0] - 1
+    m = indptr.shape[0] - 1
+    for c in prange(P):
+        fl = flags[c]
+        for r in range(rows[c], rows[c + 1]):
+            for j in range(indptr[r], indptr[r + 1]):
+                fl[indices[j] - r + m - 1] = 1
+'''
+
+# CSR -> DIA, fill pass: out[dmap[col - row + m - 1], col] += data (out zeros), rows in
+# parallel: two rows never share a cell (a cell fixes the row), so no write races; each
+# cell's entries are added in stored order, as np.add.at.
+SOURCES["dia_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, dmap, out):
+    m = indptr.shape[0] - 1
+    for r in prange(m):
+        for j in range(indptr[r], indptr[r + 1]):
+            col = indices[j]
+            out[dmap[col - r + m - 1], col] += data[j]
+'''
+
+# DIA -> CSR: per row r, the stored values data[k, r + offsets[k]] inside the matrix (nonzero
+# unless keep_zeros), counted (fill=False: rowcnt) or written at indptr[r] in offset order,
+# then sorted by column (stable) and a repeated offset's duplicates summed (rowcnt: entries
+# left; the caller compacts).
+SOURCES["dia_to_csr"] = _JIT + '''def kernel(parallel, fill, keep_zeros, offsets, data2d, n, rowcnt, indptr, out_indices, out_data):
+    m = rowcnt.shape[0]
+    nd = data2d.shape[0]
+    width = min(n, data2d.shape[1])
+    for r in prange(m):
+        p = indptr[r] if fill else 0
+        for k in range(nd):
+            j = r + offsets[k]
+            if j >= 0 and j < width:
+                v = data2d[k, j]
+                if keep_zeros or v != 0:
+                    if fill:
+                        out_indices[p] = j
+                        out_data[p] = v
+                    p += 1
+        if fill:
+            a = U(indptr[r])
+            b = U(p)
+            _sort_pairs(out_indices, out_data, a, b)
+            rowcnt[r] = _dedupe_row(out_indices, out_data, a, b)
+        else:
+            rowcnt[r] = p
+'''
+
+
 def get(name):
     """The compiled kernel ``name`` of :data:`SOURCES` (loaded through the kernel cache)."""
     return kcache.get_kernel(("sparse", name), lambda: _HEADER + "\n\n" + SOURCES[name],
