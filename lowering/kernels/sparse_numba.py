@@ -19,8 +19,10 @@ from .. import cache as kcache
 _HEADER = '''# A sparse kernel of lowering.kernels.sparse_numba; do not edit.
 import numpy as np
 from numba import njit, prange
+from lowering.kernels.intrinsics import prefetch
 
 SHORT = 32
+AHEAD = np.uint64(8)   # the gathered row prefetched this many entries ahead (a hint: see intrinsics)
 BUCKET_MAX = 4096
 U = np.uint64
 U1 = np.uint64(1)
@@ -307,6 +309,8 @@ SOURCES["spmm"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, rows,
             j = U(indptr[r])
             b = U(indptr[r + 1])
             while j < b:
+                if j + AHEAD < b:
+                    prefetch(X, U(indices[j + AHEAD]) * k)
                 a = data[j]
                 xr = X[indices[j]]
                 for t in range(k):
