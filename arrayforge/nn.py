@@ -166,16 +166,22 @@ def pad(x, pad, mode="constant", value=None):
 # ---- convolution
 
 
-def _conv(fn, nd, x, weight, bias, stride, padding, dilation, groups, padding_mode):
+def _conv_args(fn, nd, x, weight, stride, dilation, groups, weight_layout):
+    """The checks and normalised arguments every convolution shares: ``(x, unbatched,
+    stride, dilation, groups)`` with ``x`` batched."""
     _check_array(x, "input", fn)
     _check_array(weight, "weight", fn)
     _same_dtype(x, weight, fn)
     if weight.ndim != nd + 2:
-        raise ValueError(f"{fn}: weight must be {nd + 2}-D (C_out, C_in/groups, *kernel), got shape {weight.shape}")
+        raise ValueError(f"{fn}: weight must be {nd + 2}-D ({weight_layout}, *kernel), got shape {weight.shape}")
     x, unbatched = _batched(x, nd, fn)
-    stride = _ints(stride, nd, "stride", fn, 1)
-    dilation = _ints(dilation, nd, "dilation", fn, 1)
-    groups = _groups(groups, fn)
+    return (x, unbatched, _ints(stride, nd, "stride", fn, 1), _ints(dilation, nd, "dilation", fn, 1),
+            _groups(groups, fn))
+
+
+def _conv(fn, nd, x, weight, bias, stride, padding, dilation, groups, padding_mode):
+    x, unbatched, stride, dilation, groups = _conv_args(fn, nd, x, weight, stride, dilation, groups,
+                                                        "C_out, C_in/groups")
     if padding_mode not in _PADDING_MODES:
         raise ValueError(f"{fn}: padding_mode must be one of {sorted(_PADDING_MODES)}, got {padding_mode!r}")
     n, cin = x.shape[:2]
@@ -251,17 +257,10 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padd
 
 
 def _conv_transpose(fn, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
-    _check_array(x, "input", fn)
-    _check_array(weight, "weight", fn)
-    _same_dtype(x, weight, fn)
-    if weight.ndim != nd + 2:
-        raise ValueError(f"{fn}: weight must be {nd + 2}-D (C_in, C_out/groups, *kernel), got shape {weight.shape}")
-    x, unbatched = _batched(x, nd, fn)
-    stride = _ints(stride, nd, "stride", fn, 1)
-    dilation = _ints(dilation, nd, "dilation", fn, 1)
+    x, unbatched, stride, dilation, groups = _conv_args(fn, nd, x, weight, stride, dilation, groups,
+                                                        "C_in, C_out/groups")
     padding = _ints(padding, nd, "padding", fn, 0)
     output_padding = _ints(output_padding, nd, "output_padding", fn, 0)
-    groups = _groups(groups, fn)
     n, cin = x.shape[:2]
     kernel = weight.shape[2:]
     if weight.shape[0] != cin:
