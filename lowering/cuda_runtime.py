@@ -132,7 +132,8 @@ class DevicePool:
             flat = cuda().device_array(n, dtype)
         # a handle of its own (the free list keeps ``flat``); a 0-d value keeps shape (1,): readers
         # take the shape from the node, and no device-array reshape to () is needed
-        arr = flat[0:n].reshape(tuple(shape)) if shape else flat[0:1]
+        # (an empty shape views an empty slice: a 1-element buffer does not reshape to (3, 0))
+        arr = flat[0:math.prod(shape)].reshape(tuple(shape)) if shape else flat[0:1]
         weakref.finalize(arr, self._release, key, flat, n * dtype.itemsize)
         return arr
 
@@ -172,8 +173,7 @@ def to_host(buf, shape=None):
 
 def flat(buf):
     """The 1-d view of a contiguous device array."""
-    n = max(math.prod(buf.shape), 1)
-    return buf if buf.shape == (n,) else buf.reshape((n,))
+    return buf if len(buf.shape) == 1 else buf.reshape((math.prod(buf.shape),))
 
 
 def _check_dtype(dtype):
