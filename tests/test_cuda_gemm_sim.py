@@ -193,3 +193,21 @@ def test_epilogue_fuses_after_the_gemm():
     assert kernels[0].backend == "cuda" and kernels[0].variant in ("tiled", "cublas")
     assert kernels[1].backend == "cuda"
     assert xp.explain(xp.vecdot(g[0], g[0])).kernels[0].variant == "dot"
+
+
+def test_transposed_views_are_not_copied(monkeypatch):
+    # a transposed operand reaches the GEMM in place, as its transpose flag; K in another order is one copy
+    calls = []
+    real = cuda_runtime._run_copy
+    monkeypatch.setattr(cuda_runtime, "_run_copy", lambda *a: calls.append(a) or real(*a))
+    a, b = _values((5, 4), "float64"), _values((5, 6), "float64")
+    g, h = xp.asarray(a, device="cuda"), xp.asarray(b, device="cuda")
+    np.testing.assert_allclose(np.asarray(g.T @ h), a.T @ b, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(h.T @ g), b.T @ a, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(xp.tensordot(g, h, axes=([0], [0]))), a.T @ b, rtol=1e-12)
+    assert not calls
+    t = _values((3, 4, 4), "float64")
+    np.testing.assert_allclose(np.asarray(xp.tensordot(xp.asarray(t, device="cuda"), xp.asarray(t, device="cuda"),
+                                                       axes=([1, 2], [2, 1]))),
+                               np.tensordot(t, t, axes=([1, 2], [2, 1])), rtol=1e-12)
+    assert len(calls) == 1

@@ -17,8 +17,9 @@ And for the CUDA back end (``lowering.cuda_runtime``):
 
 * ``cuda_module``: the module (relative to this package) whose ``run(root, operands, out)``
   computes the node on a GPU; imported on first use, so ``import arrayforge`` never imports
-  numba.cuda.  ``operands`` are contiguous device arrays of the loads' shapes, ``out`` a
-  device array of the root's shape from the device pool (None unless ``writes_out``);
+  numba.cuda.  ``operands`` are contiguous device arrays of the loads' shapes (with
+  ``cuda_permuted_operands``: ``(array, axes)`` pairs, a transposed view not copied), ``out``
+  a device array of the root's shape from the device pool (None unless ``writes_out``);
 * ``cuda_unsupported(op, arg, dtype, inputs)``: why such a node has no GPU kernel (None: it
   has one).  ``make_node`` asks it when the node is recorded on a device, so an unsupported
   call raises NotImplementedError at the line that made it, naming the function and device;
@@ -58,6 +59,9 @@ class Barrier:
 
     #: the module with this kind's CUDA ``run(root, operands, out)`` (None: no GPU kernel)
     cuda_module = None
+    #: are the CUDA operands ``(array, axes)`` pairs, a transposed view handed over in place
+    #: as its contiguous buffer (the operand is ``array.transpose(axes)``)?  Else contiguous.
+    cuda_permuted_operands = False
 
     def cuda_unsupported(self, op, arg, dtype, inputs):
         """Why a node of this kind (``op``, ``arg``, result ``dtype``) has no CUDA kernel;

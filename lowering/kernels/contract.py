@@ -271,6 +271,7 @@ class Contract(Barrier):
         return run(root.arg, a, b, out, executor)
 
     cuda_module = ".contract_cuda"
+    cuda_permuted_operands = True       # (x.T @ y: the GEMM's transpose flag, no copy)
 
     def cuda_unsupported(self, op, arg, dtype, inputs):
         if "*" in arg and np.dtype(dtype).kind == "c":

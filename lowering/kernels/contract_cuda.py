@@ -1,7 +1,8 @@
 """The CONTRACT node on a CUDA device (the ``cuda_module`` of :class:`contract.Contract`).
 
 The einsum-subscript :class:`contract.Contraction` maps onto :func:`cuda_gemm.gemm` as on the
-CPU: each operand (C-contiguous, dims in its letters' order) is viewed as ``(batch, M, K)`` or
+CPU: each operand (a contiguous buffer, with a transposed view's letters in the buffer's
+order: ``cuda_permuted_operands``) is viewed as ``(batch, M, K)`` or
 ``(batch, K, M)`` by a reshape when its letters are already grouped that way (the second is
 a transposed operand: the GEMM's trans flag, no copy), else it is permuted into that order by
 one device copy.  No free dims (``vecdot``, full contractions) is a batched dot; an output
@@ -9,6 +10,7 @@ order other than batch, M, N (never recorded by the front end) goes through a te
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -60,11 +62,18 @@ def _grouped(x, letters, batch, first, second, sizes, keep):
     return keep[-1].reshape(shape3(first, second)), False
 
 
+def _in_memory_order(operand, letters):
+    """The contiguous array of an ``(array, axes)`` operand and its letters in memory order."""
+    array, axes = operand
+    return array, "".join(letters[axes.index(j)] for j in range(len(axes)))
+
+
 def run(root, operands, out):
-    a, b = operands
     c = parse(root.arg)
     if math.prod(out.shape) == 0:
         return out
+    (a, la), (b, lb) = _in_memory_order(operands[0], c.a), _in_memory_order(operands[1], c.b)
+    c = dataclasses.replace(c, a=la, b=lb)
     sizes = _sizes(c, a, b)
     canonical = c.batch + c.m + c.n
     target = out
