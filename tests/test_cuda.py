@@ -29,12 +29,16 @@ def _env(**extra):
     return env
 
 
+# the simulator test files, run in one subprocess (each starts numba's simulator once)
+SIM_FILES = ["test_cuda_sim.py", "test_cuda_gemm_sim.py"]
+
+
 def test_simulator_suite():
     if cuda_runtime.available() and os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
         pytest.skip("a real GPU is present: tests/test_cuda_sim.py runs directly")
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::RuntimeWarning",
-         os.path.join(ROOT, "tests", "test_cuda_sim.py")],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::RuntimeWarning"]
+        + [os.path.join(ROOT, "tests", f) for f in SIM_FILES],
         cwd=ROOT, env=_env(NUMBA_ENABLE_CUDASIM="1"), capture_output=True, text=True, timeout=600)
     tail = proc.stdout[-4000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, tail
@@ -182,3 +186,17 @@ def test_ptx_uses_warp_shuffles_on_gpu(gpu_target):
     (spec,) = cuda_runtime.plan_specs([xp.sum(x * x)._node])
     ptx, _ = cuda_runtime.compile_ptx(spec)
     assert "shfl.sync.down" in ptx
+
+
+@needs_ptx
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int8", "uint64", "bool"])
+def test_ptx_gemm(dtype):
+    # the tiled GEMM's GPU configuration (64x64 tiles, 4x4 per thread) and the batched dot
+    from lowering.kernels import cuda_gemm
+    flags = {"float32": (False, False, False), "float64": (True, False, True), "int64": (False, True, False),
+             "int8": (True, True, False), "uint64": (False, False, True), "bool": (True, False, True)}[dtype]
+    ptx, _ = cuda_gemm.compile_ptx(dtype, *flags)
+    assert ".entry" in ptx and "ld.shared" in ptx and "bar.sync" in ptx
+    assert ".local" not in ptx           # the 4x4 register block stays in registers
+    ptx, _ = cuda_gemm.compile_ptx(dtype, kind="dot")
+    assert ".entry" in ptx
