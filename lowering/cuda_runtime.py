@@ -110,7 +110,12 @@ def scalar_helpers():
 class DevicePool:
     """Device allocations are slow (cudaMalloc synchronizes): a buffer whose array was
     collected goes back to a free list by (size, dtype) and is handed out again.  At most
-    ``MAX_BYTES`` are kept free."""
+    ``MAX_BYTES`` are kept free.
+
+    Note: the buffer returns when the *handle* :meth:`empty` gave out is collected; a view of
+    it (``reshape``, a slice) does not keep the handle alive (Numba's device views reference
+    the root allocation, which the free list holds).  Code that keeps a view of a temporary
+    must keep the handle too, for as long as the view is used."""
     MAX_BYTES = 1 << 31
 
     def __init__(self):
