@@ -794,5 +794,14 @@ class SparseMatmul(Barrier):
         indptr, indices, data, dense = operands
         return compressed_matmul(root.arg == "t", indptr, indices, data, dense, out, executor)
 
+    # CUDA: device nodes carry ``(trans, variant, lanes)`` (the SpMV kernel chosen once per
+    # structure by arrayforge.sparse) or ``("dense", major, unique)`` (toarray): sparse_cuda.py
+    cuda_module = ".sparse_cuda"
+
+    def cuda_unsupported(self, op, arg, dtype, inputs):
+        if not isinstance(arg, tuple):
+            return "needs its sparse structure on the device (A.to_device('cuda'))"
+        return None
+
 
 register(OpKind.SPARSE_MATMUL, SparseMatmul())
