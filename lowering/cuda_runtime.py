@@ -132,7 +132,7 @@ class DevicePool:
             flat = cuda().device_array(n, dtype)
         # a handle of its own (the free list keeps ``flat``); a 0-d value keeps shape (1,): readers
         # take the shape from the node, and no device-array reshape to () is needed
-        arr = flat[0:n].reshape(tuple(shape)) if shape else flat[0:1]
+        arr = flat[0:math.prod(shape)].reshape(tuple(shape)) if shape else flat[0:1]   # (size 0: empty)
         weakref.finalize(arr, self._release, key, flat, n * dtype.itemsize)
         return arr
 
@@ -172,7 +172,7 @@ def to_host(buf, shape=None):
 
 def flat(buf):
     """The 1-d view of a contiguous device array."""
-    n = max(math.prod(buf.shape), 1)
+    n = math.prod(buf.shape)        # (a 0-d value's buffer has shape (1,))
     return buf if buf.shape == (n,) else buf.reshape((n,))
 
 

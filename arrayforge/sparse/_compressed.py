@@ -16,7 +16,7 @@ class _CompressedArray(SparseArray):
     def __init__(self, arg1, shape=None, dtype=None, copy=False, *, maxprint=None, device=None):
         from ._device import place
         self._init(arg1, shape, dtype, copy)
-        place(self, device, f"{self.format}_array")
+        place(self, device)
 
     def _init(self, arg1, shape, dtype, copy):
         from ._convert import parse_arguments

@@ -149,11 +149,14 @@ def to_device(x, device_arg):
     if here is not None:            # device -> host (and on to another device, explicitly)
         host = _structure_to_host(x)
         return host if target is None else to_device(host, device_arg)
+    if target is None:              # a host structure whose values were put on a device
+        return x._with_data(x._data.to_device("cpu"))
     if x.format not in ("csr", "csc", "coo"):
-        raise NotImplementedError(f"to_device: a {x.format}_array has no GPU kernels yet; convert it "
-                                  f"with .tocsr() (or .tocoo()) first")
+        raise NotImplementedError(f"to_device: a {x.format}_array has no kernels for device "
+                                  f"{device_name(target)} yet; convert it with .tocsr() (or .tocoo()) first")
     if x.format == "coo" and x.ndim != 2:
-        raise NotImplementedError("to_device: only 2-D coo_arrays have GPU kernels yet")
+        raise NotImplementedError(f"to_device: only 2-D coo_arrays have kernels for device "
+                                  f"{device_name(target)} yet")
     canonical = bool(x.has_canonical_format)
     data = x._data.to_device(device_arg)
     if x.format == "coo":
@@ -170,17 +173,12 @@ def _structure_to_host(x):
     return type(x)._new(_to_host(x._indptr), _to_host(x._indices), data, x._shape, x._canonical)
 
 
-def place(x, device_arg, name):
+def place(x, device_arg):
     """Put the just-constructed sparse array ``x`` on ``device_arg`` (constructors'
-    ``device=``); without it, values on a device are an error (the structure was built on the
-    host: say where the array lives)."""
-    data_dev = x._data._node.device
+    ``device=``; default: where its values are, so values given on a GPU take the validated
+    host index arrays there)."""
     if device_arg is None:
-        if data_dev is not None and device_key(x) != data_dev:
-            raise ValueError(f"{name}: the values are on {device_name(data_dev)} but the structure was "
-                             f"built on the host; pass device='{device_name(data_dev)}' (the index arrays "
-                             "are copied there) or move the values with to_device('cpu')")
-        return
+        device_arg = device_of(x._data._node.device)
     other = to_device(x, device_arg)
     if other is not x:
         x.__dict__.clear()
