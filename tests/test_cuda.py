@@ -34,7 +34,7 @@ def test_simulator_suite():
         pytest.skip("a real GPU is present: tests/test_cuda_sim.py runs directly")
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::RuntimeWarning",
-         os.path.join(ROOT, "tests", "test_cuda_sim.py")],
+         os.path.join(ROOT, "tests", "test_cuda_sim.py"), os.path.join(ROOT, "tests", "test_cuda_sparse_sim.py")],
         cwd=ROOT, env=_env(NUMBA_ENABLE_CUDASIM="1"), capture_output=True, text=True, timeout=600)
     tail = proc.stdout[-4000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, tail
@@ -182,3 +182,20 @@ def test_ptx_uses_warp_shuffles_on_gpu(gpu_target):
     (spec,) = cuda_runtime.plan_specs([xp.sum(x * x)._node])
     ptx, _ = cuda_runtime.compile_ptx(spec)
     assert "shfl.sync.down" in ptx
+
+
+@needs_ptx
+def test_ptx_sparse_kernels():
+    # every sparse kernel (SpMV rows/split/combine, SpMV-T and SpMM-T atomics, SpMM, toarray,
+    # the counting-sort conversions) for float64 and int32 data; SpMV uses warp shuffles
+    from numba import cuda
+    from lowering.kernels import sparse_cuda
+    names = set()
+    for name, kernel, sig in sparse_cuda.ptx_signatures():
+        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(8, 0))
+        assert ".entry" in ptx, name
+        if name == "spmv_rows":
+            assert "shfl.sync.bfly" in ptx
+        names.add(name)
+    assert {"spmv_rows", "spmv_split", "spmv_combine", "spmv_t", "spmm", "spmm_t", "todense",
+            "sort_buckets", "scatter_slots", "compact_sum"} <= names

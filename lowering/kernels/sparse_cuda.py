@@ -684,8 +684,7 @@ def ptx_signatures():
         return types.Array(from_dtype(np.dtype(dt)), nd, "C")
     i32, i64 = arr(np.int32), arr(np.int64)
     out = []
-    for cd, dd, xd in (("float64", "float64", "float64"), ("float32", "float32", "float32"),
-                       ("int64", "int32", "int32")):
+    for cd, dd, xd in (("float64", "float64", "float64"), ("int64", "int32", "int32")):
         ks = kernels("gpu", np.dtype(cd).str)
         od = np.int32 if cd == "int64" else cd
         out += [
@@ -698,6 +697,9 @@ def ptx_signatures():
             ("spmm_t", ks["spmm_t"], (i32, i32, arr(dd), arr(xd, 2), arr(cd))),
             ("cast", ks["cast"], (arr(cd), arr(od))),
         ]
+    f32 = arr(np.float32)
+    out.append(("spmv_rows", kernels("gpu", np.dtype(np.float32).str)["spmv_rows"],
+                (i32, i32, f32, f32, f32, types.int64)))
     sk = structure_kernels("gpu")
     f64 = arr(np.float64)
     out += [
