@@ -67,6 +67,9 @@ class DeviceIndex:
     def __len__(self):
         return self.node.shape[0]
 
+    def copy(self):
+        return self             # (read-only: sharing is a copy)
+
     def _refuse(self, *args, **kwargs):
         raise unsupported(self.node.device)
 
@@ -211,7 +214,7 @@ def compressed_tocoo(x):
     from lowering.kernels import sparse_cuda
     from ._coo import coo_array
     key = device_key(x)
-    major = DeviceIndex(sparse_cuda.expand_indptr(x._indptr.array, x._indices.dtype), key)
+    major = DeviceIndex(sparse_cuda.expand_indptr(x._indptr.array, x._nnz(), x._indices.dtype), key)
     coords = (major, x._indices) if x._major == 0 else (x._indices, major)
     return coo_array._new(coords, x._data, x._shape, canonical=bool(x._major == 0 and x._canonical))
 

@@ -279,15 +279,6 @@ def kernels(target, cd):
     ns["spmm_t"] = spmm_t
 
     @cuda.jit
-    def fill(out, value):
-        t = cuda.grid(1)
-        step = cuda.gridsize(1)
-        while t < out.shape[0]:
-            out[t] = value
-            t += step
-    ns["fill"] = fill
-
-    @cuda.jit
     def cast(src, out):
         t = cuda.grid(1)
         step = cuda.gridsize(1)
@@ -599,7 +590,7 @@ def _exclusive_scan(counts, dtype):
     return out
 
 
-def _bucket_sort(keys, sub, n_buckets, idt, by_sub):
+def _bucket_sort(keys, sub, n_buckets, by_sub):
     """Counting sort of positions 0..len(keys)-1 by ``keys`` (into ``n_buckets``), each bucket
     then sorted by (sub[p], p) (``by_sub``) or p: returns (starts, perm, ucount)."""
     ks = structure_kernels(_target())
@@ -616,7 +607,7 @@ def _bucket_sort(keys, sub, n_buckets, idt, by_sub):
     return starts, perm, ucount
 
 
-def coo_to_compressed(major, minor, data, n_major, idt, sum_duplicates=True):
+def coo_to_compressed(major, minor, data, n_major, idt):
     """COO -> compressed on the device: ``(indptr, indices, data, canonical)``, sorted by
     (major, minor, original position), duplicates summed in original order."""
     ks = structure_kernels(_target())
@@ -625,7 +616,7 @@ def coo_to_compressed(major, minor, data, n_major, idt, sum_duplicates=True):
         indptr = cr.pool.empty((n_major + 1,), idt)
         _fill(indptr, 0)
         return indptr, cr.pool.empty((0,), idt), cr.pool.empty((0,), data.dtype)
-    starts, perm, ucount = _bucket_sort(major, minor, n_major, idt, True)
+    starts, perm, ucount = _bucket_sort(major, minor, n_major, True)
     new_starts = _exclusive_scan(ucount, np.int64)
     total = int(new_starts[n_major:n_major + 1].copy_to_host()[0])
     indices = cr.pool.empty((total,), idt)
@@ -641,11 +632,10 @@ def _cast_into(src, dst):
     _launch(ks["cast"], dst.shape[0], src, dst)
 
 
-def expand_indptr(indptr, idt):
-    """The major index of every entry (CSR -> COO rows), on the device."""
+def expand_indptr(indptr, nnz, idt):
+    """The major index of each of the ``nnz`` entries (CSR -> COO rows), on the device."""
     ks = structure_kernels(_target())
     m = indptr.shape[0] - 1
-    nnz = int(indptr[m:m + 1].copy_to_host()[0]) if m >= 0 else 0
     rows = cr.pool.empty((nnz,), idt)
     _launch(ks["expand"], m, indptr, rows)
     return rows
@@ -663,7 +653,7 @@ def transpose(indptr, indices, data, n_minor, idt):
         return out_indptr, cr.pool.empty((0,), idt), cr.pool.empty((0,), data.dtype)
     rows = cr.pool.empty((nnz,), idt)
     _launch(ks["expand"], m, indptr, rows)
-    starts, perm, _ = _bucket_sort(indices, indices, n_minor, idt, False)
+    starts, perm, _ = _bucket_sort(indices, indices, n_minor, False)
     out_indptr = cr.pool.empty((n_minor + 1,), idt)
     _cast_into(starts, out_indptr)
     out_indices = cr.pool.empty((nnz,), idt)
