@@ -122,8 +122,9 @@ def test_epilogue_fuses_into_one_kernel_after_the_spmv():
     A = sparse.from_scipy(S, device="cuda")
     x, y = rng.standard_normal(9), rng.standard_normal(12)
     z = A @ _dev(x) * 2 + _dev(y)
-    kinds = [k.kind for k in xp.explain(z).kernels]
-    assert kinds == ["sparse_matmul", "elementwise"], kinds
+    plan = xp.explain(z).kernels
+    assert [k.kind for k in plan] == ["sparse_matmul", "elementwise"], plan
+    assert plan[0].backend == "cuda" and plan[0].variant.startswith("spmv")
     _close(z, S @ x * 2 + y)
     w = (2 * abs(A)) @ _dev(x)                              # value-wise work stays on the device
     assert w.device == "cuda"
@@ -218,3 +219,18 @@ def test_mixing_devices_and_missing_kernels_raise_at_the_call():
     _close((A + A).toarray(), (S + S).toarray())
     _close(A.sum(), S.sum())
     _close((A.astype(np.float32) * 2.0).toarray(), (S * 2.0).astype(np.float32).toarray(), rtol=1e-6)
+
+
+def test_sum_duplicates_on_the_device():
+    data, indices, indptr = np.array([1.0, 2.0, 4.0, 8.0, 16.0]), np.array([2, 2, 0, 1, 0]), np.array([0, 2, 2, 5])
+    ref = sps.csr_array((data, indices, indptr), shape=(3, 4))
+    A = sparse.csr_array((data, indices, indptr), shape=(3, 4), device="cuda")
+    assert not A.has_canonical_format
+    _close(A.toarray(), ref.toarray())                       # (duplicates added in stored order)
+    _close(A @ _dev(np.arange(4.0)), ref @ np.arange(4.0))
+    A.sum_duplicates()
+    ref.sum_duplicates()
+    assert A.device == "cuda" and A.has_canonical_format and A.nnz == ref.nnz
+    h = A.to_device("cpu").to_scipy()
+    np.testing.assert_array_equal(h.indices, ref.indices)
+    np.testing.assert_array_equal(h.data, ref.data)

@@ -183,6 +183,8 @@ class _CompressedArray(SparseArray):
         """Canonical (sorted, duplicates summed): this array if it already is."""
         if self.has_canonical_format:
             return self
+        if isinstance(self._indices, _device.DeviceIndex):     # (GPU: expand, then the counting sort)
+            return self.tocoo().asformat(self.format)
         if self._no_duplicates():
             # only unsorted: a permutation of the values, kept lazy
             indices, data = st.permuted(kernels.sort_indices, self._data, self._indptr, self._indices)

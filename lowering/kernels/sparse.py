@@ -798,6 +798,16 @@ class SparseMatmul(Barrier):
     # structure by arrayforge.sparse) or ``("dense", major, unique)`` (toarray): sparse_cuda.py
     cuda_module = ".sparse_cuda"
 
+    def cuda_describe(self, root):
+        kind, variant, lanes = root.arg
+        if kind == "dense":
+            return "toarray scatter"
+        if len(root.shape) == 2:
+            return "spmm-t atomics" if kind == "t" else "spmm thread per (row, column)"
+        if kind == "t":
+            return f"spmv-t atomics, {lanes} lanes per row"
+        return "spmv nnz-split" if variant == "split" else f"spmv {lanes} lanes per row"
+
     def cuda_unsupported(self, op, arg, dtype, inputs):
         if not isinstance(arg, tuple):
             return "needs its sparse structure on the device (A.to_device('cuda'))"
