@@ -24,7 +24,10 @@ Kernels (``kernels(target, compute_dtype)``; ``target`` "gpu" or "sim"):
   order (duplicates summed deterministically).
 * conversions: counting sorts (histogram with atomics, exclusive scan, scatter with atomic
   slots), then each row sorted by (key, original position), which makes the result
-  independent of the atomics' order; duplicates summed in original order.
+  independent of the atomics' order; duplicates summed in original order.  (Limits: the
+  row sort is a heapsort by one thread per row, and the scan's middle pass is one thread:
+  fine for ordinary rows, slow for rows of 1e5+ entries; a segmented block sort and a
+  decoupled look-back scan are the next step.)
 
 Sums are accumulated in the compute dtype (int64 for integers and bool, else the result's
 dtype) and cast on store, as the CPU kernels do.  Under the simulator there are no
