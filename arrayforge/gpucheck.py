@@ -9,8 +9,11 @@ GPU's own device-to-device copy bandwidth:
 * ``sum((a - b)**2)`` on 1e8 float32 (the map fused into the reduction),
 * GEMM 4096 float32: ``a @ b`` (cuBLAS through CuPy when importable, else the tiled Numba
   kernel) against cuBLAS alone, and the tiled kernel's own figure,
+* sparse: SpMV ``A @ x`` on a 1e6-row, 1e7-nonzero float64 CSR (goal >= 0.5 of copy
+  bandwidth, counting the bytes of indptr, indices, data, x and y once), the same on
+  power-law rows (the nnz-split kernel), ``A.T @ x`` (atomics) and SpMM with 16 columns,
 
-and says which figures have no GPU path yet (SpMV, conv2d).  Without a GPU (or under
+and says which figures have no GPU path yet (conv2d).  Without a GPU (or under
 the simulator) it says so and exits 0.
 """
 import argparse
@@ -78,8 +81,8 @@ def figures(n, repeat):
     ref = np.asarray(chain10(a[:1000].to_device("cpu"), b[:1000].to_device("cpu")))
     print(f"chain agrees with the CPU executor: {bool(np.allclose(host, ref, rtol=1e-5, atol=1e-6))}")
     gemm_figures(4096, repeat)
-    for what in ("SpMV 1e6 rows / 1e7 nonzeros", "conv2d vs PyTorch"):
-        print(f"{what}: no CUDA path yet (raises NotImplementedError on GPU arrays)")
+    sparse_figures(10**5 if n < 10**8 else 10**6, repeat, bw)
+    print("conv2d vs PyTorch: no CUDA path yet (raises NotImplementedError on GPU arrays)")
 
 
 def gemm_figures(n, repeat):
@@ -115,9 +118,70 @@ def gemm_figures(n, repeat):
     print(f"GEMM agrees with the host: {bool(np.allclose(got, want, rtol=1e-3, atol=1e-3))}")
 
 
+def sparse_matrix(m, per_row, skewed=False, seed=0):
+    """A CSR (SciPy) of ``m`` x ``m`` with ``m * per_row`` float64 nonzeros at random columns:
+    ``per_row`` in every row, or power-law row lengths (``skewed``: Zipf, a few rows holding
+    thousands of entries)."""
+    import scipy.sparse as sps
+    rng = np.random.default_rng(seed)
+    nnz = m * per_row
+    if skewed:
+        w = 1.0 / np.arange(1, m + 1) ** 0.9
+        lengths = rng.multinomial(nnz, w / w.sum())
+        rng.shuffle(lengths)
+    else:
+        lengths = np.full(m, per_row)
+    indptr = np.zeros(m + 1, np.int32)
+    np.cumsum(lengths, out=indptr[1:])
+    cols = rng.integers(0, m, nnz, dtype=np.int32)
+    return sps.csr_array((rng.standard_normal(nnz), cols, indptr), shape=(m, m))
+
+
+def sparse_figures(m, repeat, bw):
+    """SpMV and SpMM on the GPU against the copy bandwidth ``bw`` (bytes/s)."""
+    import arrayforge as xp
+    from arrayforge import sparse
+    from lowering import cuda_runtime as cr
+    from lowering.kernels import sparse_cuda
+    rng = np.random.default_rng(1)
+    for skewed in (False, True):
+        S = sparse_matrix(m, 10, skewed)
+        A = sparse.from_scipy(S, device="cuda")
+        x_host = rng.standard_normal(m)
+        x = xp.asarray(x_host, device="cuda")
+        variant = A._indptr.spmv_plan()
+        ip, ix, d = A._indptr.array, A._indices.array, A.data.compute()._node.buffer
+        xb = x._node.buffer
+        y = cr.pool.empty((m,), np.float64)
+        nbytes = (m + 1) * 4 + S.nnz * 12 + 2 * m * 8
+        label = f"SpMV {m:.0e} rows, {S.nnz:.0e} nonzeros{' (power-law rows)' if skewed else ''}, {variant}"
+        t = _best(lambda: sparse_cuda.matmul(False, variant[0], variant[1], ip, ix, d, xb, y), repeat)
+        print(f"{label}: kernel {t * 1e3:7.3f} ms = {nbytes / t / bw:.2f} of copy bandwidth"
+              f"{'' if skewed else ' (goal >= 0.5)'}")
+        t2 = _best(lambda: (A @ x).compute(), repeat)
+        print(f"    A @ x end to end (record, plan, launch): {t2 * 1e3:7.3f} ms = {nbytes / t2 / bw:.2f}")
+        ok = np.allclose(np.asarray(A @ x), S @ x_host, rtol=1e-10, atol=1e-10)
+        print(f"    agrees with SciPy: {ok}")
+        if skewed:
+            continue
+        t = _best(lambda: sparse_cuda.matmul(True, variant[0], variant[1], ip, ix, d, xb, y), repeat)
+        print(f"SpMV-T (A.T @ x, atomics): kernel {t * 1e3:7.3f} ms = {nbytes / t / bw:.2f} of copy bandwidth")
+        k = 16
+        X_host = rng.standard_normal((m, k))
+        X = xp.asarray(X_host, device="cuda")
+        Y = cr.pool.empty((m, k), np.float64)
+        nb = (m + 1) * 4 + S.nnz * 12 + 2 * m * k * 8
+        t = _best(lambda: sparse_cuda.matmul(False, variant[0], variant[1], ip, ix, d, X._node.buffer, Y),
+                  repeat)
+        ok = np.allclose(np.asarray(A @ X), S @ X_host, rtol=1e-10, atol=1e-10)
+        print(f"SpMM A @ X ({k} columns): kernel {t * 1e3:7.3f} ms = {nb / t / bw:.2f} of copy bandwidth; "
+              f"agrees with SciPy: {ok}")
+
+
 def run_tests():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    tests = [os.path.join(root, "tests", f) for f in ("test_cuda_sim.py", "test_cuda_gemm_sim.py", "test_cuda.py")]
+    tests = [os.path.join(root, "tests", f) for f in ("test_cuda_sim.py", "test_cuda_gemm_sim.py",
+                                                      "test_cuda_sparse_sim.py", "test_cuda.py")]
     if not all(os.path.exists(t) for t in tests):
         print("tests/ not found next to the package: run this from a source checkout to run the tests")
         return 0

@@ -178,7 +178,8 @@ def to_host(buf, shape=None):
 
 def flat(buf):
     """The 1-d view of a contiguous device array."""
-    return buf if len(buf.shape) == 1 else buf.reshape((math.prod(buf.shape),))
+    n = math.prod(buf.shape)        # (a 0-d value's buffer has shape (1,))
+    return buf if buf.shape == (n,) else buf.reshape((n,))
 
 
 def _check_dtype(dtype):

@@ -30,7 +30,7 @@ def _env(**extra):
 
 
 # the simulator test files, run in one subprocess (each starts numba's simulator once)
-SIM_FILES = ["test_cuda_sim.py", "test_cuda_gemm_sim.py"]
+SIM_FILES = ["test_cuda_sim.py", "test_cuda_gemm_sim.py", "test_cuda_sparse_sim.py"]
 
 
 def test_simulator_suite():
@@ -200,3 +200,20 @@ def test_ptx_gemm(dtype):
     assert ".local" not in ptx           # the 4x4 register block stays in registers
     ptx, _ = cuda_gemm.compile_ptx(dtype, kind="dot")
     assert ".entry" in ptx
+
+
+@needs_ptx
+def test_ptx_sparse_kernels():
+    # every sparse kernel (SpMV rows/split/combine, SpMV-T and SpMM-T atomics, SpMM, toarray,
+    # the counting-sort conversions) for float64 and int32 data; SpMV uses warp shuffles
+    from numba import cuda
+    from lowering.kernels import sparse_cuda
+    names = set()
+    for name, kernel, sig in sparse_cuda.ptx_signatures():
+        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(8, 0))
+        assert ".entry" in ptx, name
+        if name == "spmv_rows":
+            assert "shfl.sync.bfly" in ptx
+        names.add(name)
+    assert {"spmv_rows", "spmv_split", "spmv_combine", "spmv_t", "spmm", "spmm_t", "todense",
+            "sort_buckets", "scatter_slots", "compact_sum"} <= names

@@ -58,7 +58,12 @@ class SparseArray:
 
     @property
     def device(self):
-        return CPU
+        from ._device import device
+        return device(self)
+
+    def _index_buffers(self):
+        """The structure's index buffers (NumPy arrays, or DeviceIndex on a device)."""
+        return ()
 
     @property
     def T(self):
@@ -75,9 +80,12 @@ class SparseArray:
         return arrayforge
 
     def to_device(self, device, /, *, stream=None):
-        if device != CPU:
-            raise ValueError(f"unsupported device {device!r}; arrayforge has the 'cpu' device")
-        return self
+        """This array on ``device`` ("cpu", "cuda"): itself if it is there, else an explicit
+        copy of its structure and values (CSR, CSC and COO go to a GPU)."""
+        if stream is not None:
+            raise ValueError("to_device: streams are not supported (stream must be None)")
+        from ._device import to_device
+        return to_device(self, device)
 
     # ---- never densify silently
     def __array__(self, dtype=None, copy=None):
@@ -148,6 +156,10 @@ class SparseArray:
 
     def to_scipy(self):
         """The SciPy sparse array of the same format, sharing the index and value buffers."""
+        from ._device import device_key
+        if device_key(self) is not None:
+            raise ValueError(f"to_scipy: this {self.format}_array is on {self.device}; SciPy arrays live "
+                             "on the host: call A.to_device('cpu').to_scipy()")
         return self._to_scipy()
 
     def _to_scipy(self):

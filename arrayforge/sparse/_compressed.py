@@ -7,13 +7,18 @@ import numpy as np
 from lowering.kernels import sparse as kernels
 
 from ._base import SparseArray
-from . import _structure as st
+from . import _device, _structure as st
 
 
 class _CompressedArray(SparseArray):
     _major = 0      # the compressed axis: 0 for CSR (rows), 1 for CSC (columns)
 
-    def __init__(self, arg1, shape=None, dtype=None, copy=False, *, maxprint=None):
+    def __init__(self, arg1, shape=None, dtype=None, copy=False, *, maxprint=None, device=None):
+        from ._device import place
+        self._init(arg1, shape, dtype, copy)
+        place(self, device)
+
+    def _init(self, arg1, shape, dtype, copy):
         from ._convert import parse_arguments
         form, parts = parse_arguments(arg1, shape, self.format)
         if form == "sparse":
@@ -103,9 +108,14 @@ class _CompressedArray(SparseArray):
     def _nnz(self):
         return len(self._indices)
 
+    def _index_buffers(self):
+        return (self._indptr, self._indices)
+
     @property
     def has_canonical_format(self):
         """Indices sorted within each row (column for CSC) and no duplicates."""
+        if self._canonical is None and isinstance(self._indices, _device.DeviceIndex):
+            return False            # (a device structure of unknown order: treated as not canonical)
         if self._canonical is None:
             self._canonical = kernels.has_canonical_format(self._indptr, self._indices)
         return self._canonical
@@ -130,6 +140,9 @@ class _CompressedArray(SparseArray):
 
     def tocoo(self, copy=False):
         from ._coo import coo_array
+        if isinstance(self._indices, _device.DeviceIndex):
+            out = _device.compressed_tocoo(self)
+            return out.copy() if copy else out
         major, minor = self._major_minor_coords()
         coords = (major, minor) if self._major == 0 else (minor, major)
         out = coo_array._new(coords, self._data, self._shape,
@@ -139,11 +152,13 @@ class _CompressedArray(SparseArray):
     def _other(self):
         """The same matrix compressed along the other axis (CSR <-> CSC); the values are a
         lazy gather of these (the structure's permutation is computed from the indices)."""
+        cls = csc_array if self._major == 0 else csr_array
+        if isinstance(self._indices, _device.DeviceIndex):
+            return _device.compressed_other(self, cls)
         n_major, n_minor = self._n_major_minor()
         indptr, indices, data = st.permuted(
             lambda ip, ix, d: kernels.compressed_transpose(ip, ix, d, n_minor),
             self._data, self._indptr, self._indices)
-        cls = csc_array if self._major == 0 else csr_array
         # the output rows are sorted by the old major index; duplicates are kept
         return cls._new(indptr, indices, data, self._shape,
                         canonical=True if self._canonical else None)
@@ -158,6 +173,8 @@ class _CompressedArray(SparseArray):
     def toarray(self, order=None, out=None):
         if out is not None:
             raise TypeError("toarray(out=...) is not supported: arrayforge arrays are immutable")
+        if isinstance(self._indices, _device.DeviceIndex):
+            return _device.todense(self)
         major, minor = self._major_minor_coords()
         coords = (major, minor) if self._major == 0 else (minor, major)
         return st.scatter(self._data, coords, self._shape, unique=self.has_canonical_format)
@@ -166,6 +183,8 @@ class _CompressedArray(SparseArray):
         """Canonical (sorted, duplicates summed): this array if it already is."""
         if self.has_canonical_format:
             return self
+        if isinstance(self._indices, _device.DeviceIndex):     # (GPU: expand, then the counting sort)
+            return self.tocoo().asformat(self.format)
         if self._no_duplicates():
             # only unsorted: a permutation of the values, kept lazy
             indices, data = st.permuted(kernels.sort_indices, self._data, self._indptr, self._indices)

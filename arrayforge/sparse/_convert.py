@@ -65,14 +65,22 @@ def parse_arguments(arg1, shape, fmt):
     raise TypeError(f"unrecognized {fmt}_array constructor input of type {type(arg1).__name__}")
 
 
-def from_scipy(m):
+def from_scipy(m, device=None):
     """The arrayforge sparse array of a SciPy sparse array or matrix, in the same format.
 
     The index and value buffers are shared (no copy, no dense detour): do not modify the
     SciPy object's buffers afterwards.
 
     >>> A = from_scipy(scipy.sparse.random_array((100, 100), density=0.01, format="csr"))
+
+    ``device``: where the result lives (``"cuda"``: the buffers are copied there, CSR, CSC
+    and COO only).
     """
+    out = _from_scipy(m)
+    return out if device is None else out.to_device(device)
+
+
+def _from_scipy(m):
     if not _is_scipy_sparse(m):
         raise TypeError(f"from_scipy expects a scipy.sparse array or matrix, got {type(m).__name__}")
     from . import (bsr_array, coo_array, csc_array, csr_array, dia_array, dok_array, lil_array)

@@ -5,7 +5,7 @@ import numpy as np
 from lowering.kernels import sparse as kernels
 
 from ._base import SparseArray
-from . import _structure as st
+from . import _device, _structure as st
 
 
 class coo_array(SparseArray):
@@ -21,7 +21,12 @@ class coo_array(SparseArray):
     """
     format = "coo"
 
-    def __init__(self, arg1, shape=None, dtype=None, copy=False, *, maxprint=None):
+    def __init__(self, arg1, shape=None, dtype=None, copy=False, *, maxprint=None, device=None):
+        from ._device import place
+        self._init(arg1, shape, dtype, copy)
+        place(self, device)
+
+    def _init(self, arg1, shape, dtype, copy):
         from ._convert import parse_arguments
         form, parts = parse_arguments(arg1, shape, "coo")
         if form == "sparse":
@@ -118,9 +123,14 @@ class coo_array(SparseArray):
     def _nnz(self):
         return len(self._coords[0])
 
+    def _index_buffers(self):
+        return self._coords
+
     @property
     def has_canonical_format(self):
         """Coordinates sorted in row-major (C) order without duplicates."""
+        if self._canonical is None and isinstance(self._coords[0], _device.DeviceIndex):
+            return False            # (a device structure of unknown order: treated as not canonical)
         if self._canonical is None:
             key = self._flat_keys()
             self._canonical = bool(len(key) < 2 or (np.diff(key) > 0).all())
@@ -141,6 +151,8 @@ class coo_array(SparseArray):
 
     # ---- conversions
     def _compressed(self, cls, major_axis):
+        if isinstance(self._coords[0], _device.DeviceIndex):
+            return _device.coo_tocompressed(self, cls, major_axis)
         self._need_2d(cls.format)
         major, minor = self._coords[major_axis], self._coords[1 - major_axis]
         n_major, n_minor = self._shape[major_axis], self._shape[1 - major_axis]
@@ -191,6 +203,8 @@ class coo_array(SparseArray):
     def toarray(self, order=None, out=None):
         if out is not None:
             raise TypeError("toarray(out=...) is not supported: arrayforge arrays are immutable")
+        if isinstance(self._coords[0], _device.DeviceIndex):
+            return self.tocsr().toarray()       # (the GPU scatter sums duplicates in a fixed order)
         return st.scatter(self._data, self._coords, self._shape, unique=self.has_canonical_format)
 
     def copy(self):

@@ -29,7 +29,6 @@ from __future__ import annotations
 import numpy as np
 
 from lowering import Op, make_node
-from lowering.ir import buffer_node
 
 from .._array import Array
 from .._graph import bounded, view
@@ -64,8 +63,9 @@ def _check(fmt, shape, indptr, indices, data, dense, name):
 
 
 def _node(arg, indptr, indices, data, dense_node, dtype, shape):
-    inputs = (buffer_node(np.asarray(indptr)), buffer_node(np.asarray(indices)), data._node, dense_node)
-    return bounded(make_node(Op.SPARSE_MATMUL, dtype, shape, inputs, arg))
+    from ._device import index_node, product_arg      # (index buffers on a device: see _device)
+    inputs = (index_node(indptr), index_node(indices), data._node, dense_node)
+    return bounded(make_node(Op.SPARSE_MATMUL, dtype, shape, inputs, product_arg(arg, indptr)))
 
 
 def compressed_dense_matmul(fmt, shape, indptr, indices, data, dense):

@@ -16,6 +16,7 @@ from lowering.kernels import sparse as kernels
 from .. import _dtypes as dt
 from .._array import Array
 from .._graph import extern
+from ._device import DeviceIndex, index_node, unsupported
 
 index_dtype = kernels.index_dtype
 
@@ -25,6 +26,8 @@ VALUE_DTYPES = frozenset(dt.CATEGORIES["all"])
 
 def frozen(a, dtype=None):
     """``a`` as a read-only contiguous NumPy array (a view when no copy is needed)."""
+    if isinstance(a, DeviceIndex):
+        return a                # (validated and read-only already; dtype chosen on the host)
     a = np.ascontiguousarray(a, dtype=dtype)
     if a.flags.writeable:
         a = a.view()
@@ -132,8 +135,8 @@ def values(x, dtype=None, copy=False, name="data", length=None):
 
 
 def leaf(a):
-    """A realized NumPy array as an arrayforge Array (no copy)."""
-    return Array._new(buffer_node(a))
+    """A realized NumPy array (or DeviceIndex) as an arrayforge Array (no copy)."""
+    return Array._new(index_node(a))
 
 
 # ---- lazy value movement (EXTERN nodes whose NumPy work runs when the plan runs)
@@ -222,5 +225,8 @@ def permuted(kernel, v, *args):
 
 
 def realized(v):
-    """The NumPy value of an Array (realizes it; pattern-changing work needs values)."""
+    """The NumPy value of an Array (realizes it; pattern-changing work needs values).  A
+    device Array raises (host pattern work has no GPU kernel: never a silent round trip)."""
+    if v._node.device is not None:
+        raise unsupported(v._node.device)
     return np.asarray(v)

@@ -114,4 +114,43 @@ class Gemm:
         if self.ca is None:
             raise NotImplementedError("CuPy is not installed")
         self.ca @ self.cb
+
+
+class SparseSpMV:
+    """``A @ x`` and ``A @ X`` (16 columns) for a 1e6-row, 1e7-nonzero float64 CSR on the GPU
+    (``arrayforge.gpucheck.sparse_matrix``: uniform or power-law rows), beside cuSPARSE through
+    CuPy when it is importable.  Skips without a GPU."""
+    params = [[False, True]]
+    param_names = ["power_law"]
+    timeout = 300
+
+    def setup(self, power_law):
+        self.cuda = _gpu()
+        from arrayforge import sparse
+        from arrayforge.gpucheck import sparse_matrix
+        S = sparse_matrix(10**6, 10, power_law)
+        self.A = sparse.from_scipy(S, device="cuda")
+        rng = np.random.default_rng(0)
+        self.x = xp.asarray(rng.standard_normal(S.shape[1]), device="cuda")
+        self.X = xp.asarray(rng.standard_normal((S.shape[1], 16)), device="cuda")
+        cp = _cupy()
+        if cp is not None:
+            import cupyx.scipy.sparse as csp
+            self.cA, self.cx, self.cX = csp.csr_matrix(S), cp.asarray(self.x), cp.asarray(self.X)
+        else:
+            self.cA = None
+        self.time_spmv(power_law)
+
+    def time_spmv(self, power_law):
+        (self.A @ self.x).compute()
+        self.cuda.synchronize()
+
+    def time_spmm(self, power_law):
+        (self.A @ self.X).compute()
+        self.cuda.synchronize()
+
+    def time_cupy_spmv(self, power_law):
+        if self.cA is None:
+            raise NotImplementedError("CuPy is not installed")
+        self.cA @ self.cx
         self.cuda.synchronize()

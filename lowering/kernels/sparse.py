@@ -870,5 +870,24 @@ class SparseMatmul(Barrier):
         indptr, indices, data, dense = operands
         return compressed_matmul(root.arg == "t", indptr, indices, data, dense, out, executor)
 
+    # CUDA: device nodes carry ``(trans, variant, lanes)`` (the SpMV kernel chosen once per
+    # structure by arrayforge.sparse) or ``("dense", major, unique)`` (toarray): sparse_cuda.py
+    cuda_module = ".sparse_cuda"
+
+    def cuda_describe(self, root):
+        kind, variant, lanes = root.arg
+        if kind == "dense":
+            return "toarray scatter"
+        if len(root.shape) == 2:
+            return "spmm-t atomics" if kind == "t" else "spmm thread per (row, column)"
+        if kind == "t":
+            return f"spmv-t atomics, {lanes} lanes per row"
+        return "spmv nnz-split" if variant == "split" else f"spmv {lanes} lanes per row"
+
+    def cuda_unsupported(self, op, arg, dtype, inputs):
+        if not isinstance(arg, tuple):
+            return "needs its sparse structure on the device (A.to_device('cuda'))"
+        return None
+
 
 register(OpKind.SPARSE_MATMUL, SparseMatmul())
