@@ -234,3 +234,16 @@ def test_sum_duplicates_on_the_device():
     h = A.to_device("cpu").to_scipy()
     np.testing.assert_array_equal(h.indices, ref.indices)
     np.testing.assert_array_equal(h.data, ref.data)
+
+
+def test_whole_array_reductions_on_the_device():
+    # max/min compare with the implicit zeros through a Python scalar (it belongs to every
+    # device); they once mixed a host 0-d array with the device values
+    S = sps.random_array((6, 5), density=0.4, format="csr", random_state=0)
+    A = sparse.from_scipy(S, device="cuda")
+    for got, want in ((A.max(), S.max()), (A.min(), S.min()), (xp.max(A), S.max()), (A.sum(), S.sum()),
+                      (A.mean(), S.mean())):
+        assert got.device == xp.Device("cuda", 0)
+        assert float(got.to_device("cpu")) == pytest.approx(float(want), rel=1e-12)
+    Z = sparse.from_scipy(sps.csr_array((3, 4)), device="cuda")
+    assert float(Z.max().to_device("cpu")) == 0.0 and Z.max().device == xp.Device("cuda", 0)

@@ -116,7 +116,7 @@ def mean(a, axis=None, dtype=None):
 
 def extremum(op, a, axis=None, explicit=False):
     from ..elementwise import maximum, minimum, where
-    from ..creation import asarray, zeros
+    from ..creation import zeros
     from ..statistical import max as _max, min as _min
     axis = _axes(a, axis)
     size = int(np.prod(a.shape))
@@ -130,15 +130,15 @@ def extremum(op, a, axis=None, explicit=False):
     if axis is None:
         canon = a.tocoo()._canonical_copy()       # duplicates summed before comparing
         if canon.nnz == 0:
-            return zeros((), dtype=a.dtype)
+            return zeros((), dtype=a.dtype, device=a.device)
         m = (_max if op == "max" else _min)(canon._data)
         if canon.nnz < size and not explicit:
-            m = both(m, asarray(0, dtype=a.dtype))
+            m = both(m, 0)          # (a Python scalar: it goes to the values' device)
         return m
     out, counts = _axis_reduce(op, a, axis, a.dtype)
     if not explicit:
         partial = st.leaf(st.frozen(counts < a.shape[axis]))
-        out = where(partial, both(out, asarray(0, dtype=a.dtype)), out)
+        out = where(partial, both(out, 0), out)
     from ._coo import coo_array
     n = out.shape[0]
     if kept is not None:
