@@ -636,8 +636,11 @@ def explain_plan(outputs):
             variant = ("parallel" if n >= PARALLEL_MIN else "serial") if ex == "numba" else "-"
             backend = "cpu" if ex == "numba" else "numpy"
         barrier = BY_NAME.get(k.kind)
-        if barrier is not None and not on_device:
-            backend, variant = barrier.describe(root, ex)
+        if barrier is not None:
+            if on_device:
+                variant = barrier.cuda_describe(root)
+            else:
+                backend, variant = barrier.describe(root, ex)
         out.append({
             "kind": k.kind, "ops": k.ops(nodes) if st is None else st.ops,
             "shape": root.shape, "dtype": root.dtype, "executor": ex,

@@ -30,7 +30,7 @@ def _env(**extra):
 
 
 # the simulator test files, run in one subprocess (each starts numba's simulator once)
-SIM_FILES = ["test_cuda_sim.py", "test_cuda_gemm_sim.py"]
+SIM_FILES = ["test_cuda_sim.py", "test_cuda_gemm_sim.py", "test_cuda_conv_sim.py"]
 
 
 def test_simulator_suite():

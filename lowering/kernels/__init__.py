@@ -21,7 +21,8 @@ And for the CUDA back end (``lowering.cuda_runtime``):
   device array of the root's shape from the device pool (None unless ``writes_out``);
 * ``cuda_unsupported(op, arg, dtype, inputs)``: why such a node has no GPU kernel (None: it
   has one).  ``make_node`` asks it when the node is recorded on a device, so an unsupported
-  call raises NotImplementedError at the line that made it, naming the function and device.
+  call raises NotImplementedError at the line that made it, naming the function and device;
+* ``cuda_describe(root)``: the variant ``explain()`` shows for the node on a GPU.
 
 fuse.py, schedule.py and runtime.py dispatch through :data:`BARRIERS` / :data:`BY_NAME`,
 so a new kind is one file here plus its front end (JAX registers lowerings per primitive
@@ -62,6 +63,10 @@ class Barrier:
         """Why a node of this kind (``op``, ``arg``, result ``dtype``) has no CUDA kernel;
         None when it has one."""
         return None if self.cuda_module else "has no CUDA kernel yet"
+
+    def cuda_describe(self, root):
+        """The variant ``explain()`` shows for ``root`` on a GPU (e.g. the routine)."""
+        return "-"
 
     def cuda_run(self, root, operands, out):
         return importlib.import_module(self.cuda_module, __name__).run(root, operands, out)
