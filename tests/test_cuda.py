@@ -200,3 +200,24 @@ def test_ptx_gemm(dtype):
     assert ".local" not in ptx           # the 4x4 register block stays in registers
     ptx, _ = cuda_gemm.compile_ptx(dtype, kind="dot")
     assert ".entry" in ptx
+
+
+@needs_ptx
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "int64", "uint8", "bool"])
+def test_ptx_conv_kernels(dtype):
+    # im2col, the gather col2im, the direct kernel (filter in shared memory, or read from global
+    # memory), PAD (every mode) and the correlation of signal's direct method
+    from lowering.kernels import conv_cuda, correlate_cuda
+    kinds = ["im2col", "col2im", "pad-constant", "pad-reflect"]
+    if dtype != "bool":
+        kinds += ["direct", "direct-global"]
+    if dtype in ("float32", "int64"):
+        kinds += ["pad-edge", "pad-wrap", "pad-symmetric"]
+    for kind in kinds:
+        ptx, _ = conv_cuda.compile_ptx(kind, dtype)
+        assert ".entry" in ptx, kind
+        if kind == "direct":
+            assert "ld.shared" in ptx and "bar.sync" in ptx
+    if dtype != "bool":
+        ptx, _ = correlate_cuda.compile_ptx(dtype, kernel_dtype="int16" if dtype == "int64" else None)
+        assert ".entry" in ptx
