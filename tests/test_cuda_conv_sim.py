@@ -231,3 +231,11 @@ def test_signal_high_rank_raises_on_device():
     x4 = xp.asarray(_values((2, 2, 2, 2)), device="cuda")
     with pytest.raises(NotImplementedError, match="convolve.*cuda:0"):
         signal.convolve(x4, x4)
+
+
+def test_gpucheck_conv_figures_run(capsys):
+    # (the GPU figures' code, on tiny shapes: timings mean nothing here)
+    from arrayforge import gpucheck
+    gpucheck.conv_figures(1, tiny=True)
+    out = capsys.readouterr().out
+    assert "im2col-gemm" in out and "direct" in out and "max relative |gpu - cpu|" in out
