@@ -110,6 +110,21 @@ def source_index(i, n, mode):
     return 2 * n - 1 - m if m >= n else m
 
 
+@functools.lru_cache(maxsize=None)
+def cast_to(out_t):
+    """The device function storing an accumulator as ``out_t``: wrapped to an integer's width
+    (the CPU's cast back from int64), bool as nonzero."""
+    if np.dtype(out_t) == np.bool_:
+        @cuda.jit(device=True, inline=True)
+        def cast(acc):
+            return acc != 0
+    else:
+        @cuda.jit(device=True, inline=True)
+        def cast(acc):
+            return out_t(acc)
+    return cast
+
+
 # ---- kernels -------------------------------------------------------------------------------
 
 @cuda.jit
@@ -159,7 +174,7 @@ def col2im_kernel(acc_t, out_t):
     """``x[b, c, a, e, f]`` = the sum of the column entries im2col would read from it, each
     output element gathering its own (no atomics), kernel offsets in C order as the CPU.
     cols (B, C*K, L) over the grid ``g[12:15]``; x (B, C, D, H, W), overwritten."""
-    to_bool = np.dtype(out_t) == np.bool_
+    cast = cast_to(out_t)
 
     @cuda.jit
     def kernel(cols, x, g):
@@ -195,10 +210,7 @@ def col2im_kernel(acc_t, out_t):
                             if xx < 0 or o * sw != xx or o >= ow:
                                 continue
                             acc += acc_t(cols[b, c * K + (i * kh + j) * kw + l, (z * oh + y) * ow + o])
-                if to_bool:
-                    x[b, c, a, e, f] = acc != 0
-                else:
-                    x[b, c, a, e, f] = out_t(acc)
+                x[b, c, a, e, f] = cast(acc)
                 q += step
                 a, e, f = radix_step(a, e, f, sa, se, sf, H, W)
             row += cuda.gridDim.y
@@ -213,7 +225,7 @@ def direct_kernel(acc_t, out_t, shared_w):
     A block row per (image, output channel) plane, its filter in shared memory (``shared_w``:
     it fits in FILTER_SHARED), threads along the plane's positions.  x (N, C, D, H, W),
     w (C_out, Cg*K), out (N, C_out, OD, OH, OW)."""
-    to_bool = np.dtype(out_t) == np.bool_
+    cast = cast_to(out_t)
     nshared = FILTER_SHARED if shared_w else 1
 
     @cuda.jit
@@ -264,10 +276,7 @@ def direct_kernel(acc_t, out_t, shared_w):
                                 f = (ci * kd + i) * kh * kw + j * kw + l
                                 wv = ws[f] if shared_w else acc_t(w[co, f])
                                 acc += wv * acc_t(x[n, c0 + ci, iz, iy, ix])
-                if to_bool:
-                    out[n, co, z, y, o] = acc != 0
-                else:
-                    out[n, co, z, y, o] = out_t(acc)
+                out[n, co, z, y, o] = cast(acc)
                 q += step
                 z, y, o = radix_step(z, y, o, sz, sy, so, OH, OW)
             plane += cuda.gridDim.y

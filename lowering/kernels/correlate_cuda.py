@@ -21,7 +21,7 @@ from numba import cuda
 
 from .. import cuda_runtime
 from . import correlate as kc
-from .conv_cuda import grid_2d, pad
+from .conv_cuda import cast_to, grid_2d, pad
 
 _PAD_MODE = {"fill": "constant", "wrap": "wrap", "symm": "symmetric"}
 
@@ -30,7 +30,7 @@ _PAD_MODE = {"fill": "constant", "wrap": "wrap", "symm": "symmetric"}
 def correlate_kernel(acc_t, out_t):
     """``out[i] = sum_j w[j] * p[i + j]`` over 3-D arrays, j in C order (the valid correlation of
     the extended array ``p``, of dtype ``acc_t``, with the kernel ``w``)."""
-    to_bool = np.dtype(out_t) == np.bool_
+    cast = cast_to(out_t)
 
     @cuda.jit
     def kernel(p, w, out):
@@ -49,10 +49,7 @@ def correlate_kernel(acc_t, out_t):
                     for j1 in range(k1):
                         for j2 in range(k2):
                             acc += acc_t(w[j0, j1, j2]) * p[i0 + j0, i1 + j1, i2 + j2]
-                if to_bool:
-                    out[i0, i1, i2] = acc != 0
-                else:
-                    out[i0, i1, i2] = out_t(acc)
+                out[i0, i1, i2] = cast(acc)
                 i2 += step
             row += cuda.gridDim.y
 
