@@ -142,7 +142,8 @@ def test_integer_convs_are_exact(dtype):
 # ---- conv_transpose: GEMM + col2im gather -------------------------------------------------
 
 @pytest.mark.parametrize("kw", [dict(stride=2, padding=1), dict(stride=(2, 3), padding=(0, 1), output_padding=(1, 2)),
-                                dict(dilation=2, padding=1), dict(groups=3, stride=2)])
+                                dict(dilation=2, padding=1), dict(stride=(2, 3), dilation=(2, 3), padding=1),
+                                dict(groups=3, stride=2)])
 def test_conv_transpose2d(kw):
     w = _values((3, 4, 3, 3))
     both(lambda x, w: nn.conv_transpose2d(x, w, **kw), X, w)

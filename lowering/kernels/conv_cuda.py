@@ -110,6 +110,30 @@ def source_index(i, n, mode):
     return 2 * n - 1 - m if m >= n else m
 
 
+@cuda.jit(device=True, inline=True)
+def first_tap(r, s, d):
+    """(first, step) of the kernel offsets t worth visiting for the output index ``r`` (padded)
+    along a dim of stride ``s`` and dilation ``d``: with d == 1 only the t with r - t
+    divisible by s (no test per offset); else all of them (tap_source tests each)."""
+    if d == 1 and s != 1:
+        return r % s, s
+    return 0, 1
+
+
+@cuda.jit(device=True, inline=True)
+def tap_source(rr, s, d, n):
+    """The grid position whose window puts offset ``rr`` (= r - t*d) on this output index:
+    ``rr / s`` when that is a whole number in [0, n), else -1."""
+    if rr < 0:
+        return -1
+    q = rr
+    if s != 1:
+        q = rr // s
+        if d != 1 and q * s != rr:
+            return -1
+    return q if q < n else -1
+
+
 @functools.lru_cache(maxsize=None)
 def cast_to(out_t):
     """The device function storing an accumulator as ``out_t``: wrapped to an integer's width
@@ -194,20 +218,20 @@ def col2im_kernel(acc_t, out_t):
             q = start
             while q < S:
                 acc = acc_t(0)
-                for i in range(kd):
-                    zz = a + pd - i * dd
-                    z = zz // sd
-                    if zz < 0 or z * sd != zz or z >= od:
+                i0, di = first_tap(a + pd, sd, dd)
+                j0, dj = first_tap(e + ph, sh, dh)
+                l0, dl = first_tap(f + pw, sw, dw)
+                for i in range(i0, kd, di):
+                    z = tap_source(a + pd - i * dd, sd, dd, od)
+                    if z < 0:
                         continue
-                    for j in range(kh):
-                        yy = e + ph - j * dh
-                        y = yy // sh
-                        if yy < 0 or y * sh != yy or y >= oh:
+                    for j in range(j0, kh, dj):
+                        y = tap_source(e + ph - j * dh, sh, dh, oh)
+                        if y < 0:
                             continue
-                        for l in range(kw):
-                            xx = f + pw - l * dw
-                            o = xx // sw
-                            if xx < 0 or o * sw != xx or o >= ow:
+                        for l in range(l0, kw, dl):
+                            o = tap_source(f + pw - l * dw, sw, dw, ow)
+                            if o < 0:
                                 continue
                             acc += acc_t(cols[b, c * K + (i * kh + j) * kw + l, (z * oh + y) * ow + o])
                 x[b, c, a, e, f] = cast(acc)
