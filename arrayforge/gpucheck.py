@@ -7,14 +7,16 @@ GPU's own device-to-device copy bandwidth:
 
 * a 10-op element-wise chain on 1e8 float32 (one fused kernel),
 * ``sum((a - b)**2)`` on 1e8 float32 (the map fused into the reduction),
+* GEMM 4096 float32: ``a @ b`` (cuBLAS through CuPy when importable, else the tiled Numba
+  kernel) against cuBLAS alone, and the tiled kernel's own figure,
 * the convolution issue's cases (asv_bench/measure_conv.py) on the GPU: conv2d
   (32, 64, 56, 56) * (64, 64, 3, 3) float32 (im2col + GEMM) and its fused ``relu(conv + b)``
   epilogue, depthwise 3x3 (the direct kernel), the DCGAN conv_transpose2d (GEMM + col2im), each
   against PyTorch on the same GPU when torch imports with CUDA (true float32: TF32 off, and the
   TF32 default as a second figure), and ``signal.convolve2d`` against the copy bandwidth,
 
-and says which figures have no GPU path yet (GEMM, SpMV).  Without a GPU (or under the
-simulator) it says so and exits 0.
+and says which figures have no GPU path yet (SpMV).  Without a GPU (or under the simulator) it
+says so and exits 0.
 """
 import argparse
 import os
@@ -80,8 +82,41 @@ def figures(n, repeat):
     host = np.asarray(chain10(a[:1000], b[:1000]))
     ref = np.asarray(chain10(a[:1000].to_device("cpu"), b[:1000].to_device("cpu")))
     print(f"chain agrees with the CPU executor: {bool(np.allclose(host, ref, rtol=1e-5, atol=1e-6))}")
-    for what in ("GEMM 4096 float32 vs cuBLAS", "SpMV 1e6 rows / 1e7 nonzeros"):
-        print(f"{what}: no CUDA path yet (raises NotImplementedError on GPU arrays)")
+    gemm_figures(4096, repeat)
+    print("SpMV 1e6 rows / 1e7 nonzeros: no CUDA path yet (raises NotImplementedError on GPU arrays)")
+
+
+def gemm_figures(n, repeat):
+    """GEMM n x n float32: ``a @ b`` on device arrays (the routine explain() names) against
+    cuBLAS alone (CuPy's matmul on the same buffers: the must-show is within 1.1x of it), and
+    the tiled Numba kernel on its own (the path without CuPy)."""
+    import arrayforge as xp
+    from lowering.kernels import cuda_gemm
+    from numba import cuda
+    rng = np.random.default_rng(0)
+    a = xp.asarray(rng.standard_normal((n, n), dtype=np.float32), device="cuda")
+    b = xp.asarray(rng.standard_normal((n, n), dtype=np.float32), device="cuda")
+    flops = 2 * n ** 3
+    variant = xp.explain(a @ b).kernels[0].variant
+    ours = _best(lambda: (a @ b).compute(), repeat)
+    print(f"GEMM {n} float32, a @ b ({variant}): {ours * 1e3:8.2f} ms, {flops / ours / 1e12:6.1f} TFLOP/s")
+    da, db = cuda.as_cuda_array(a), cuda.as_cuda_array(b)
+    A, B = da.reshape((1, n, n)), db.reshape((1, n, n))
+    out = cuda.device_array((1, n, n), np.float32)
+    tiled = _best(lambda: cuda_gemm.gemm(A, B, out, variant="tiled"), repeat)
+    print(f"GEMM {n} float32, tiled Numba kernel: {tiled * 1e3:8.2f} ms, {flops / tiled / 1e12:6.1f} TFLOP/s")
+    if not cuda_gemm.cublas_available():
+        print("cuBLAS: CuPy is not importable (pip install cupy-cuda12x, the cuda extra): no reference")
+        return
+    import cupy
+    ca, cb = cupy.asarray(a), cupy.asarray(b)
+    cc = cupy.empty((n, n), cupy.float32)
+    ref = _best(lambda: cupy.matmul(ca, cb, out=cc), repeat)
+    print(f"GEMM {n} float32, cuBLAS alone (CuPy): {ref * 1e3:8.2f} ms, {flops / ref / 1e12:6.1f} TFLOP/s; "
+          f"a @ b / cuBLAS = {ours / ref:.2f}x (goal <= 1.1), tiled / cuBLAS = {tiled / ref:.2f}x")
+    got = np.asarray((a[:256] @ b[:, :256]).to_device("cpu"))
+    want = np.asarray(a[:256].to_device("cpu")) @ np.asarray(b[:, :256].to_device("cpu"))
+    print(f"GEMM agrees with the host: {bool(np.allclose(got, want, rtol=1e-3, atol=1e-3))}")
 
 
 def _torch_cuda():
@@ -171,7 +206,8 @@ def conv_figures(repeat, tiny=False):
 
 def run_tests():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    tests = [os.path.join(root, "tests", f) for f in ("test_cuda_sim.py", "test_cuda_conv_sim.py", "test_cuda.py")]
+    tests = [os.path.join(root, "tests", f)
+             for f in ("test_cuda_sim.py", "test_cuda_gemm_sim.py", "test_cuda_conv_sim.py", "test_cuda.py")]
     if not all(os.path.exists(t) for t in tests):
         print("tests/ not found next to the package: run this from a source checkout to run the tests")
         return 0

@@ -132,7 +132,8 @@ class DevicePool:
             flat = cuda().device_array(n, dtype)
         # a handle of its own (the free list keeps ``flat``); a 0-d value keeps shape (1,): readers
         # take the shape from the node, and no device-array reshape to () is needed
-        arr = flat[0:n].reshape(tuple(shape)) if shape else flat[0:1]
+        # (an empty shape views an empty slice: a 1-element buffer does not reshape to (3, 0))
+        arr = flat[0:math.prod(shape)].reshape(tuple(shape)) if shape else flat[0:1]
         weakref.finalize(arr, self._release, key, flat, n * dtype.itemsize)
         return arr
 
@@ -172,8 +173,7 @@ def to_host(buf, shape=None):
 
 def flat(buf):
     """The 1-d view of a contiguous device array."""
-    n = max(math.prod(buf.shape), 1)
-    return buf if buf.shape == (n,) else buf.reshape((n,))
+    return buf if len(buf.shape) == 1 else buf.reshape((math.prod(buf.shape),))
 
 
 def _check_dtype(dtype):
@@ -479,7 +479,10 @@ def run_kernel(k, st, nodes, buffers):
     if barrier is None or barrier.cuda_module is None:  # (make_node refuses these: defensive)
         raise NotImplementedError(f"{barrier.name if barrier else k.kind} has no CUDA kernel yet")
     root = nodes[k.root]
-    operands = [dense_operand(_operand(ld, nodes, buffers)) for ld in k.loads]
+    if barrier.cuda_permuted_operands:
+        operands = [permuted_operand(_operand(ld, nodes, buffers)) for ld in k.loads]
+    else:
+        operands = [dense_operand(_operand(ld, nodes, buffers)) for ld in k.loads]
     out = pool.empty(root.shape, root.dtype) if barrier.writes_out else None
     return barrier.cuda_run(root, operands, out)
 
@@ -500,6 +503,25 @@ def dense_operand(op):
     if not contiguous:
         return _run_copy(op, op.array.dtype)
     return op.array[op.offset:op.offset + size].reshape(op.shape)
+
+
+def permuted_operand(op):
+    """``(array, axes)`` with ``array`` C-contiguous and the operand ``array.transpose(axes)``:
+    a transposed view (any permutation of a contiguous buffer) is handed over in place, any
+    other layout as a contiguous copy (``axes`` the identity)."""
+    dims = [d for d in range(len(op.shape)) if op.shape[d] != 1]
+    order = sorted(dims, key=lambda d: -op.strides[d])
+    expect = 1
+    for d in reversed(order):
+        if op.strides[d] != expect:
+            return dense_operand(op), tuple(range(len(op.shape)))
+        expect *= op.shape[d]
+    # memory order: the unit dims where they are, the others sorted by stride
+    it = iter(order)
+    mem = [d if op.shape[d] == 1 else next(it) for d in range(len(op.shape))]
+    array = op.array[op.offset:op.offset + math.prod(op.shape)]
+    array = array.reshape(tuple(op.shape[d] for d in mem)) if op.shape else array
+    return array, tuple(mem.index(d) for d in range(len(op.shape)))
 
 
 def realize(todo, get_plan):

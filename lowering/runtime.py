@@ -637,10 +637,7 @@ def explain_plan(outputs):
             backend = "cpu" if ex == "numba" else "numpy"
         barrier = BY_NAME.get(k.kind)
         if barrier is not None:
-            if on_device:
-                variant = barrier.cuda_describe(root)
-            else:
-                backend, variant = barrier.describe(root, ex)
+            backend, variant = ("cuda", barrier.cuda_describe(root)) if on_device else barrier.describe(root, ex)
         out.append({
             "kind": k.kind, "ops": k.ops(nodes) if st is None else st.ops,
             "shape": root.shape, "dtype": root.dtype, "executor": ex,

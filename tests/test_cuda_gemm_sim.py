@@ -115,3 +115,99 @@ def test_batched_dot():
         out = cuda.device_array(5, dtype)
         cuda_gemm.batched_dot(cuda.to_device(a), cuda.to_device(b), out)
         np.testing.assert_allclose(out.copy_to_host(), _reference(a, b.T, dtype)[:, 0], rtol=1e-12)
+
+
+# ---- the CONTRACT node on a device: the namespace's products, differential against the CPU ----
+
+import arrayforge as xp  # noqa: E402
+from test_cuda_sim import both  # noqa: E402  (tests/ is on sys.path: pytest's rootdir insertion)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int8", "int32", "uint8", "uint64", "bool"])
+def test_matmul_dtypes(dtype):
+    a, b = _values((7, 9), dtype), _values((9, 5), dtype)
+    if dtype == "bool":                                          # (matmul is numeric only; einsum ORs ANDs)
+        both(lambda x, y: xp.einsum("ij,jk->ik", x, y), a, b)
+        return
+    both(lambda x, y: x @ y, a, b, rtol=1e-5 if dtype == "float32" else 1e-12)
+
+
+def test_matmul_odd_sizes_and_vectors():
+    for m, k, n in [(1, 1, 1), (1, 7, 33), (33, 7, 1), (7, 33, 7)]:
+        both(lambda x, y: x @ y, _values((m, k), "float64"), _values((k, n), "float64"))
+    a = _values((7, 9), "float64")
+    both(lambda x: x @ x[0], a)                                  # matrix @ vector (a dot per row)
+    both(lambda x: x[:, 0] @ x, a)                               # vector @ matrix
+    both(lambda x: x[0] @ x[1], a)                               # vector @ vector: 0-d
+
+
+def test_matmul_batched_broadcast_and_transposed_views():
+    a, b = _values((3, 5, 4), "float64"), _values((3, 4, 6), "float64")
+    both(lambda x, y: x @ y, a, b)                               # batched
+    both(lambda x, y: x @ y[0], a, b)                            # one matrix: merged into M
+    both(lambda x, y: x[:1] @ y, a, b)                           # broadcast batch
+    both(lambda x, y: xp.reshape(x, (3, 1, 5, 4)) @ y[None], a, b)
+    both(lambda x, y: x.mT @ x, a, b)                            # transposed views
+    both(lambda x, y: y @ y.mT, a, b)
+    both(lambda x, y: xp.linalg.matrix_transpose(y) @ xp.linalg.matrix_transpose(x), a, b)
+    both(lambda x, y: x[:, ::2, 1:] @ y[:, 1:, ::-1], a, b)      # strided views
+    i = _values((2, 5, 4), "int16")
+    both(lambda x: x.mT @ x, i)
+
+
+def test_tensordot_vecdot_einsum_and_linalg():
+    a, b = _values((3, 4, 5), "float64"), _values((4, 5, 2), "float64")
+    both(lambda x, y: xp.tensordot(x, y, axes=2), a, b)
+    both(lambda x, y: xp.tensordot(x, y, axes=1), a.transpose(0, 2, 1), b)
+    both(lambda x, y: xp.tensordot(x, y, axes=0), a[0], b[:, 0, 0])
+    both(lambda x, y: xp.tensordot(x, y, axes=([1, 2], [0, 1])), a, b)
+    both(lambda x, y: xp.tensordot(x, y, axes=([2, 1], [1, 0])), a, b)     # K in another order: copied
+    both(lambda x, y: xp.tensordot(x, y, axes=([0], [2])), _values((2, 3), "float64"), b)
+    c = _values((3, 4, 5), "float64")
+    both(lambda x, y: xp.vecdot(x, y), a, c)
+    both(lambda x, y: xp.vecdot(x, y, axis=1), a, c)
+    both(lambda x, y: xp.vecdot(x, y[0]), a, c)                  # broadcast: a GEMV
+    both(lambda x, y: xp.linalg.vecdot(x, y, axis=0), a, c)
+    both(lambda x, y: xp.linalg.matmul(x, y), a[0], b[0])
+    both(lambda x, y: xp.linalg.tensordot(x, y, axes=2), a, b)
+    both(lambda x, y: xp.einsum("ijk,jkl->il", x, y), a, b)
+    both(lambda x, y: xp.einsum("ijk,ijk->j", x, y), a, c)
+    i8 = _values((6, 40), "int8")
+    both(lambda x: xp.vecdot(x, x), i8)                          # int8 wraps as on the CPU
+    both(lambda x: x @ x.T, i8)
+
+
+def test_empty_contractions():
+    both(lambda x, y: x @ y, np.ones((3, 0)), np.ones((0, 4)))   # K = 0: zeros
+    both(lambda x, y: x @ y, np.ones((0, 3)), np.ones((3, 4)))   # M = 0
+    both(lambda x, y: xp.vecdot(x, y), np.ones((3, 0)), np.ones((3, 0)))
+    both(lambda x, y: x @ y, np.ones((2, 3, 0), np.int32), np.ones((2, 0, 4), np.int32))
+
+
+def test_epilogue_fuses_after_the_gemm():
+    a, b, c = _values((7, 9), "float64"), _values((9, 5), "float64"), _values((7, 5), "float64")
+    both(lambda x, y, z: xp.sqrt(xp.abs((x @ y) * 2 + z)), a, b, c)
+    g = [xp.asarray(v, device="cuda") for v in (a, b, c)]
+    kernels = xp.explain((g[0] @ g[1]) * 2 + g[2]).kernels
+    assert [k.kind for k in kernels] == ["contract", "elementwise"]
+    assert kernels[0].backend == "cuda" and kernels[0].variant in ("tiled", "cublas")
+    assert kernels[1].backend == "cuda"
+    assert xp.explain(xp.vecdot(g[0], g[0])).kernels[0].variant == "dot"
+
+
+def test_transposed_views_are_not_copied(monkeypatch):
+    # a transposed operand reaches the GEMM in place, as its transpose flag; K in another order is one copy
+    calls = []
+    real = cuda_runtime._run_copy
+    monkeypatch.setattr(cuda_runtime, "_run_copy", lambda *a: calls.append(a) or real(*a))
+    a, b = _values((5, 4), "float64"), _values((5, 6), "float64")
+    g, h = xp.asarray(a, device="cuda"), xp.asarray(b, device="cuda")
+    np.testing.assert_allclose(np.asarray(g.T @ h), a.T @ b, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(h.T @ g), b.T @ a, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(xp.tensordot(g, h, axes=([0], [0]))), a.T @ b, rtol=1e-12)
+    assert not calls
+    t = _values((3, 4, 4), "float64")
+    np.testing.assert_allclose(np.asarray(xp.tensordot(xp.asarray(t, device="cuda"), xp.asarray(t, device="cuda"),
+                                                       axes=([1, 2], [2, 1]))),
+                               np.tensordot(t, t, axes=([1, 2], [2, 1])), rtol=1e-12)
+    assert len(calls) == 1

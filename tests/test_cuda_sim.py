@@ -118,7 +118,7 @@ def test_mixing_devices_raises_at_record_time():
 
 
 @pytest.mark.parametrize("name, f", [
-    ("matmul", lambda g: g @ g.T), ("sort", lambda g: xp.sort(g)), ("unique_values", xp.unique_values),
+    ("sort", lambda g: xp.sort(g)), ("unique_values", xp.unique_values),
     ("nonzero", xp.nonzero), ("cumulative_sum", lambda g: xp.cumulative_sum(g, axis=1)),
     ("argmax", lambda g: xp.argmax(g)), ("inv", lambda g: xp.linalg.inv(g[:, :3])),
     ("fft", lambda g: xp.fft.fft(g)), ("getitem", lambda g: g[g > 0]),

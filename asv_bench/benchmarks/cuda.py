@@ -1,6 +1,7 @@
 """The CUDA back end on a GPU: the fused 10-op chain and ``sum((a-b)**2)`` on float32, each
 beside its bound, a device-to-device copy of the same bytes (and CuPy's twin when CuPy is
-importable); the convolution issue's conv2d and depthwise conv beside PyTorch's.  Every benchmark skips (setup raises NotImplementedError) without a GPU that
+importable); GEMM float32 beside cuBLAS; the convolution issue's conv2d and depthwise conv beside
+PyTorch's.  Every benchmark skips (setup raises NotImplementedError) without a GPU that
 Numba sees; under the simulator too (an interpreter: no timing means anything there)."""
 import os
 
@@ -77,6 +78,44 @@ class SumSquaredDifference(_Base):
         if self.ca is None:
             raise NotImplementedError("CuPy is not installed")
         float(((self.ca - self.cb) ** 2).sum())
+
+
+class Gemm:
+    """``a @ b`` on n x n float32 device arrays (cuBLAS through CuPy when importable, else the
+    tiled Numba kernel), beside the tiled kernel alone and CuPy's matmul (cuBLAS) alone."""
+    params = [1024, 4096]
+    param_names = ["n"]
+    timeout = 300
+
+    def setup(self, n):
+        self.cuda = _gpu()
+        from lowering.kernels import cuda_gemm
+        self.gemm = cuda_gemm.gemm
+        rng = np.random.default_rng(0)
+        self.a = xp.asarray(rng.standard_normal((n, n), dtype=np.float32), device="cuda")
+        self.b = xp.asarray(rng.standard_normal((n, n), dtype=np.float32), device="cuda")
+        self.A = self.cuda.as_cuda_array(self.a).reshape((1, n, n))
+        self.B = self.cuda.as_cuda_array(self.b).reshape((1, n, n))
+        self.out = self.cuda.device_array((1, n, n), np.float32)
+        cp = _cupy()
+        self.ca = cp.asarray(self.a) if cp is not None else None
+        self.cb = cp.asarray(self.b) if cp is not None else None
+        self.time_arrayforge(n)
+        self.time_tiled(n)
+
+    def time_arrayforge(self, n):
+        (self.a @ self.b).compute()
+        self.cuda.synchronize()
+
+    def time_tiled(self, n):
+        self.gemm(self.A, self.B, self.out, variant="tiled")
+        self.cuda.synchronize()
+
+    def time_cupy(self, n):
+        if self.ca is None:
+            raise NotImplementedError("CuPy is not installed")
+        self.ca @ self.cb
+        self.cuda.synchronize()
 
 
 def _torch_cuda():

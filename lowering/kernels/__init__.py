@@ -17,12 +17,13 @@ And for the CUDA back end (``lowering.cuda_runtime``):
 
 * ``cuda_module``: the module (relative to this package) whose ``run(root, operands, out)``
   computes the node on a GPU; imported on first use, so ``import arrayforge`` never imports
-  numba.cuda.  ``operands`` are contiguous device arrays of the loads' shapes, ``out`` a
-  device array of the root's shape from the device pool (None unless ``writes_out``);
+  numba.cuda.  ``operands`` are contiguous device arrays of the loads' shapes (with
+  ``cuda_permuted_operands``: ``(array, axes)`` pairs, a transposed view not copied), ``out``
+  a device array of the root's shape from the device pool (None unless ``writes_out``);
 * ``cuda_unsupported(op, arg, dtype, inputs)``: why such a node has no GPU kernel (None: it
   has one).  ``make_node`` asks it when the node is recorded on a device, so an unsupported
   call raises NotImplementedError at the line that made it, naming the function and device;
-* ``cuda_describe(root)``: the variant ``explain()`` shows for the node on a GPU.
+* ``cuda_describe(root)``: the variant ``explain()`` shows for the node on a device.
 
 fuse.py, schedule.py and runtime.py dispatch through :data:`BARRIERS` / :data:`BY_NAME`,
 so a new kind is one file here plus its front end (JAX registers lowerings per primitive
@@ -58,6 +59,9 @@ class Barrier:
 
     #: the module with this kind's CUDA ``run(root, operands, out)`` (None: no GPU kernel)
     cuda_module = None
+    #: are the CUDA operands ``(array, axes)`` pairs, a transposed view handed over in place
+    #: as its contiguous buffer (the operand is ``array.transpose(axes)``)?  Else contiguous.
+    cuda_permuted_operands = False
 
     def cuda_unsupported(self, op, arg, dtype, inputs):
         """Why a node of this kind (``op``, ``arg``, result ``dtype``) has no CUDA kernel;
@@ -65,7 +69,7 @@ class Barrier:
         return None if self.cuda_module else "has no CUDA kernel yet"
 
     def cuda_describe(self, root):
-        """The variant ``explain()`` shows for ``root`` on a GPU (e.g. the routine)."""
+        """The variant ``explain()`` shows for this node on a CUDA device (backend "cuda")."""
         return "-"
 
     def cuda_run(self, root, operands, out):

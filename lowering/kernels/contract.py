@@ -38,6 +38,7 @@ Routines (see :func:`routine`):
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 from dataclasses import dataclass
 
@@ -268,6 +269,17 @@ class Contract(Barrier):
     def run(self, root, operands, out, executor):
         a, b = operands
         return run(root.arg, a, b, out, executor)
+
+    cuda_module = ".contract_cuda"
+    cuda_permuted_operands = True       # (x.T @ y: the GEMM's transpose flag, no copy)
+
+    def cuda_unsupported(self, op, arg, dtype, inputs):
+        if "*" in arg and np.dtype(dtype).kind == "c":
+            return "has no CUDA kernel for conjugated (complex vecdot) operands yet"
+        return None
+
+    def cuda_describe(self, root):
+        return importlib.import_module(self.cuda_module, __package__).variant(root)
 
 
 register(OpKind.CONTRACT, Contract())

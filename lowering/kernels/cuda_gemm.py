@@ -269,12 +269,16 @@ def gemm(a, b, out, *, trans_a=False, trans_b=False, accumulate=False, variant=N
         return out
     if k == 0:
         if not accumulate:
-            _fill_zero(out)
+            fill_zero(out)
         return out
     variant = variant or routine(out.dtype)
     if variant == "cublas":
         _cublas(a, b, out, trans_a, trans_b, accumulate)
         return out
+    if nbatch == 1 and not accumulate and n == 1 and not trans_a:       # GEMV: a dot per row
+        return _gemv(a.reshape((m, k)), b.reshape((1, k)), out)
+    if nbatch == 1 and not accumulate and m == 1 and trans_b:           # a row times b^T: the same
+        return _gemv(b.reshape((n, k)), a.reshape((1, k)), out)
     tgt = _target()
     tiles = TILES[tgt]
     kernel = tiled_kernel(accumulator(out.dtype), np.dtype(out.dtype).type, tiles,
@@ -288,6 +292,11 @@ def gemm(a, b, out, *, trans_a=False, trans_b=False, accumulate=False, variant=N
     return out
 
 
+def _gemv(rows, vec, out):
+    batched_dot(rows, vec, out.reshape((rows.shape[0],)))
+    return out
+
+
 def batched_dot(a, b, out):
     """``out[p] = sum(a[p] * b[p])`` for C-contiguous device arrays ``a`` (batch, K) and ``b``
     (batch, K) (a batch of 1 broadcasts) into ``out`` (batch,); returns ``out``."""
@@ -298,7 +307,7 @@ def batched_dot(a, b, out):
     if nbatch == 0:
         return out
     if k == 0:
-        _fill_zero(out)
+        fill_zero(out)
         return out
     tgt = _target()
     block = DOT_BLOCK[tgt]
@@ -314,7 +323,7 @@ def _sm_count():
     return cuda.get_current_device().MULTIPROCESSOR_COUNT
 
 
-def _fill_zero(out):
+def fill_zero(out):
     """Zeros into the contiguous device array ``out`` (an empty contraction)."""
     from .. import cuda_runtime
     flat = cuda_runtime.flat(out)
