@@ -12,9 +12,13 @@ GPU's own device-to-device copy bandwidth:
 * sparse: SpMV ``A @ x`` on a 1e6-row, 1e7-nonzero float64 CSR (goal >= 0.5 of copy
   bandwidth, counting the bytes of indptr, indices, data, x and y once), the same on
   power-law rows (the nnz-split kernel), ``A.T @ x`` (atomics) and SpMM with 16 columns,
+* the convolution issue's cases (asv_bench/measure_conv.py) on the GPU: conv2d
+  (32, 64, 56, 56) * (64, 64, 3, 3) float32 (im2col + GEMM) and its fused ``relu(conv + b)``
+  epilogue, depthwise 3x3 (the direct kernel), the DCGAN conv_transpose2d (GEMM + col2im), each
+  against PyTorch on the same GPU when torch imports with CUDA (true float32: TF32 off, and the
+  TF32 default as a second figure), and ``signal.convolve2d`` against the copy bandwidth.
 
-and says which figures have no GPU path yet (conv2d).  Without a GPU (or under
-the simulator) it says so and exits 0.
+Without a GPU (or under the simulator) it says so and exits 0.
 """
 import argparse
 import os
@@ -30,14 +34,14 @@ def _sync():
     cuda.synchronize()
 
 
-def _best(fn, repeat):
+def _best(fn, repeat, sync=_sync):
     fn()
-    _sync()
+    sync()
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
         fn()
-        _sync()
+        sync()
         times.append(time.perf_counter() - t)
     return min(times)
 
@@ -82,7 +86,6 @@ def figures(n, repeat):
     print(f"chain agrees with the CPU executor: {bool(np.allclose(host, ref, rtol=1e-5, atol=1e-6))}")
     gemm_figures(4096, repeat)
     sparse_figures(10**5 if n < 10**8 else 10**6, repeat, bw)
-    print("conv2d vs PyTorch: no CUDA path yet (raises NotImplementedError on GPU arrays)")
 
 
 def gemm_figures(n, repeat):
@@ -178,10 +181,96 @@ def sparse_figures(m, repeat, bw):
               f"agrees with SciPy: {ok}")
 
 
+def _torch_cuda():
+    """torch when it imports and sees this GPU, else None."""
+    try:
+        import torch
+        return torch if torch.cuda.is_available() else None
+    except Exception:       # (a CPU wheel, or a CUDA wheel without its libraries)
+        return None
+
+
+def _vs_torch(torch, ours, fn, repeat, goal=None):
+    """Print torch's time for ``fn`` (true float32, then TF32 allowed) beside ``ours`` (s)."""
+    if torch is None:
+        print("   torch: not importable with CUDA here")
+        return
+    for tf32 in (False, True):
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        t = _best(fn, repeat, torch.cuda.synchronize)
+        what = "TF32 allowed (torch's default)" if tf32 else "float32 (TF32 off)"
+        need = f"; goal >= {goal}" if goal is not None and not tf32 else ""
+        print(f"   torch {what}: {t * 1e3:8.3f} ms: ours has {t / ours:.2f}x torch's throughput{need}")
+    torch.backends.cudnn.allow_tf32 = True
+
+
+def conv_figures(repeat, tiny=False):
+    """The convolution issue's cases (asv_bench/measure_conv.py) on the GPU, vs PyTorch
+    (``tiny``: small shapes, to check this function under the simulator)."""
+    import arrayforge as xp
+    from arrayforge import nn, signal
+    from lowering.kernels import cuda_gemm
+    torch = _torch_cuda()
+    F = torch.nn.functional if torch is not None else None
+    rng = np.random.default_rng(0)
+    n, c, h = (2, 6, 5) if tiny else (32, 64, 56)
+    X = rng.standard_normal((n, c, h, h), dtype=np.float32)
+    W = rng.standard_normal((c, c, 3, 3), dtype=np.float32) * 0.05
+    B = rng.standard_normal(c, dtype=np.float32)
+    Wd = rng.standard_normal((c, 1, 3, 3), dtype=np.float32)
+    x, w, b, wd = (xp.asarray(a, device="cuda") for a in (X, W, B, Wd))
+    flops = 2 * n * c * h * h * c * 9
+    conv = lambda: nn.conv2d(x, w, padding=1).compute()                           # noqa: E731
+    fused = lambda: nn.relu(nn.conv2d(x, w, padding=1) + b[:, None, None]).compute()  # noqa: E731
+    got = np.asarray(nn.conv2d(x[:2], w, padding=1))
+    ref = np.asarray(nn.conv2d(xp.asarray(X[:2]), xp.asarray(W), padding=1))
+    err = float(np.abs(got - ref).max() / np.abs(ref).max())
+    plan = xp.explain(nn.relu(nn.conv2d(x, w, padding=1) + b[:, None, None])).kernels
+    print(f"\nconv2d {X.shape} * {W.shape}, padding 1, float32: {plan[0].variant}, GEMM "
+          f"{cuda_gemm.routine(np.float32)}; max relative |gpu - cpu| = {err:.1e}")
+    t = _best(conv, repeat)
+    print(f"   arrayforge {t * 1e3:8.3f} ms ({flops / t / 1e12:.2f} TFLOP/s)")
+    tf = _best(fused, repeat)
+    print(f"   relu(conv2d + b) {tf * 1e3:8.3f} ms = {tf / t:.3f} x the conv alone "
+          f"({len(plan)} kernels: {', '.join(k.kind for k in plan)}; goal <= 1.15)")
+    if torch is not None:
+        tx, tw = torch.as_tensor(X, device="cuda"), torch.as_tensor(W, device="cuda")
+        _vs_torch(torch, t, lambda: F.conv2d(tx, tw, padding=1), repeat, goal=0.5)
+    else:
+        _vs_torch(None, t, None, repeat)
+
+    t = _best(lambda: nn.conv2d(x, wd, padding=1, groups=c).compute(), repeat)
+    bw = copy_bandwidth(X.size, repeat)
+    print(f"\ndepthwise 3x3 (groups={c}), same tensor: {xp.explain(nn.conv2d(x, wd, padding=1, groups=c)).kernels[0].variant}"
+          f" {t * 1e3:8.3f} ms = {2 * X.nbytes / t / bw:.2f} of copy bandwidth (input + output)")
+    if torch is not None:
+        twd = torch.as_tensor(Wd, device="cuda")
+        _vs_torch(torch, t, lambda: F.conv2d(tx, twd, padding=1, groups=c), repeat)
+
+    Z = rng.standard_normal((2, 4, 3, 3) if tiny else (32, 128, 16, 16), dtype=np.float32)
+    Wt = rng.standard_normal((Z.shape[1], Z.shape[1] // 2, 4, 4), dtype=np.float32) * 0.05
+    z, wt = xp.asarray(Z, device="cuda"), xp.asarray(Wt, device="cuda")
+    t = _best(lambda: nn.conv_transpose2d(z, wt, stride=2, padding=1).compute(), repeat)
+    print(f"\nDCGAN conv_transpose2d {Z.shape} * {Wt.shape}, stride 2, padding 1: "
+          f"{t * 1e3:8.3f} ms (GEMM + gather col2im)")
+    if torch is not None:
+        tz, twt = torch.as_tensor(Z, device="cuda"), torch.as_tensor(Wt, device="cuda")
+        _vs_torch(torch, t, lambda: F.conv_transpose2d(tz, twt, stride=2, padding=1), repeat)
+
+    side = 12 if tiny else 4096
+    img = xp.asarray(rng.standard_normal((side, side), dtype=np.float32), device="cuda")
+    k = xp.asarray(rng.standard_normal((5, 5), dtype=np.float32), device="cuda")
+    t = _best(lambda: signal.convolve2d(img, k, mode="same", boundary="symm").compute(), repeat)
+    print(f"\nsignal.convolve2d {side}x{side} float32, 5x5, 'same', boundary 'symm': {t * 1e3:8.3f} ms "
+          f"= {2 * img.size * 4 / t / bw:.2f} of copy bandwidth (pad + direct kernel)")
+
+
 def run_tests():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    tests = [os.path.join(root, "tests", f) for f in ("test_cuda_sim.py", "test_cuda_gemm_sim.py",
-                                                      "test_cuda_sparse_sim.py", "test_cuda.py")]
+    tests = [os.path.join(root, "tests", f)
+             for f in ("test_cuda_sim.py", "test_cuda_gemm_sim.py", "test_cuda_sparse_sim.py",
+                       "test_cuda_conv_sim.py", "test_cuda.py")]
     if not all(os.path.exists(t) for t in tests):
         print("tests/ not found next to the package: run this from a source checkout to run the tests")
         return 0
@@ -209,6 +298,7 @@ def main(argv=None):
           f"compute capability {dev.compute_capability}")
     rc = 0 if args.no_tests else run_tests()
     figures(10**7 if args.quick else 10**8, 5 if args.quick else 10)
+    conv_figures(5 if args.quick else 10)
     return rc
 
 

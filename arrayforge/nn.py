@@ -466,7 +466,7 @@ def _avg_pool(fn, nd, x, kernel_size, stride, padding, ceil_mode, count_include_
         if np.all(div == div.flat[0]):
             result = total / float(div.flat[0])
         else:
-            result = total / asarray(div.astype(x.dtype))
+            result = total / asarray(div.astype(x.dtype), device=x.device)     # (a table of the shape: copied once)
     return reshape(result, result.shape[1:]) if unbatched else result
 
 

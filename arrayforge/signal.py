@@ -37,7 +37,7 @@ from lowering import Op, make_node
 from lowering.kernels import correlate as _kc     # registers the CORRELATE barrier kind
 
 from . import _dtypes as dt
-from ._graph import bounded, extern
+from ._graph import bounded, extern, public_name
 from . import _array  # noqa: E402  (circular at import time; used at call time)
 
 __all__ = ["convolve", "correlate", "convolve2d", "correlate2d", "fftconvolve", "oaconvolve",
@@ -159,9 +159,10 @@ def _conj(x):
     return conj(x)
 
 
-def _zeros(shape, dtype):
+def _zeros(shape, dtype, like):
+    """Zeros on the device of the array ``like`` (an empty sum, or no output at all)."""
     from .creation import zeros
-    return zeros(shape, dtype=dtype)
+    return zeros(shape, dtype=dtype, device=like.device)
 
 
 def _correlate_node(a, w, pads, boundary, fill, dtype, conj_a=False, conj_w=False):
@@ -174,10 +175,13 @@ def _correlate_node(a, w, pads, boundary, fill, dtype, conj_a=False, conj_w=Fals
     if any(s < 0 for s in shape):
         raise ValueError(f"negative dimensions are not allowed: output shape {shape}")
     if w.size == 0 or math.prod(shape) == 0:
-        return _zeros(shape, dtype)         # an empty sum (or no output at all)
+        return _zeros(shape, dtype, a)         # an empty sum (or no output at all)
     conj_a, conj_w = conj_a and a.dtype.kind == "c", conj_w and w.dtype.kind == "c"
-    node = make_node(Op.CORRELATE, dtype, shape, (a._node, w._node),
-                     (pads, boundary, (fill, repr(fill)), conj_a, conj_w))
+    try:
+        node = make_node(Op.CORRELATE, dtype, shape, (a._node, w._node),
+                         (pads, boundary, (fill, repr(fill)), conj_a, conj_w))
+    except NotImplementedError as exc:      # no kernel on the operands' device
+        raise NotImplementedError(f"{public_name()}: {exc}") from None
     return _array.Array._new(bounded(node))
 
 
@@ -247,7 +251,7 @@ def _direct_empty(s1, s2, mode, fn):
 def _direct(in1, in2, mode, fn, correlation):
     dtype = _result_dtype(in1.dtype, in2.dtype, fn)
     if in1.size == 0 or in2.size == 0:
-        return _zeros(_direct_empty(in1.shape, in2.shape, mode, fn), dtype)
+        return _zeros(_direct_empty(in1.shape, in2.shape, mode, fn), dtype, in1)
     if dtype == np.bool_ and not _np_conv_ok(in1, in2, mode):
         # Note: as SciPy's direct N-D method ("Unsupported type"); 1-D goes through NumPy's loop
         raise ValueError(f"{fn}: the direct method does not support bool inputs of rank "
@@ -395,7 +399,7 @@ def _boundary_2d(fn, in1, in2, mode, boundary, fillvalue, correlation):
         shape = tuple(n + lo + hi - kk + 1 for n, kk, (lo, hi) in zip(in1.shape, k, pads))
         if any(s < 0 for s in shape):
             raise ValueError(f"{fn}: negative dimensions are not allowed: output shape {shape}")
-        return _zeros(shape, dtype)
+        return _zeros(shape, dtype, in1)
     w = in2 if correlation else _flip(in2)
     out = _correlate_node(in1, w, pads, boundary, fill, dtype, conj_w=correlation)
     if swapped and correlation:
@@ -486,7 +490,7 @@ def _fft(in1, in2, mode, axes, fn, method, convolve_dtype=None):
         return _scalar_product(in1, in2, False)
     _same_rank(in1, in2, fn)
     if convolve_dtype is None and (in1.size == 0 or in2.size == 0):
-        return _zeros((0,), np.float64)       # as SciPy (``xp.asarray([])``)
+        return _zeros((0,), np.float64, in1)       # as SciPy (``xp.asarray([])``)
     in1, in2, axes = _fft_axes(in1, in2, mode, axes, fn)
     # (with no axis longer than 1 left SciPy multiplies the inputs: NumPy's product dtype)
     dtype = _fft_dtype(in1.dtype, in2.dtype) if axes else np.result_type(in1.dtype, in2.dtype)
@@ -556,6 +560,8 @@ def _estimates(s1, s2, mode, dtype):
 
 def _choose(in1, in2, mode):
     dtype = _result_dtype(in1.dtype, in2.dtype, "choose_conv_method")
+    if in1.device != "cpu" or in2.device != "cpu":
+        return "direct"         # (the FFT methods have no GPU kernel; the direct one does)
     if dtype.kind in "biu":
         return "direct"         # exact integer arithmetic (SciPy: direct when float64 could round)
     if in1.size == 0 or in2.size == 0:

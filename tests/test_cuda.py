@@ -30,7 +30,7 @@ def _env(**extra):
 
 
 # the simulator test files, run in one subprocess (each starts numba's simulator once)
-SIM_FILES = ["test_cuda_sim.py", "test_cuda_gemm_sim.py", "test_cuda_sparse_sim.py"]
+SIM_FILES = ["test_cuda_sim.py", "test_cuda_gemm_sim.py", "test_cuda_sparse_sim.py", "test_cuda_conv_sim.py"]
 
 
 def test_simulator_suite():
@@ -217,3 +217,24 @@ def test_ptx_sparse_kernels():
         names.add(name)
     assert {"spmv_rows", "spmv_split", "spmv_combine", "spmv_t", "spmm", "spmm_t", "todense",
             "sort_buckets", "scatter_slots", "compact_sum"} <= names
+
+
+@needs_ptx
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "int64", "uint8", "bool"])
+def test_ptx_conv_kernels(dtype):
+    # im2col, the gather col2im, the direct kernel (filter in shared memory, or read from global
+    # memory), PAD (every mode) and the correlation of signal's direct method
+    from lowering.kernels import conv_cuda, correlate_cuda
+    kinds = ["im2col", "col2im", "pad-constant", "pad-reflect"]
+    if dtype != "bool":
+        kinds += ["direct", "direct-global"]
+    if dtype in ("float32", "int64"):
+        kinds += ["pad-edge", "pad-wrap", "pad-symmetric"]
+    for kind in kinds:
+        ptx, _ = conv_cuda.compile_ptx(kind, dtype)
+        assert ".entry" in ptx, kind
+        if kind == "direct":
+            assert "ld.shared" in ptx and "bar.sync" in ptx
+    if dtype != "bool":
+        ptx, _ = correlate_cuda.compile_ptx(dtype, kernel_dtype="int16" if dtype == "int64" else None)
+        assert ".entry" in ptx

@@ -1,6 +1,7 @@
 """The CUDA back end on a GPU: the fused 10-op chain and ``sum((a-b)**2)`` on float32, each
 beside its bound, a device-to-device copy of the same bytes (and CuPy's twin when CuPy is
-importable); GEMM float32 beside cuBLAS.  Every benchmark skips (setup raises NotImplementedError) without a GPU that
+importable); GEMM float32 beside cuBLAS; the convolution issue's conv2d and depthwise conv beside
+PyTorch's.  Every benchmark skips (setup raises NotImplementedError) without a GPU that
 Numba sees; under the simulator too (an interpreter: no timing means anything there)."""
 import os
 
@@ -154,3 +155,62 @@ class SparseSpMV:
             raise NotImplementedError("CuPy is not installed")
         self.cA @ self.cx
         self.cuda.synchronize()
+
+
+def _torch_cuda():
+    try:
+        import torch
+        return torch if torch.cuda.is_available() else None
+    except Exception:
+        return None
+
+
+class Conv2d:
+    """The convolution issue's conv2d (32, 64, 56, 56) * (64, 64, 3, 3), padding 1, float32 on
+    the GPU (im2col + GEMM), its fused ``relu(conv + b)`` epilogue, the depthwise 3x3 (the direct
+    kernel), and PyTorch's twins (true float32: TF32 off) when torch imports with CUDA."""
+    timeout = 300
+
+    def setup(self):
+        self.cuda = _gpu()
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((32, 64, 56, 56), dtype=np.float32)
+        W = rng.standard_normal((64, 64, 3, 3), dtype=np.float32) * 0.05
+        B = rng.standard_normal(64, dtype=np.float32)
+        Wd = rng.standard_normal((64, 1, 3, 3), dtype=np.float32)
+        self.x, self.w, self.b, self.wd = (xp.asarray(a, device="cuda") for a in (X, W, B, Wd))
+        torch = _torch_cuda()
+        self.torch = torch
+        if torch is not None:
+            torch.backends.cudnn.allow_tf32 = False
+            self.tx, self.tw, self.twd = (torch.as_tensor(a, device="cuda") for a in (X, W, Wd))
+        for _ in range(2):
+            self.time_arrayforge()
+            self.time_arrayforge_depthwise()
+
+    def time_arrayforge(self):
+        from arrayforge import nn
+        nn.conv2d(self.x, self.w, padding=1).compute()
+        self.cuda.synchronize()
+
+    def time_arrayforge_relu_bias(self):
+        from arrayforge import nn
+        nn.relu(nn.conv2d(self.x, self.w, padding=1) + self.b[:, None, None]).compute()
+        self.cuda.synchronize()
+
+    def time_arrayforge_depthwise(self):
+        from arrayforge import nn
+        nn.conv2d(self.x, self.wd, padding=1, groups=64).compute()
+        self.cuda.synchronize()
+
+    def time_torch(self):
+        if self.torch is None:
+            raise NotImplementedError("torch with CUDA is not importable")
+        self.torch.nn.functional.conv2d(self.tx, self.tw, padding=1)
+        self.torch.cuda.synchronize()
+
+    def time_torch_depthwise(self):
+        if self.torch is None:
+            raise NotImplementedError("torch with CUDA is not importable")
+        self.torch.nn.functional.conv2d(self.tx, self.twd, padding=1, groups=64)
+        self.torch.cuda.synchronize()

@@ -665,21 +665,24 @@ def run_conv_transpose(root, x, w, out, executor):
     return _finish(res, out)
 
 
-def run_unfold(root, x, out, executor):
-    kernel, stride, pad, dilation = root.arg
+def unfold_geometry(arg, spatial):
+    """The geometry arguments (kernel, stride, pad, dilation, grid) of an UNFOLD or FOLD node
+    with ``arg`` over the image size ``spatial``."""
+    kernel, stride, pad, dilation = arg
     grid = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
-                 for n, k, s, p, d in zip(x.shape[2:], kernel, stride, pad, dilation))
-    geom = geometry(kernel, stride, pad, dilation, grid)
+                 for n, k, s, p, d in zip(spatial, kernel, stride, pad, dilation))
+    return kernel, stride, pad, dilation, grid
+
+
+def run_unfold(root, x, out, executor):
+    geom = geometry(*unfold_geometry(root.arg, x.shape[2:]))
     x5 = _five(_as(x, x.dtype), x.shape[2:])
     _im2col(executor)(x5, out, geom, 0)
     return out
 
 
 def run_fold(root, cols, out, executor):
-    kernel, stride, pad, dilation = root.arg
-    grid = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
-                 for n, k, s, p, d in zip(out.shape[2:], kernel, stride, pad, dilation))
-    geom = geometry(kernel, stride, pad, dilation, grid)
+    geom = geometry(*unfold_geometry(root.arg, out.shape[2:]))
     o5 = _five(out, out.shape[2:])
     cols = _as(cols, cols.dtype)
     _col2im(executor if out.dtype != np.bool_ else "numpy")(cols, o5, geom)
@@ -732,6 +735,15 @@ class Conv(Barrier):
         if name == "FOLD":
             return run_fold(root, operands[0], out, executor)
         return run_pad(root, operands[0], out)
+
+    # every CONV node has a GPU kernel (complex dtypes are refused for devices as a whole)
+    cuda_module = ".conv_cuda"
+
+    def cuda_unsupported(self, op, arg, dtype, inputs):
+        return None
+
+    def cuda_describe(self, root):
+        return "im2col-gemm" if routine(root) == "rows-gemm" else routine(root)
 
 
 register(OpKind.CONV, Conv())

@@ -131,7 +131,7 @@ def run(a, w, out, pads, boundary, fill, executor, conj_a=False, conj_w=False):
                                           else np.empty(out.shape, ct))
     # dims of size 1 in all three arrays are dropped: (N, 1) columns and (1, C, H, W) stacks reach
     # the compiled kernel with their work along its contiguous last dim
-    keep = [d for d in range(out.ndim) if (p.shape[d], kern.shape[d], out.shape[d]) != (1, 1, 1)] or [out.ndim - 1]
+    keep = kept_dims(p.shape, kern.shape, out.shape)
     p3, k3, t3 = (x.reshape([x.shape[d] for d in keep]) for x in (p, kern, target))
     if executor == "numba" and len(keep) <= MAX_RANK and ct in _KERNEL_DTYPES:
         lead = (1,) * (MAX_RANK - len(keep))
@@ -145,6 +145,13 @@ def run(a, w, out, pads, boundary, fill, executor, conj_a=False, conj_w=False):
         else:
             np.copyto(out, target, casting="unsafe")     # wraps modulo the width, as NumPy's loop does
     return out
+
+
+def kept_dims(p_shape, w_shape, out_shape):
+    """The dims the kernels work on: those not of size 1 in the extended array, the kernel and
+    the output alike (at least the last one)."""
+    return [d for d in range(len(out_shape)) if (p_shape[d], w_shape[d], out_shape[d]) != (1, 1, 1)] \
+        or [len(out_shape) - 1]
 
 
 def _correlate_numpy(p, w, out):
@@ -397,6 +404,19 @@ class Correlate(Barrier):
         a, w = operands
         pads, boundary, (fill, _), conj_a, conj_w = root.arg
         return run(a, w, out, pads, boundary, fill, executor, conj_a, conj_w)
+
+    # the direct kernel on a GPU, for up to MAX_RANK dims that are not all of size 1
+    cuda_module = ".correlate_cuda"
+
+    def cuda_unsupported(self, op, arg, dtype, inputs):
+        a, w = inputs
+        padded_shape = tuple(n + lo + hi for n, (lo, hi) in zip(a.shape, arg[0]))
+        if len(kept_dims(padded_shape, w.shape, output_shape(a.shape, w.shape, arg[0]))) > MAX_RANK:
+            return f"has no CUDA kernel for more than {MAX_RANK} dimensions (of size > 1)"
+        return None
+
+    def cuda_describe(self, root):
+        return "direct"
 
 
 register(OpKind.CORRELATE, Correlate())
