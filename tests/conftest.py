@@ -40,3 +40,18 @@ def lazy(monkeypatch):
     """Record everything, however small (no eager tier): for tests of plans and fusion."""
     from lowering import runtime
     monkeypatch.setattr(runtime, "EAGER_MAX", 0)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """The CUDA simulator files (tests/test_cuda*_sim.py) need Numba's simulator, which must be
+    switched on before numba is imported: without a GPU they run in the subprocess of
+    tests/test_cuda.py::test_simulator_suite, so here they are not collected (rather than
+    reported as a hundred skips).  On a GPU, or under NUMBA_ENABLE_CUDASIM=1, they run here."""
+    name = collection_path.name
+    if not (name.startswith("test_cuda") and name.endswith("_sim.py")):
+        return None
+    import os
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return None
+    from lowering import cuda_runtime
+    return None if cuda_runtime.available() else True

@@ -220,7 +220,8 @@ def test_ptx_sparse_kernels():
 
 
 @needs_ptx
-@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "int64", "uint8", "bool"])
+# (three dtype families: floating, narrow integers wrapped from int64 sums, bool; ~20 s each)
+@pytest.mark.parametrize("dtype", ["float32", "int8", "bool"])
 def test_ptx_conv_kernels(dtype):
     # im2col, the gather col2im, the direct kernel (filter in shared memory, or read from global
     # memory), PAD (every mode) and the correlation of signal's direct method
@@ -228,7 +229,7 @@ def test_ptx_conv_kernels(dtype):
     kinds = ["im2col", "col2im", "pad-constant", "pad-reflect"]
     if dtype != "bool":
         kinds += ["direct", "direct-global"]
-    if dtype in ("float32", "int64"):
+    if dtype in ("float32", "int8"):
         kinds += ["pad-edge", "pad-wrap", "pad-symmetric"]
     for kind in kinds:
         ptx, _ = conv_cuda.compile_ptx(kind, dtype)
@@ -236,5 +237,5 @@ def test_ptx_conv_kernels(dtype):
         if kind == "direct":
             assert "ld.shared" in ptx and "bar.sync" in ptx
     if dtype != "bool":
-        ptx, _ = correlate_cuda.compile_ptx(dtype, kernel_dtype="int16" if dtype == "int64" else None)
+        ptx, _ = correlate_cuda.compile_ptx(dtype, kernel_dtype="int16" if dtype == "int8" else None)
         assert ".entry" in ptx
