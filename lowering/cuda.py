@@ -51,8 +51,16 @@ _GPU_MATH2 = {Op.ATAN2: "atan2", Op.HYPOT: "hypot", Op.COPYSIGN: "copysign"}
 _GPU_LIBDEVICE = {Op.FLOOR: "floor", Op.CEIL: "ceil", Op.TRUNC: "trunc", Op.ROUND: "rint"}
 
 
+_GPU_COMPLEX = {Op.ISNAN: "math.isnan({0}.real) or math.isnan({0}.imag)",
+                Op.ISINF: "math.isinf({0}.real) or math.isinf({0}.imag)",
+                Op.ISFINITE: "math.isfinite({0}.real) and math.isfinite({0}.imag)",
+                Op.CONJ: "{0}.conjugate()"}
+
+
 def gpu_expression(op, dt, a):
     """The GPU table: a template where the CPU one does not compile for a GPU, else None."""
+    if a.kind == "c":       # NaN/inf if either part is (NumPy's answer); the rest: scalar.py's helpers
+        return _GPU_COMPLEX.get(op)
     if a.kind != "f":
         # integers and booleans are never NaN or infinite (NumPy's answer, without a ufunc)
         return {Op.ISNAN: "False", Op.ISINF: "False", Op.ISFINITE: "True"}.get(op)
@@ -152,6 +160,15 @@ def _unravel(w, dims, flat):
     w(f"i{dims[0]} = q")
 
 
+def _shuffle_down(var, off, dtype):
+    """The value of ``var`` (of ``dtype``) in the lane ``off`` above: a shuffle moves 32- or
+    64-bit words, so a complex value moves as its real and imaginary parts."""
+    if np.dtype(dtype).kind != "c":
+        return f"cuda.shfl_down_sync(0xffffffff, {var}, {off})"
+    return (f"{_t(dtype)}(complex(cuda.shfl_down_sync(0xffffffff, {var}.real, {off}), "
+            f"cuda.shfl_down_sync(0xffffffff, {var}.imag, {off})))")
+
+
 def render(spec: CudaSpec) -> str:
     """Source of the module of one CUDA kernel (one function, ``kernel``)."""
     table = _TARGET_TABLE[spec.target]
@@ -234,7 +251,7 @@ def render(spec: CudaSpec) -> str:
         w.depth -= 1
         w("sh[t] = acc")
         w("cuda.syncthreads()")
-        shuffle = spec.target == "gpu" and np.dtype(acc).kind in "iuf" and np.dtype(acc).itemsize >= 4
+        shuffle = spec.target == "gpu" and np.dtype(acc).kind in "iufc" and np.dtype(acc).itemsize >= 4
         w(f"s = {block // 2}")
         w(f"while s >= {WARP if shuffle else 1}:")
         w("    if t < s:")
@@ -247,7 +264,7 @@ def render(spec: CudaSpec) -> str:
             w("acc = sh[t]")
             off = WARP // 2
             while off:
-                w("acc = " + comb.format("acc", f"cuda.shfl_down_sync(0xffffffff, acc, {off})"))
+                w("acc = " + comb.format("acc", _shuffle_down("acc", off, acc)))
                 off //= 2
             w.depth -= 1
         else:
@@ -296,6 +313,46 @@ def _gpu_floor(x):
         return x
     f = x - math.fmod(x, 1.0)
     return f - 1.0 if f > x else f
+
+
+@njit(**_NJ)
+def _gpu_order(a, b):
+    return (b, a) if abs(a) > abs(b) else (a, b)
+
+
+@njit(**_CX)
+def x2y2m1(x, y):
+    # scalar.x2y2m1 without its array (no np.empty in device code): the same stable
+    # sort by magnitude (bubble passes of compare-exchanges) and exact two-sums
+    v1, v0 = _two_prod(x, x)
+    v3, v2 = _two_prod(y, y)
+    v4 = -1.0
+    for _ in range(4):
+        v0, v1 = _gpu_order(v0, v1)
+        v1, v2 = _gpu_order(v1, v2)
+        v2, v3 = _gpu_order(v2, v3)
+        v3, v4 = _gpu_order(v3, v4)
+    hi = v1 + v0
+    v0 = (v1 - hi) + v0
+    v1 = hi
+    for _ in range(3):
+        v1, v2 = _gpu_order(v1, v2)
+        v2, v3 = _gpu_order(v2, v3)
+        v3, v4 = _gpu_order(v3, v4)
+    hi = v2 + v1
+    v1 = (v2 - hi) + v1
+    v2 = hi
+    for _ in range(2):
+        v2, v3 = _gpu_order(v2, v3)
+        v3, v4 = _gpu_order(v3, v4)
+    hi = v3 + v2
+    v2 = (v3 - hi) + v2
+    v3 = hi
+    v3, v4 = _gpu_order(v3, v4)
+    hi = v4 + v3
+    v3 = (v4 - hi) + v3
+    v4 = hi
+    return v4 + v3 + v2 + v1 + v0
 '''
 _SIM_HEAD = '''def njit(*args, **kwargs):     # the simulator: helpers run as Python
     if len(args) == 1 and callable(args[0]) and not kwargs:
@@ -324,6 +381,45 @@ def nan_max(a, b):
 @njit(**_NJ)
 def nan_min(a, b):
     return a if (a < b or a != a or (a == b and b == 0 and signbit(a))) else b
+
+
+def _sim_real(x):      # the real NumPy type of a simulated kernel's scalar (a Python float: float64)
+    return np.float32 if isinstance(x, (np.float32, np.complex64)) else np.float64
+
+
+def real_const(x, value):      # (scalar.py's are Numba overloads: the simulator needs Python ones)
+    return _sim_real(x)(value)
+
+
+def cpack(x, re, im):
+    return (np.complex64 if _sim_real(x) is np.float32 else np.complex128)(complex(re, im))
+
+
+def float_info(x):
+    fi = np.finfo(_sim_real(x))
+    t = fi.dtype.type
+    return t(fi.max), t(fi.smallest_normal), t(fi.eps), int(fi.nmant) + 1
+
+
+class _SimMath:
+    """``math`` for the helpers run as Python: Python's math raises where compiled code gives
+    inf or NaN (``exp(1e300)``, ``log(0)``, ``cos(inf)``); NumPy's scalar functions do not."""
+    def __init__(self):
+        import math as m
+        self.__dict__.update({k: getattr(m, k) for k in dir(m) if not k.startswith("_")})
+        for name in ("exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "sinh", "cosh",
+                     "tanh", "hypot", "ldexp", "floor", "fmod"):
+            setattr(self, name, self._quiet(getattr(np, name)))
+
+    @staticmethod
+    def _quiet(f):
+        def g(*args):
+            with np.errstate(all="ignore"):
+                return f(*args)
+        return g
+
+
+math = _SimMath()
 '''
 
 

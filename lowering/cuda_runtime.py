@@ -11,6 +11,7 @@ views are never copies; only a reshape that no strides can express is materializ
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -177,9 +178,8 @@ def flat(buf):
 
 
 def _check_dtype(dtype):
-    if np.dtype(dtype).kind == "c":
-        raise NotImplementedError(f"complex dtypes ({np.dtype(dtype)}) have no kernels for device "
-                                  "cuda yet")
+    if np.dtype(dtype).kind not in "biufc":
+        raise NotImplementedError(f"{np.dtype(dtype)} has no kernels for device cuda")
 
 
 def leaf(array, ordinal=0):
@@ -331,7 +331,34 @@ def compile_ptx(spec, cc=(8, 0)):
     from numba import cuda as numba_cuda
     ns = {"__name__": "arrayforge_kernels.ptx_check"}
     exec(compile(render(spec), "<arrayforge cuda kernel>", "exec"), ns)
-    return numba_cuda.compile_ptx(ns["kernel"].py_func, signature(spec), cc=cc)
+    with _device_cc(cc):
+        return numba_cuda.compile_ptx(ns["kernel"].py_func, signature(spec), cc=cc)
+
+
+_cc_lock = threading.Lock()
+
+
+class _FakeDevice:
+    def __init__(self, cc):
+        self.compute_capability = cc
+
+
+@contextlib.contextmanager
+def _device_cc(cc):
+    """Numba compiles a kernel's non-inlined device functions (the complex helpers) for the
+    current device's compute capability, which needs a driver; without a GPU, ``cc`` stands
+    in (``compile_ptx`` itself takes it as an argument)."""
+    from numba.cuda import dispatcher
+    if available() and not simulated():
+        yield
+        return
+    original = dispatcher.get_current_device
+    with _cc_lock:
+        dispatcher.get_current_device = lambda: _FakeDevice(cc)
+        try:
+            yield
+        finally:
+            dispatcher.get_current_device = original
 
 
 def _launch_config(n):

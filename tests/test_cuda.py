@@ -182,3 +182,44 @@ def test_ptx_uses_warp_shuffles_on_gpu(gpu_target):
     (spec,) = cuda_runtime.plan_specs([xp.sum(x * x)._node])
     ptx, _ = cuda_runtime.compile_ptx(spec)
     assert "shfl.sync.down" in ptx
+
+
+_UNARY_COMPLEX = ["abs", "acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "exp", "expm1",
+                  "log", "log2", "log10", "negative", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh",
+                  "reciprocal", "conj", "real", "imag", "isnan", "isinf", "isfinite"]
+
+
+@needs_ptx
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_ptx_complex_elementwise_and_reductions(gpu_target, dtype):
+    z = xp.asarray((np.linspace(0.1, 0.9, 8) + 1j * np.linspace(-1, 1, 8)).astype(dtype))
+    w = xp.asarray((np.linspace(0.2, 0.7, 8) - 0.5j).astype(dtype))
+    acc = z
+    for name in _UNARY_COMPLEX:
+        acc = acc + xp.astype(getattr(xp, name)(z), z.dtype)
+    for name in ["add", "subtract", "multiply", "divide", "pow", "equal", "not_equal"]:
+        acc = acc + xp.astype(getattr(xp, name)(z, w), z.dtype)
+    acc = acc + xp.astype(xp.astype(z, xp.complex64), z.dtype) + xp.astype(xp.astype(z, xp.bool), z.dtype) * (2 - 1j)
+    acc = xp.astype(xp.astype(xp.real(z), xp.int32), z.dtype) + acc
+    _compile_all([acc])
+    specs = _compile_all([xp.sum(z * w), xp.prod(z, axis=0), xp.mean(z)])
+    ptx, _ = cuda_runtime.compile_ptx(specs[0])
+    assert "shfl.sync.down" in ptx          # complex partials shuffle as two real words
+
+
+def test_gpu_helpers_match_scalar_helpers():
+    # the GPU text of lowering.scalar (rewritten where numba.cuda lacks a NumPy function) computes
+    # what scalar.py does: its array-free x2y2m1, compiled here for the CPU, on values near the
+    # unit circle (where c_log calls it)
+    import types
+    import lowering.scalar as sc
+    from lowering.cuda import render_scalar_helpers
+    with open(sc.__file__, encoding="utf-8") as fh:
+        source = render_scalar_helpers(fh.read(), "gpu")
+    mod = types.ModuleType("arrayforge_kernels.gpu_helpers_check")
+    exec(compile(source, "<gpu helpers>", "exec"), mod.__dict__)
+    rng = np.random.default_rng(3)
+    xs = np.concatenate([rng.uniform(0.5, 1.0, 200), [0.6, 0.8, 1.0, 0.7071067811865476]])
+    ys = np.concatenate([np.sqrt(np.abs(1 - xs[:200] ** 2)) * rng.uniform(0.99, 1.01, 200), [0.8, 0.6, 0.0, 0.7071067811865476]])
+    for x, y in zip(xs, ys):
+        assert mod.x2y2m1(x, y) == sc.x2y2m1(x, y), (x, y)
