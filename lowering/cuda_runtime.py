@@ -12,6 +12,7 @@ views are never copies; only a reshape that no strides can express is materializ
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 import os
 import sys
@@ -188,13 +189,62 @@ def leaf(array, ordinal=0):
     return device_buffer_node(to_device(array, ordinal), ("cuda", ordinal), np.shape(array))
 
 
-def adopt(device_array, ordinal=0):
-    """A device leaf of an existing device array (``__cuda_array_interface__`` producers):
-    shared when contiguous, else copied on the device."""
+def adopt(device_array, ordinal=0, shape=None):
+    """A device leaf of an existing device array (``__cuda_array_interface__`` and DLPack
+    producers) of ``shape`` (default: the array's): shared when contiguous, else copied on
+    the device."""
     _check_dtype(device_array.dtype)
     if not _contiguous(device_array):
         device_array = _copy_strided(device_array)
-    return device_buffer_node(device_array, ("cuda", ordinal))
+    return device_buffer_node(device_array, ("cuda", ordinal), shape)
+
+
+def _copy_strided(device_array):
+    """A contiguous device copy of a strided device array (a ``__cuda_array_interface__``
+    producer's view): its memory is read as a flat extent with element strides."""
+    dtype = np.dtype(device_array.dtype)
+    strides = tuple(s // dtype.itemsize for s in device_array.strides)
+    if simulated():
+        ary = device_array._ary
+        return _wrap_external(ary.__array_interface__["data"][0], device_array.shape, strides, dtype, ary)
+    ptr = device_array.__cuda_array_interface__["data"][0]
+    return _wrap_external(ptr, device_array.shape, strides, dtype, device_array)
+
+
+def _wrap_external(pointer, shape, strides, dtype, owner):
+    """A contiguous device array of the memory at ``pointer`` (``shape``, element ``strides``,
+    ``dtype``) that another library owns (``owner`` is kept as long as the result needs the
+    memory): the memory itself when it is C-contiguous, else a device copy made by the copy
+    kernel.  Numba's external-memory device arrays (``from_cuda_array_interface``); under
+    the simulator, "device" memory is host memory."""
+    dtype = np.dtype(dtype)
+    size = math.prod(shape)
+    lo = sum(min(0, (n - 1) * s) for n, s in zip(shape, strides)) if size else 0
+    hi = sum(max(0, (n - 1) * s) for n, s in zip(shape, strides)) if size else -1
+    extent = hi - lo + 1
+    base = pointer + lo * dtype.itemsize
+    if simulated():
+        from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
+        raw = (ctypes.c_char * max(extent * dtype.itemsize, 1)).from_address(base) if extent else \
+            (ctypes.c_char * 1)()
+        raw.owner = owner               # (the flat array's base is ``raw``: it keeps ``owner``)
+        flat_arr = FakeCUDAArray(np.frombuffer(raw, dtype, count=extent))
+    else:
+        flat_arr = cuda().from_cuda_array_interface(
+            {"shape": (extent,), "strides": None, "data": (base, False), "typestr": dtype.str,
+             "version": 3}, owner=owner, sync=False)
+    op = Operand(flat_arr, -lo, tuple(strides), tuple(shape))
+    expect, contiguous = 1, True
+    for n, s in zip(reversed(shape), reversed(strides)):
+        if n != 1 and s != expect:
+            contiguous = False
+        expect *= n
+    if contiguous:
+        return flat_arr[0:size].reshape(tuple(shape)) if shape else flat_arr[0:1]
+    out = _run_copy(op, dtype)
+    if not simulated():     # the owner may free its memory once ``flat_arr`` is collected
+        cuda().synchronize()
+    return out
 
 
 def _contiguous(a):
@@ -550,3 +600,90 @@ def realize(todo, get_plan):
     for o in todo:
         if o.buffer is None:
             o.realize_as(buffers[pos[o]])
+
+
+# ---- DLPack (kDLCUDA) -------------------------------------------------------------------
+
+def _pointer(buf):
+    """The device address of a device array (under the simulator: its host memory)."""
+    if simulated():
+        return buf._ary.__array_interface__["data"][0]
+    return buf.__cuda_array_interface__["data"][0]
+
+
+def device_copy(buf):
+    out = pool.empty(buf.shape, buf.dtype)
+    if math.prod(buf.shape):
+        flat(out).copy_to_device(flat(buf))
+    return out
+
+
+def _order_for(stream):
+    """Make this array's pending work visible to a consumer on ``stream`` (the DLPack
+    convention for CUDA: None or 1 the legacy default stream, 2 the per-thread default
+    stream, -1 no synchronization, else a ``cudaStream_t``).  Kernels here run on Numba's
+    default stream (the legacy one), which orders work with every blocking stream; a
+    per-thread default or user stream may be non-blocking, so it waits for the device."""
+    if stream is None or stream in (1, -1):
+        return
+    if stream == 0:
+        raise ValueError("__dlpack__: stream=0 is ambiguous for CUDA; pass 1 (the legacy default "
+                         "stream), 2 (the per-thread default stream) or a stream handle")
+    if not isinstance(stream, int) or stream < -1:
+        raise ValueError(f"__dlpack__: stream must be None, -1, 1, 2 or a CUDA stream handle, not {stream!r}")
+    if not simulated():
+        cuda().synchronize()
+
+
+def export_dlpack(buf, shape, ordinal, *, stream=None, max_version=None, dl_device=None, copy=None):
+    """``__dlpack__`` of a realized GPU array (``buf``, the node's ``shape``) on device
+    ``ordinal``, by the 2025.12 standard: a ``dltensor_versioned`` capsule (read-only flag:
+    values are immutable) when the consumer's ``max_version`` is at least 1.0, else a legacy
+    ``dltensor`` one, which cannot say read-only, so it gets a fresh copy unless
+    ``copy=False`` (as the CPU's export); ``copy=True`` always exports a fresh copy (flagged
+    IS_COPIED); ``dl_device=(1, 0)`` exports a host copy through NumPy (not with
+    ``copy=False``); the capsule keeps the buffer alive until the consumer deletes it."""
+    from . import dlpack
+    versioned = max_version is not None and tuple(max_version) >= (1, 0)
+    here = (dlpack.K_DLCUDA, ordinal)
+    if dl_device is not None and tuple(dl_device) != here:
+        if tuple(dl_device) != (dlpack.K_DLCPU, 0):
+            raise BufferError(f"__dlpack__: cannot export a cuda:{ordinal} array to DLPack device {tuple(dl_device)}")
+        if copy is False:
+            raise BufferError(f"__dlpack__: exporting a cuda:{ordinal} array to the CPU needs a copy, "
+                              "but copy=False")
+        host = to_host(buf, tuple(shape))
+        kwargs = {} if max_version is None else {"max_version": max_version}
+        return host.__dlpack__(**kwargs, **({"copy": True} if versioned else {}))
+    _order_for(stream)
+    fresh = copy is True or (copy is None and not versioned)
+    if fresh:
+        buf = device_copy(buf)
+    flags = (dlpack.FLAG_IS_COPIED if copy is True else 0) | (0 if fresh else dlpack.FLAG_READ_ONLY)
+    strides, acc = [], 1
+    for n in reversed(shape):
+        strides.append(acc)
+        acc *= n
+    return dlpack.capsule(_pointer(buf), tuple(shape), tuple(reversed(strides)), buf.dtype, here, buf,
+                          versioned, flags if versioned else 0)
+
+
+def import_dlpack(capsule, ordinal):
+    """``(device array, shape)``: a contiguous device array of a kDLCUDA capsule's memory on
+    device ``ordinal`` (of shape (1,) for a 0-d tensor, as every 0-d device value): shared
+    (Numba external memory, which keeps the producer's tensor until it is collected, then
+    calls the producer's deleter) when C-contiguous, else a device copy."""
+    from . import dlpack
+    t = dlpack.consume(capsule)
+    if t.device != (dlpack.K_DLCUDA, ordinal):
+        raise BufferError(f"from_dlpack: the capsule's memory is on DLPack device {t.device}, "
+                          f"not cuda:{ordinal} (kDLCUDA, {ordinal})")
+    _check_dtype(t.dtype)
+    strides = t.strides
+    if strides is None:
+        strides, acc = [], 1
+        for n in reversed(t.shape):
+            strides.append(acc)
+            acc *= n
+        strides = tuple(reversed(strides))
+    return _wrap_external(t.pointer, t.shape, strides, t.dtype, t.release), t.shape

@@ -130,6 +130,108 @@ def test_functions_without_gpu_kernels_raise(name, f):
         f(g)
 
 
+# ---- DLPack (kDLCUDA) -----------------------------------------------------------------------
+
+class _CapsuleOnly:
+    """A kDLCUDA producer with nothing but the DLPack protocol (no __cuda_array_interface__),
+    recording what the consumer asked for."""
+    def __init__(self, x):
+        self.x, self.calls = x, []
+
+    def __dlpack__(self, **kwargs):
+        self.calls.append(kwargs)
+        return self.x.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.x.__dlpack_device__()
+
+
+def test_dlpack_capsule_structure():
+    import gc
+    from lowering import dlpack
+    g = xp.asarray(A, device="cuda") * 2.0
+    before = dlpack.live_count()
+    cap = g.__dlpack__(max_version=(1, 2))
+    d = dlpack.describe(cap)
+    assert d["name"] == "dltensor_versioned" and d["version"] == (1, 0)
+    assert d["device"] == (2, 0) and d["dtype"] == (2, 64, 1) and d["shape"] == (3, 20)
+    assert d["strides"] == (20, 1) and d["flags"] == dlpack.FLAG_READ_ONLY and d["byte_offset"] == 0
+    assert d["data"] == cuda_runtime._pointer(g._node.buffer)          # no copy: the array's memory
+    assert dlpack.live_count() == before + 1
+    del cap
+    gc.collect()
+    assert dlpack.live_count() == before          # an unconsumed capsule deletes its tensor
+    legacy = dlpack.describe(g.__dlpack__())      # legacy consumers cannot be told "read-only": a copy
+    assert legacy["name"] == "dltensor" and legacy["data"] != d["data"]
+    assert dlpack.describe(g.__dlpack__(copy=False))["data"] == d["data"]
+    copied = dlpack.describe(g.__dlpack__(max_version=(1, 0), copy=True))
+    assert copied["flags"] == dlpack.FLAG_IS_COPIED and copied["data"] != d["data"]
+    for dtype, code in ((np.complex64, (5, 64, 1)), (np.bool_, (6, 8, 1)), (np.uint16, (1, 16, 1)),
+                        (np.int32, (0, 32, 1))):
+        z = xp.asarray(np.zeros((2, 1, 3), dtype), device="cuda")
+        dz = dlpack.describe(z.__dlpack__(max_version=(1, 0)))
+        assert dz["dtype"] == code and dz["shape"] == (2, 1, 3) and dz["strides"] == (3, 3, 1)
+    s = dlpack.describe(xp.sum(g).__dlpack__(max_version=(1, 0)))
+    assert s["shape"] == () and s["strides"] == ()
+    with pytest.raises(ValueError, match="stream=0"):
+        g.__dlpack__(stream=0)
+    g.__dlpack__(stream=-1), g.__dlpack__(stream=1), g.__dlpack__(stream=2)
+    with pytest.raises(BufferError, match="copy=False"):
+        g.__dlpack__(dl_device=(1, 0), copy=False)
+    host = np.from_dlpack(g, device="cpu")              # dl_device=(1, 0): a host copy through NumPy
+    np.testing.assert_array_equal(host, A * 2.0)
+    gc.collect()
+
+
+def test_dlpack_round_trip_shares_memory_and_releases_it():
+    import gc
+    from lowering import dlpack
+    gc.collect()
+    before = dlpack.live_count()
+    g = (xp.asarray(A, device="cuda") + 1.0).compute()
+    p = _CapsuleOnly(g)
+    y = xp.from_dlpack(p)
+    assert p.calls == [{"stream": 1, "max_version": (1, 0)}]
+    assert y is not g and y.device == "cuda" and y.dtype == g.dtype and y.shape == g.shape
+    assert cuda_runtime._pointer(y._node.buffer) == cuda_runtime._pointer(g._node.buffer)     # shared
+    np.testing.assert_array_equal(np.asarray(y * 2.0), (A + 1.0) * 2.0)
+    assert dlpack.live_count() == before + 1
+    del y
+    gc.collect()
+    assert dlpack.live_count() == before          # collected: the consumer called the deleter
+    c = xp.from_dlpack(p, copy=True)
+    assert cuda_runtime._pointer(c._node.buffer) != cuda_runtime._pointer(g._node.buffer)
+    np.testing.assert_array_equal(np.asarray(c), A + 1.0)
+    h = xp.from_dlpack(p, device="cpu")
+    assert h.device == "cpu"
+    np.testing.assert_array_equal(np.asarray(h), A + 1.0)
+    with pytest.raises(BufferError, match="copy=False"):
+        xp.from_dlpack(p, device="cpu", copy=False)
+    z = xp.from_dlpack(_CapsuleOnly(xp.asarray(1.5 - 2j, device="cuda")))     # 0-d complex
+    assert z.shape == () and complex(z) == 1.5 - 2j
+    del c, h, z
+    gc.collect()
+    assert dlpack.live_count() == before
+
+
+def test_dlpack_import_of_a_strided_capsule_copies_on_the_device():
+    from lowering import dlpack
+    base = xp.asarray(np.arange(24.0).reshape(4, 6), device="cuda").compute()
+    buf = base._node.buffer
+    # a transposed, negatively strided view of base's memory, as another library would export it
+    ptr = cuda_runtime._pointer(buf) + 5 * 8
+    cap = dlpack.capsule(ptr, (6, 2), (-1, 12), np.float64, (2, 0), buf, True)
+
+    class P:
+        def __dlpack__(self, **kwargs):
+            return cap
+
+        def __dlpack_device__(self):
+            return (2, 0)
+    y = xp.from_dlpack(P())
+    np.testing.assert_array_equal(np.asarray(y), np.arange(24.0).reshape(4, 6)[::2, ::-1].T)
+
+
 # ---- complex ------------------------------------------------------------------------------
 
 Z = (A + 1j * B)[:2, :8]
