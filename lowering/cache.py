@@ -1,4 +1,5 @@
-"""Kernel cache: in memory (by spec) and on disk (generated source + Numba's cache).
+"""Kernel cache: in memory (by spec) and on disk (generated source + Numba's cache; for CUDA
+kernels, their PTX per compute capability: ``load_entry``/``store_entry``).
 
 Source files live in a per-user directory under a subdirectory named by the versions
 that affect code (arrayforge, Numba, NumPy, llvmlite, CPU), and each kernel module is
@@ -285,6 +286,50 @@ def _guard_numba_cache(dispatcher, path, source):
             return None
     cfile.load, cfile.save = verified_load, tagged_save
     cache.load_overload = load_overload
+
+
+_ENTRY_MAGIC = b"arrayforge entry "
+
+
+def load_entry(name, suffix, source, key):
+    """The bytes that ``store_entry`` kept for kernel ``name`` (its ``source``) under ``key``
+    in file ``name.suffix`` of the cache directory, or None: missing (or no usable directory)
+    silently; unreadable, corrupt, or stored for another source or key (moved, swapped,
+    altered: the digest of ``_entry_digest`` says) with a warning, and the caller recompiles
+    and stores the entry again.  Another target's compiled code (lowering.cuda_runtime's PTX)
+    is cached this way: verified before use, never unpickled."""
+    if not _usable():
+        return None
+    path = os.path.join(cache_dir(), f"{name}.{suffix}")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        warnings.warn(f"arrayforge: cannot read cache entry {path} ({exc}); recompiling", RuntimeWarning,
+                      stacklevel=3)
+        return None
+    header, sep, blob = data.partition(b"\n")
+    if sep and header == _ENTRY_MAGIC + _entry_digest(source)(key, blob).encode():
+        return blob
+    warnings.warn(f"arrayforge: cache entry {os.path.basename(path)} is corrupt or was not stored for "
+                  "this kernel and key (moved, swapped, foreign or altered); recompiling", RuntimeWarning,
+                  stacklevel=3)
+    return None
+
+
+def store_entry(name, suffix, source, key, blob):
+    """Keep ``blob`` for ``load_entry`` (an atomic write; a failure is a warning: the entry
+    stays in memory only)."""
+    if not _usable():
+        return
+    path = os.path.join(cache_dir(), f"{name}.{suffix}")
+    try:
+        _write_atomic(path, _ENTRY_MAGIC + _entry_digest(source)(key, blob).encode() + b"\n" + blob)
+    except OSError as exc:
+        warnings.warn(f"arrayforge: could not store cache entry {path} ({type(exc).__name__}: {exc})",
+                      RuntimeWarning, stacklevel=3)
 
 
 def _import(source, name):

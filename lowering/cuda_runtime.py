@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import math
 import os
 import sys
@@ -348,11 +349,88 @@ def coalesce(shape, reduced, strides):
 
 def _kernel(spec, description):
     key = ("cuda", spec, target()[1])
-    return kcache.get_kernel(key, lambda: render(spec), description, entry=_entry)
+    return kcache.get_kernel(key, lambda: render(spec), description,
+                             entry=lambda key, function, description, source, path:
+                             CudaKernel(spec, function, description, source, path))
 
 
-def _entry(key, function, description, source, path):
-    return function
+class CudaKernel:
+    """A generated kernel, launched as ``kernel[blocks, threads](*args)`` (the arguments of
+    ``signature(spec)``).  The simulator runs the ``@cuda.jit`` dispatcher.  On a GPU the
+    kernel is compiled once for ``signature(spec)`` to PTX for the device's compute
+    capability, kept in the disk cache next to the kernel's source (``kernel_ptx``: verified
+    by lowering.cache, so a new process skips Numba's compile) and loaded with numba-cuda's
+    linker and module loading (``_kernel_from_ptx``)."""
+
+    def __init__(self, spec, function, description, source, path):
+        self.spec, self.function, self.description, self.source = spec, function, description, source
+        self.name = os.path.splitext(os.path.basename(path))[0] if path else None
+        self._loaded = None
+        self._lock = threading.Lock()
+
+    def __getitem__(self, config):
+        if target()[0] == "sim":
+            return self.function[config]
+        blocks, threads = config
+        kernel = self._loaded
+        if kernel is None:
+            with self._lock:
+                if self._loaded is None:
+                    ptx = kernel_ptx(self.spec, target()[1], self.function.py_func, self.name, self.source)
+                    self._loaded = _kernel_from_ptx(ptx, signature(self.spec))
+                kernel = self._loaded
+        return lambda *args: kernel.launch(args, (blocks, 1, 1), (threads, 1, 1), 0, 0)
+
+
+def kernel_ptx(spec, cc, py_func=None, name=None, source=None):
+    """The PTX of ``spec``'s kernel for compute capability ``cc``: from the disk cache (file
+    ``<name>.sm<cc>.ptx``, keyed by the kernel's source, its signature and ``cc``), else
+    compiled (``numba.cuda.compile_ptx``, no GPU needed) and stored there.  ``py_func``,
+    ``name``, ``source``: of the kernel module when it was already made (default: rendered)."""
+    from numba import cuda as numba_cuda
+    if py_func is None:
+        source = render(spec)
+        name = "k_" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+        ns = {"__name__": f"arrayforge_kernels.{name}"}
+        exec(compile(source, f"<arrayforge cuda kernel {name}>", "exec"), ns)
+        py_func = ns["kernel"].py_func
+    sig = signature(spec)
+    key = ("cuda ptx", tuple(cc), tuple(str(t) for t in sig))
+    suffix = f"sm{cc[0]}{cc[1]}.ptx"
+    if name is not None:
+        blob = kcache.load_entry(name, suffix, source, key)
+        if blob is not None:
+            kcache.stats["disk_hits"] += 1
+            return blob.decode("utf-8")
+    with _device_cc(cc):
+        ptx, _ = numba_cuda.compile_ptx(py_func, sig, cc=tuple(cc))
+    kcache.stats["compiled"] += 1
+    if os.environ.get("ARRAYFORGE_DEBUG"):
+        print(f"arrayforge: compiled CUDA kernel [{spec.kind}] for sm_{cc[0]}{cc[1]}: its PTX is not in the "
+              "disk cache", file=sys.stderr)
+    if name is not None:
+        kcache.store_entry(name, suffix, source, key, ptx.encode("utf-8"))
+    return ptx
+
+
+def _kernel_from_ptx(ptx, argtypes):
+    """A launchable numba-cuda kernel of PTX text (needs a GPU): a code library holding the
+    PTX for the current device, linked to a cubin and loaded as a module on first launch
+    (what numba-cuda does with the PTX of its own cache entries)."""
+    import re
+    from numba.core import types as nbtypes
+    from numba.core.typing import signature as make_signature
+    from numba.cuda.codegen import CUDACodeLibrary
+    from numba.cuda.descriptor import cuda_target
+    from numba.cuda.dispatcher import _Kernel
+    entry = re.search(r"\.entry\s+([\w$]+)\s*\(", ptx).group(1)
+    lib = CUDACodeLibrary._rebuild(codegen=cuda_target.target_context.codegen(), name=entry, entry_name=entry,
+                                   llvm_strs=[], ptx_cache={}, cubin_cache={}, linkerinfo_cache={},
+                                   max_registers=None, nvvm_options={"opt": 3}, needs_cudadevrt=False,
+                                   nrt=False, use_cooperative=False, lto=False)
+    lib._ptx_cache[lib._ensure_cc(None)] = [ptx]
+    return _Kernel._rebuild(cooperative=False, name=entry, signature=make_signature(nbtypes.void, *argtypes),
+                            codelibrary=lib, debug=False, lineinfo=False, call_helper=None, extensions=[])
 
 
 def accumulator(spec):

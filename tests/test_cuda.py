@@ -223,3 +223,40 @@ def test_gpu_helpers_match_scalar_helpers():
     ys = np.concatenate([np.sqrt(np.abs(1 - xs[:200] ** 2)) * rng.uniform(0.99, 1.01, 200), [0.8, 0.6, 0.0, 0.7071067811865476]])
     for x, y in zip(xs, ys):
         assert mod.x2y2m1(x, y) == sc.x2y2m1(x, y), (x, y)
+
+
+@needs_ptx
+def test_ptx_disk_cache_keyed_by_compute_capability(gpu_target, tmp_path, monkeypatch):
+    # a new process loads a kernel's PTX from the disk cache instead of compiling it; the entry
+    # is keyed by source, signature and compute capability, and a bad entry is a warning and a
+    # recompile (the loading half, PTX -> module, needs a GPU: gpucheck runs it)
+    import glob
+    import warnings
+    from numba import cuda as numba_cuda
+    from lowering import cache as kcache
+    monkeypatch.setenv("ARRAYFORGE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(kcache._state, "dir", None)
+    monkeypatch.setitem(kcache._state, "usable", None)
+    (spec,) = cuda_runtime.plan_specs([(xp.asarray(np.arange(4.0)) * 3.0 + 1.0)._node])
+    compiles = []
+    real = numba_cuda.compile_ptx
+    monkeypatch.setattr(numba_cuda, "compile_ptx", lambda *a, **k: compiles.append(k["cc"]) or real(*a, **k))
+    ptx80 = cuda_runtime.kernel_ptx(spec, (8, 0))
+    assert compiles == [(8, 0)] and ".entry" in ptx80 and "sm_80" in ptx80
+    (path80,) = glob.glob(str(tmp_path / "*" / "k_*.sm80.ptx"))
+    assert cuda_runtime.kernel_ptx(spec, (8, 0)) == ptx80 and compiles == [(8, 0)]       # a disk hit
+    ptx86 = cuda_runtime.kernel_ptx(spec, (8, 6))
+    assert compiles == [(8, 0), (8, 6)] and "sm_86" in ptx86
+    path86 = path80.replace("sm80", "sm86")
+    os.replace(path80, path86)                    # the sm_80 entry where sm_86's belongs: refused
+    with pytest.warns(RuntimeWarning, match="not stored for this kernel"):
+        assert "sm_86" in cuda_runtime.kernel_ptx(spec, (8, 6))
+    assert compiles[-1] == (8, 6) and len(compiles) == 3
+    with open(path86, "r+b") as fh:                 # corrupt (truncated) entry
+        fh.truncate(100)
+    with pytest.warns(RuntimeWarning, match="corrupt"):
+        again = cuda_runtime.kernel_ptx(spec, (8, 6))
+    assert len(compiles) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # rewritten: a clean hit again
+        assert cuda_runtime.kernel_ptx(spec, (8, 6)) == again and len(compiles) == 4

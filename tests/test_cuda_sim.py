@@ -130,6 +130,39 @@ def test_functions_without_gpu_kernels_raise(name, f):
         f(g)
 
 
+# ---- the disk cache of compiled kernels ------------------------------------------------------
+
+_CACHE_SCRIPT = """
+import numpy as np, arrayforge as xp
+a = xp.asarray(np.arange(1000.0), device="cuda")
+print(float(xp.sum(xp.exp(a * 1e-3) * 2.0 - 1.0)))
+"""
+
+
+def _run_cache_script(cache_dir):
+    import subprocess
+    import sys
+    env = dict(os.environ, ARRAYFORGE_CACHE_DIR=str(cache_dir), ARRAYFORGE_DEBUG="1")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def test_disk_cache_of_kernels(tmp_path):
+    import glob
+    first = _run_cache_script(tmp_path)
+    ptx = glob.glob(str(tmp_path / "*" / "*.ptx"))
+    if SIM:     # the simulator interprets kernels: nothing compiled, nothing cached
+        assert not ptx
+        return
+    assert ptx and "compiled CUDA kernel" in first.stderr
+    second = _run_cache_script(tmp_path)          # a new process: every kernel's PTX from the disk
+    assert "compiled CUDA kernel" not in second.stderr and second.stdout == first.stdout
+
+
 # ---- DLPack (kDLCUDA) -----------------------------------------------------------------------
 
 class _CapsuleOnly:
