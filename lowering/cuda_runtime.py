@@ -413,7 +413,7 @@ def kernel_ptx(spec, cc, py_func=None, name=None, source=None):
     return ptx
 
 
-def _kernel_from_ptx(ptx, argtypes):
+def _kernel_from_ptx(ptx, argtypes, cc=None):
     """A launchable numba-cuda kernel of PTX text (needs a GPU): a code library holding the
     PTX for the current device, linked to a cubin and loaded as a module on first launch
     (what numba-cuda does with the PTX of its own cache entries)."""
@@ -428,7 +428,7 @@ def _kernel_from_ptx(ptx, argtypes):
                                    llvm_strs=[], ptx_cache={}, cubin_cache={}, linkerinfo_cache={},
                                    max_registers=None, nvvm_options={"opt": 3}, needs_cudadevrt=False,
                                    nrt=False, use_cooperative=False, lto=False)
-    lib._ptx_cache[lib._ensure_cc(None)] = [ptx]
+    lib._ptx_cache[lib._ensure_cc(cc)] = [ptx]       # (cc: the current device's, as numba-cuda keys it)
     return _Kernel._rebuild(cooperative=False, name=entry, signature=make_signature(nbtypes.void, *argtypes),
                             codelibrary=lib, debug=False, lineinfo=False, call_helper=None, extensions=[])
 

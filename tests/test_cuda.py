@@ -260,3 +260,7 @@ def test_ptx_disk_cache_keyed_by_compute_capability(gpu_target, tmp_path, monkey
     with warnings.catch_warnings():
         warnings.simplefilter("error")              # rewritten: a clean hit again
         assert cuda_runtime.kernel_ptx(spec, (8, 6)) == again and len(compiles) == 4
+    # the launchable kernel object made of the PTX (linking and loading it needs a GPU)
+    k = cuda_runtime._kernel_from_ptx(again, cuda_runtime.signature(spec), cc=(8, 6, ""))
+    assert k.argument_types == cuda_runtime.signature(spec) and k.library.get_asm_str(cc=(8, 6, "")) == again
+    assert k.library._entry_name in again
