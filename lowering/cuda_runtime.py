@@ -24,7 +24,10 @@ import weakref
 import numpy as np
 
 from . import cache as kcache
-from .cuda import BLOCK, CudaSpec, copy_spec, render, render_scalar_helpers
+from .cuda import (BLOCK, WARP, CudaRowsPart, CudaRowsSpec, CudaSpec, copy_spec, render, render_scalar_helpers,
+                   rows_operands)
+from .fuse import iteration_shape, row_broadcast
+from .schedule import LOAD, POST_LOAD
 from .interpret import apply_view_op
 from .ir import Op, device_buffer_node
 from .kernels import BY_NAME
@@ -135,7 +138,7 @@ class DevicePool:
             flat = cuda().device_array(n, dtype)
         # a handle of its own (the free list keeps ``flat``); a 0-d value keeps shape (1,): readers
         # take the shape from the node, and no device-array reshape to () is needed
-        arr = flat[0:n].reshape(tuple(shape)) if shape else flat[0:1]
+        arr = flat[0:math.prod(shape)].reshape(tuple(shape)) if shape else flat[0:1]
         weakref.finalize(arr, self._release, key, flat, n * dtype.itemsize)
         return arr
 
@@ -175,7 +178,7 @@ def to_host(buf, shape=None):
 
 def flat(buf):
     """The 1-d view of a contiguous device array."""
-    n = max(math.prod(buf.shape), 1)
+    n = math.prod(buf.shape)
     return buf if buf.shape == (n,) else buf.reshape((n,))
 
 
@@ -446,6 +449,13 @@ def signature(spec):
     def array(dt):
         return types.Array(from_dtype(np.dtype(dt)), 1, "A")
     sig = [array(spec.out_dtype)] + [types.int64] * spec.rank
+    if spec.kind == "rows":
+        dts = iter(spec.operand_dtypes)
+        for (names, _), part in zip(rows_operands(spec), spec.parts):
+            for _ in names:
+                sig += [array(next(dts)), types.int64] + [types.int64] * spec.rank
+            sig += [from_dtype(np.dtype(d)) for d in part.const_dtypes]
+        return tuple(sig)
     for dt in spec.operand_dtypes:
         sig += [array(dt), types.int64] + [types.int64] * spec.rank
     sig += [from_dtype(np.dtype(d)) for d in spec.const_dtypes]
@@ -556,13 +566,7 @@ def _run(k, st, nodes, buffers):
         reduced = (False,) * len(shape)
     out = pool.empty(root.shape, root.dtype)
     pre = [_operand(ld, nodes, buffers) for ld in k.loads]
-    post = []
-    for ld in k.post_loads:
-        op = _operand(ld, nodes, buffers)       # (of the output's shape)
-        if len(op.shape) != len(keep):          # keepdims=False: the reduced dims are dropped
-            it = iter(op.strides)
-            op = Operand(op.array, op.offset, tuple(0 if red else next(it) for red in reduced), keep)
-        post.append(op)
+    post = [_post_operand(_operand(ld, nodes, buffers), keep, reduced) for ld in k.post_loads]
     strides = [_aligned(op, shape) for op in pre + post]
     new_shape, new_red, new_strides = coalesce(shape, reduced, strides)
     if not new_shape:
@@ -573,6 +577,83 @@ def _run(k, st, nodes, buffers):
     consts = [nodes[p].dtype.type(nodes[p].arg) for p in k.consts]
     _run_spec(spec, st.description, flat(out), operands, consts, new_shape, acc)
     return out
+
+
+def _post_operand(op, keep, reduced):
+    """An epilogue's operand (of the output's shape) in the output space ``keep`` (the
+    iteration shape with the reduced dims 1): keepdims=False dropped the reduced dims."""
+    if len(op.shape) == len(keep):
+        return op
+    it = iter(op.strides)
+    return Operand(op.array, op.offset, tuple(0 if red else next(it) for red in reduced), keep)
+
+
+# A rows kernel runs a warp per row when rows are this short (else a block per row); under
+# the simulator (blocks of 8 threads) "a warp" is 4 threads, so both paths run in the tests.
+ROWS_WARP_MAX = {"gpu": 1024, "sim": 8}
+ROWS_WARP = {"gpu": WARP, "sim": 4}
+
+
+def rows_fused(k, nodes):
+    """Run this rows kernel fused (else its parts in turn)?  When, for this run's sizes,
+    every substituted read is a row broadcast (as the CPU checks)."""
+    shape = iteration_shape(k, nodes)
+    roots = {part.root for part in k.parts[:-1]}
+    return all(row_broadcast(ld, nodes, shape, k.axes, space)
+               for part in k.parts
+               for space, lds in (("pre", part.loads), ("post", part.post_loads))
+               for ld in lds if ld.base in roots)
+
+
+def _run_rows(k, st, nodes, buffers):
+    """Run rows kernel ``k`` as one fused kernel (see cuda.render_rows)."""
+    shape = iteration_shape(k, nodes)
+    reduced = tuple(d in k.axes for d in range(len(shape)))
+    keep = tuple(1 if r else n for n, r in zip(shape, reduced))
+    root = nodes[k.root]
+    out = pool.empty(root.shape, root.dtype)
+    operands, counts = [], []
+    for part, subst in zip(k.parts, st.subst):
+        pre = [_operand(ld, nodes, buffers) for i, ld in enumerate(part.loads) if (LOAD, i) not in subst]
+        post = [_post_operand(_operand(ld, nodes, buffers), keep, reduced)
+                for i, ld in enumerate(part.post_loads) if (POST_LOAD, i) not in subst]
+        operands += pre + post
+        counts.append(len(pre) + len(post))
+    strides = [_aligned(op, shape) for op in operands]
+    new_shape, new_red, new_strides = coalesce(shape, reduced, strides)
+    R = math.prod(n for n, r in zip(new_shape, new_red) if r)
+    K = math.prod(n for n, r in zip(new_shape, new_red) if not r)
+    tgt = target()[0]
+    spec = make_rows_spec(k, st, nodes, new_red, tgt, ROWS_WARP[tgt] if R <= ROWS_WARP_MAX[tgt] else BLOCK[tgt])
+    if K == 0:
+        return out
+    kernel = _kernel(spec, st.description)
+    args = [flat(out)] + [np.int64(n) for n in new_shape]
+    at = 0
+    for part, n in zip(k.parts, counts):
+        for op, st_ in zip(operands[at:at + n], new_strides[at:at + n]):
+            args += [op.array, np.int64(op.offset)] + [np.int64(x) for x in st_]
+        args += [nodes[p].dtype.type(nodes[p].arg) for p in part.consts]
+        at += n
+    per_block = BLOCK[tgt] // spec.group
+    if tgt == "sim":
+        blocks = 1
+    else:
+        blocks = max(1, min(-(-K // per_block), cuda().get_current_device().MULTIPROCESSOR_COUNT * 32))
+    kernel[blocks, BLOCK[tgt]](*args)
+    return out
+
+
+def make_rows_spec(k, st, nodes, reduced, tgt, group):
+    parts = tuple(CudaRowsPart(n_pre=len(part.loads), n_post=len(part.post_loads), const_dtypes=pst.const_dtypes,
+                               body=pst.body, reduce=pst.reduce, post=pst.post, root=pst.root,
+                               subst=tuple(sorted(subst.items())))
+                  for part, pst, subst in zip(k.parts, st.parts, st.subst))
+    dtypes = tuple(nodes[ld.base].dtype.str for part, subst in zip(k.parts, st.subst)
+                   for space, lds in ((LOAD, part.loads), (POST_LOAD, part.post_loads))
+                   for i, ld in enumerate(lds) if (space, i) not in subst)
+    return CudaRowsSpec(rank=len(reduced), reduced=tuple(reduced), parts=parts, out_dtype=nodes[k.root].dtype.str,
+                        target=tgt, group=group, operand_dtypes=dtypes)
 
 
 # A reduction whose last (coalesced) dim is kept runs a thread per output (coalesced reads)
@@ -601,11 +682,14 @@ def plan_specs(outputs, tgt="gpu"):
     """The CudaSpecs a device would run for the graph of ``outputs`` (host nodes are fine:
     the plan is device-independent), without coalescing: for tests that compile every
     generated kernel to PTX without a GPU."""
-    from .fuse import iteration_shape
     from .runtime import get_plan
     nodes, _, plan = get_plan(outputs)
     specs = []
     for k, st in zip(plan.kernels, plan.structures):
+        if k.kind == "rows":
+            shape = iteration_shape(k, nodes)
+            reduced = tuple(d in k.axes for d in range(len(shape)))
+            specs += [make_rows_spec(k, st, nodes, reduced, tgt, g) for g in (WARP, BLOCK[tgt])]
         parts = list(zip(k.parts, st.parts)) if k.kind == "rows" else [(k, st)]
         for part, pst in parts:
             if part.kind not in ("elementwise", "reduce"):
@@ -619,7 +703,9 @@ def plan_specs(outputs, tgt="gpu"):
 
 
 def run_kernel(k, st, nodes, buffers):
-    if k.kind == "rows":        # the parts in turn (a fused rows kernel is a later step)
+    if k.kind == "rows" and rows_fused(k, nodes):
+        return _run_rows(k, st, nodes, buffers)
+    if k.kind == "rows":        # the parts in turn
         for part, pst in zip(k.parts[:-1], st.parts):
             buffers[part.root] = _run(part, pst, nodes, buffers)
         out = _run(k.parts[-1], st.parts[-1], nodes, buffers)

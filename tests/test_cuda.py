@@ -264,3 +264,28 @@ def test_ptx_disk_cache_keyed_by_compute_capability(gpu_target, tmp_path, monkey
     k = cuda_runtime._kernel_from_ptx(again, cuda_runtime.signature(spec), cc=(8, 6, ""))
     assert k.argument_types == cuda_runtime.signature(spec) and k.library.get_asm_str(cc=(8, 6, "")) == again
     assert k.library._entry_name in again
+
+
+@needs_ptx
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "int32"])
+def test_ptx_fused_rows_kernels(gpu_target, dtype):
+    # softmax / layer norm / x - max: one kernel each, a warp per row and a block per row
+    x = xp.asarray(np.arange(24).reshape(2, 3, 4).astype(dtype))
+    if dtype == "float32":
+        e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
+        outs = [e / xp.sum(e, axis=-1, keepdims=True)]
+    elif dtype == "float64":
+        m = xp.mean(x, axis=(1, 2), keepdims=True)
+        outs = [(x - m) / xp.sqrt(xp.mean((x - m) ** 2, axis=(1, 2), keepdims=True) + 1e-5), xp.var(x, axis=2)]
+    elif dtype == "complex64":
+        outs = [x - xp.mean(x, axis=-1, keepdims=True)]
+    else:
+        outs = [x - xp.max(x, axis=-1, keepdims=True)]
+    for o in outs:
+        specs = [s for s in cuda_runtime.plan_specs([o._node]) if s.kind == "rows"]
+        assert {s.group for s in specs} == {32, 256}
+        for spec in specs:
+            ptx, _ = cuda_runtime.compile_ptx(spec)
+            assert ".entry" in ptx
+            if spec.group == 32 and dtype != "int32":
+                assert "shfl.sync.bfly" in ptx and "bar.sync" not in ptx     # a warp per row: no barriers

@@ -427,6 +427,68 @@ def test_realized_intermediates_are_kept_on_device():
     np.testing.assert_allclose(np.asarray(y - 1.0), A * 2.0, rtol=1e-12)
 
 
+# ---- fused rows kernels (softmax, layer norm, var: one kernel, a group of threads per row) -----
+
+@pytest.fixture
+def rows_runs(monkeypatch):
+    runs = []
+    real = cuda_runtime._run_rows
+
+    def counted(k, st, nodes, buffers):
+        runs.append(len(k.parts))
+        return real(k, st, nodes, buffers)
+    monkeypatch.setattr(cuda_runtime, "_run_rows", counted)
+    return runs
+
+
+def _softmax(a):
+    e = xp.exp(a - xp.max(a, axis=-1, keepdims=True))
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
+def _layer_norm(a):
+    m = xp.mean(a, axis=-1, keepdims=True)
+    v = xp.mean((a - m) ** 2, axis=-1, keepdims=True)
+    return (a - m) / xp.sqrt(v + 1e-5) * 1.5 + 0.25
+
+
+def test_rows_block_per_row(rows_runs):
+    both(_softmax, A)                                        # rows of 20: a block per row
+    both(_layer_norm, A)
+    both(lambda a: xp.var(a, axis=1), A)                     # the last part is a reduction
+    both(lambda a: xp.sum(a - xp.max(a, axis=1, keepdims=True), axis=1, keepdims=True) * 2.0, A)
+    assert rows_runs == [3, 3, 2, 2]
+    (info,) = xp.explain(_softmax(xp.asarray(A, device="cuda"))).kernels
+    assert info.kind == "rows" and info.backend == "cuda" and info.variant == "fused"
+
+
+def test_rows_group_per_short_row(rows_runs):
+    # rows of at most ROWS_WARP_MAX: a group (a warp on a GPU) per row, several rows per block;
+    # 5 rows: a group past the last row computes without storing
+    a = rng.standard_normal((5, 6))
+    both(_softmax, a)
+    both(lambda x: xp.std(x, axis=-1, keepdims=True) + x, a)
+    both(lambda x: x - xp.max(x, axis=1, keepdims=True), I32[:5, :7])          # integers
+    both(lambda x: _softmax(x), a.astype(np.float32), rtol=2e-6)
+    assert rows_runs == [3, 3, 2, 3]
+
+
+def test_rows_views_dtypes_and_shapes(rows_runs):
+    x = rng.standard_normal((2, 3, 4))
+    both(lambda a: _softmax(xp.permute_dims(a, (1, 0, 2))[:, ::-1]), x)             # strided rows
+    both(lambda a: a / xp.sum(a, axis=(1, 2), keepdims=True), x)                      # two reduced dims
+    both(lambda a: _softmax(a[:, :1]), x)                                             # rows of 1... x 4
+    both_complex(lambda a: a - xp.mean(a, axis=1, keepdims=True), Z)                  # complex
+    both(lambda a: xp.astype(a - xp.sum(a, axis=1, keepdims=True), xp.float32) / 3.0, I32[:2], rtol=1e-6)
+    assert len(rows_runs) == 5
+
+
+def test_rows_empty(rows_runs):
+    both(_softmax, np.zeros((0, 5)))
+    both(lambda a: a - xp.sum(a, axis=1, keepdims=True), np.zeros((3, 0)))
+    both(lambda a: xp.var(a, axis=1), np.zeros((3, 0)))                   # NaN: 0 / 0
+
+
 @pytest.mark.parametrize("strategy", ["thread", "block"])
 def test_column_reductions_both_strategies(monkeypatch, strategy):
     # a thread per output (coalesced column reads) when there are outputs enough, else a block per output
