@@ -133,7 +133,8 @@ def _value(spec, ref, pfx="", subst=None):
     """The expression of ``ref`` at the current indices; ``pfx`` names a rows kernel's part
     (``q1_``), whose ``subst`` maps its loads of an earlier part to that part's row value."""
     if subst and ref in subst:
-        return f"s{subst[ref][1]}"
+        val = subst[ref]
+        return val if isinstance(val, str) else f"s{val[1]}"
     kind, k = ref
     if kind == REDUCED:
         return f"{pfx}red"
@@ -144,8 +145,12 @@ def _value(spec, ref, pfx="", subst=None):
     return name
 
 
-def _emit_values(w, entries, spec, table, pfx="", subst=None):
+def _emit_values(w, entries, spec, table, pfx="", subst=None, given=None):
+    """Assign each entry's value (``given``: entries whose value is an expression at hand)."""
     for j, (op, dt, in_dts, refs) in entries:
+        if given and j in given:
+            w(f"{pfx}v{j} = {given[j]}")
+            continue
         args = [_value(spec, r, pfx, subst) for r in refs]
         w(f"{pfx}v{j} = {expression(op, dt, in_dts, args, target=table)}")
 
@@ -340,6 +345,11 @@ class CudaRowsSpec:
     group: int
     operand_dtypes: tuple = ()    # of the passed (unsubstituted) loads, in argument order
     kind: str = "rows"
+    per_thread: int = 0       # > 0: a row has at most group * per_thread elements, and ...
+    cached: tuple = ()        # ... these loads, (dtype, ((part, k), ...)) each, read by several
+    #                           parts from the same memory, are read once into registers, and
+    stash: tuple | None = None    # a costly value the last part would recompute (schedule._stash:
+    #                               (part, value, last part's value)) is kept in registers too
 
 
 def rows_operands(spec):
@@ -394,11 +404,15 @@ def render_rows(spec: CudaRowsSpec) -> str:
     thread takes the row's elements lane, lane + group, ... (coalesced), so an element is
     read by the same thread in every part (the row stays in L1/L2 between the parts)."""
     table = _TARGET_TABLE[spec.target]
-    r, G, block = spec.rank, spec.group, BLOCK[spec.target]
+    r, G, block, V = spec.rank, spec.group, BLOCK[spec.target], spec.per_thread
     kept = [d for d in range(r) if not spec.reduced[d]]
     red = [d for d in range(r) if spec.reduced[d]]
     out_t = _t(spec.out_dtype)
     last = len(spec.parts) - 1
+    first_reader = {}           # (part, k) -> (register array, does this part fill it?)
+    for c, (_, readers) in enumerate(spec.cached if V else ()):
+        for n, ref in enumerate(sorted(readers)):
+            first_reader[ref] = (f"rc{c}", n == 0 or ref[0] == sorted(readers)[0][0])
     w = _Writer()
     w("K = " + (" * ".join(f"n{d}" for d in kept) if kept else "1"))
     w("R = " + (" * ".join(f"n{d}" for d in red) if red else "1"))
@@ -410,6 +424,11 @@ def render_rows(spec: CudaRowsSpec) -> str:
             acc = accumulator_dtype(part.reduce[0], np.dtype(part.reduce[1]))
             if not (_shuffles(spec.target, acc) and G == WARP):
                 w(f"sh{j} = cuda.shared.array({block}, {_t(acc)})")
+    for c, (dt, _) in enumerate(spec.cached if V else ()):
+        w(f"rc{c} = cuda.local.array({V}, {_t(dt)})")      # (unrolled loops: registers)
+    stash = spec.stash if V else None
+    if stash:
+        w(f"rs = cuda.local.array({V}, {_t(spec.parts[stash[0]].body[stash[1]][1])})")
     w("rb = cuda.blockIdx.x")
     w(f"while rb * {block // G} < K:")
     w.depth += 1
@@ -419,32 +438,54 @@ def render_rows(spec: CudaRowsSpec) -> str:
     w("    o = K - 1")
     _unravel(w, kept, "o")
     row = w.depth
+    def row_loop(j, pfx, subst):
+        """Open the loop over this thread's elements of the row (``e``, reduced indices);
+        returns ``subst`` with the part's cached loads read from (and first written to)
+        registers."""
+        if V:
+            w(f"for m in range({V}):")
+            w(f"    e = lane + m * {G}")
+            w("    if e < R:")
+            w.depth += 2
+        else:
+            w("e = lane")
+            w("while e < R:")
+            w.depth += 1
+        _unravel(w, red, "e")
+        subst = dict(subst)
+        for (jj, k), (reg, fill) in first_reader.items():
+            if jj == j:
+                if fill:
+                    w(f"{reg}[m] = {_value(spec, (LOAD, k), pfx)}")
+                subst[(LOAD, k)] = f"{reg}[m]"
+        return subst
+
+    def row_next():
+        if not V:
+            w(f"e += {G}")
+
     for j, part in enumerate(spec.parts):
         pfx, subst = f"q{j}_", dict(part.subst)
         body = list(enumerate(part.body))
         post = [(len(part.body) + m, e) for m, e in enumerate(part.post)]
         if part.reduce is None:             # the last part, element-wise: write the row
-            w("e = lane")
-            w("while e < R:")
-            w.depth += 1
-            _unravel(w, red, "e")
-            _emit_values(w, body, spec, table, pfx, subst)
+            esub = row_loop(j, pfx, subst)
+            _emit_values(w, body, spec, table, pfx, esub, {stash[2]: "rs[m]"} if stash else None)
             w("if live:")
-            w(f"    out[o * R + e] = {out_t}({_value(spec, part.root, pfx, subst)})")
-            w(f"e += {G}")
+            w(f"    out[o * R + e] = {out_t}({_value(spec, part.root, pfx, esub)})")
+            row_next()
             w.depth = row
             continue
         rop, rdt, rin = part.reduce
         acc = accumulator_dtype(rop, np.dtype(rdt))
         init, comb = _reduce_parts(rop, acc)
         w(f"acc = {init}")
-        w("e = lane")
-        w("while e < R:")
-        w.depth += 1
-        _unravel(w, red, "e")
-        _emit_values(w, body, spec, table, pfx, subst)
-        w("acc = " + comb.format("acc", f"{_t(acc)}({_value(spec, rin, pfx, subst)})"))
-        w(f"e += {G}")
+        esub = row_loop(j, pfx, subst)
+        _emit_values(w, body, spec, table, pfx, esub)
+        if stash and stash[0] == j:
+            w(f"rs[m] = {pfx}v{stash[1]}")
+        w("acc = " + comb.format("acc", f"{_t(acc)}({_value(spec, rin, pfx, esub)})"))
+        row_next()
         w.depth = row
         _group_reduce(w, j, comb, acc, spec)
         for d in red:

@@ -624,7 +624,11 @@ def _run_rows(k, st, nodes, buffers):
     R = math.prod(n for n, r in zip(new_shape, new_red) if r)
     K = math.prod(n for n, r in zip(new_shape, new_red) if not r)
     tgt = target()[0]
-    spec = make_rows_spec(k, st, nodes, new_red, tgt, ROWS_WARP[tgt] if R <= ROWS_WARP_MAX[tgt] else BLOCK[tgt])
+    if R <= ROWS_WARP_MAX[tgt]:     # a warp per row, its elements in registers (a power of 2 per thread)
+        group, per_thread = ROWS_WARP[tgt], 1 << max(0, (-(-R // ROWS_WARP[tgt]) - 1).bit_length())
+    else:
+        group, per_thread = BLOCK[tgt], 0
+    spec = make_rows_spec(k, st, nodes, new_red, tgt, group, per_thread)
     if K == 0:
         return out
     kernel = _kernel(spec, st.description)
@@ -644,7 +648,7 @@ def _run_rows(k, st, nodes, buffers):
     return out
 
 
-def make_rows_spec(k, st, nodes, reduced, tgt, group):
+def make_rows_spec(k, st, nodes, reduced, tgt, group, per_thread=0):
     parts = tuple(CudaRowsPart(n_pre=len(part.loads), n_post=len(part.post_loads), const_dtypes=pst.const_dtypes,
                                body=pst.body, reduce=pst.reduce, post=pst.post, root=pst.root,
                                subst=tuple(sorted(subst.items())))
@@ -652,8 +656,17 @@ def make_rows_spec(k, st, nodes, reduced, tgt, group):
     dtypes = tuple(nodes[ld.base].dtype.str for part, subst in zip(k.parts, st.subst)
                    for space, lds in ((LOAD, part.loads), (POST_LOAD, part.post_loads))
                    for i, ld in enumerate(lds) if (space, i) not in subst)
+    readers = {}        # the same memory (base and views) read by several parts: kept in registers
+    for j, (part, subst) in enumerate(zip(k.parts, st.subst)):
+        for i, ld in enumerate(part.loads):
+            if (LOAD, i) not in subst:
+                readers.setdefault((ld.base, ld.views), []).append((j, i))
+    cached = tuple((nodes[base].dtype.str, tuple(refs)) for (base, _), refs in sorted(readers.items())
+                   if len({j for j, _ in refs}) > 1) if per_thread else ()
     return CudaRowsSpec(rank=len(reduced), reduced=tuple(reduced), parts=parts, out_dtype=nodes[k.root].dtype.str,
-                        target=tgt, group=group, operand_dtypes=dtypes)
+                        target=tgt, group=group, operand_dtypes=dtypes,
+                        per_thread=per_thread if cached or st.stash else 0, cached=cached,
+                        stash=st.stash if per_thread else None)
 
 
 # A reduction whose last (coalesced) dim is kept runs a thread per output (coalesced reads)
@@ -689,7 +702,7 @@ def plan_specs(outputs, tgt="gpu"):
         if k.kind == "rows":
             shape = iteration_shape(k, nodes)
             reduced = tuple(d in k.axes for d in range(len(shape)))
-            specs += [make_rows_spec(k, st, nodes, reduced, tgt, g) for g in (WARP, BLOCK[tgt])]
+            specs += [make_rows_spec(k, st, nodes, reduced, tgt, g, v) for g, v in ((WARP, 32), (BLOCK[tgt], 0))]
         parts = list(zip(k.parts, st.parts)) if k.kind == "rows" else [(k, st)]
         for part, pst in parts:
             if part.kind not in ("elementwise", "reduce"):

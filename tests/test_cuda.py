@@ -287,5 +287,6 @@ def test_ptx_fused_rows_kernels(gpu_target, dtype):
         for spec in specs:
             ptx, _ = cuda_runtime.compile_ptx(spec)
             assert ".entry" in ptx
-            if spec.group == 32 and dtype != "int32":
-                assert "shfl.sync.bfly" in ptx and "bar.sync" not in ptx     # a warp per row: no barriers
+            if spec.group == 32:        # a warp per row: no barriers, the row in registers (no local memory)
+                assert "shfl.sync.bfly" in ptx and "bar.sync" not in ptx and "ld.local" not in ptx
+                assert spec.per_thread == 32 and (spec.cached or spec.stash)
