@@ -520,6 +520,42 @@ def test_cuda_array_interface_round_trip_with_numba_and_cupy():
     assert z.device == "cuda" and np.asarray(z).tolist() == [0.0, 1.0, 2.0, 3.0]
 
 
+@pytest.mark.skipif(SIM, reason="the simulator's device memory is host memory: a real GPU only")
+def test_dlpack_capsules_with_cupy_and_torch():
+    # what only a real GPU checks: other libraries read our kDLCUDA capsules, and we wrap theirs
+    g = (xp.asarray(A, device="cuda") * 2.0).compute()
+    tried = False
+    try:
+        import cupy
+    except ImportError:
+        cupy = None
+    if cupy is not None:
+        tried = True
+        c = cupy.from_dlpack(g)                              # reads our capsule, no copy
+        assert c.data.ptr == cuda_runtime._pointer(g._node.buffer)
+        np.testing.assert_array_equal(cupy.asnumpy(c), A * 2.0)
+        src = cupy.arange(12.0).reshape(3, 4)
+        y = xp.from_dlpack(_CapsuleOnly(src))                # wraps CuPy's capsule, no copy
+        assert cuda_runtime._pointer(y._node.buffer) == src.data.ptr
+        np.testing.assert_array_equal(np.asarray(y + 1.0), np.arange(12.0).reshape(3, 4) + 1.0)
+        t = xp.from_dlpack(_CapsuleOnly(src.T))              # strided: copied on the device
+        np.testing.assert_array_equal(np.asarray(t), np.arange(12.0).reshape(3, 4).T)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None and torch.cuda.is_available():
+        tried = True
+        tt = torch.from_dlpack(g)
+        assert tt.device.type == "cuda" and tt.data_ptr() == cuda_runtime._pointer(g._node.buffer)
+        np.testing.assert_array_equal(tt.cpu().numpy(), A * 2.0)
+        src = torch.arange(6, dtype=torch.float32, device="cuda").reshape(2, 3)
+        y = xp.from_dlpack(_CapsuleOnly(src))
+        np.testing.assert_array_equal(np.asarray(y * 2.0), np.arange(6.0).reshape(2, 3) * 2.0)
+    if not tried:
+        pytest.skip("neither CuPy nor PyTorch (CUDA) is installed")
+
+
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 _OPS = [lambda x, y: x + y, lambda x, y: x * y - 1.5, lambda x, y: xp.maximum(x, y),
