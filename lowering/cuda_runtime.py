@@ -372,9 +372,9 @@ class CudaKernel:
         self._lock = threading.Lock()
 
     def __getitem__(self, config):
+        cfg = self.function[config]     # numba-cuda's launch configuration (dims, stream)
         if target()[0] == "sim":
-            return self.function[config]
-        blocks, threads = config
+            return cfg
         kernel = self._loaded
         if kernel is None:
             with self._lock:
@@ -382,7 +382,7 @@ class CudaKernel:
                     ptx = kernel_ptx(self.spec, target()[1], self.function.py_func, self.name, self.source)
                     self._loaded = _kernel_from_ptx(ptx, signature(self.spec))
                 kernel = self._loaded
-        return lambda *args: kernel.launch(args, (blocks, 1, 1), (threads, 1, 1), 0, 0)
+        return lambda *args: kernel.launch(args, cfg.griddim, cfg.blockdim, cfg.stream, cfg.sharedmem)
 
 
 def kernel_ptx(spec, cc, py_func=None, name=None, source=None):
