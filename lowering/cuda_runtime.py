@@ -594,10 +594,22 @@ ROWS_WARP_MAX = {"gpu": 1024, "sim": 8}
 ROWS_WARP = {"gpu": WARP, "sim": 4}
 
 
+# A few very long rows (fewer than the GPU's SMs, each longer than this) run as parts in
+# turn: each part's reduction then splits across many blocks, where a fused kernel would
+# leave all but a few SMs idle.
+ROWS_SPLIT_MIN = 1 << 16
+
+
 def rows_fused(k, nodes):
     """Run this rows kernel fused (else its parts in turn)?  When, for this run's sizes,
-    every substituted read is a row broadcast (as the CPU checks)."""
+    every substituted read is a row broadcast (as the CPU checks), and there are rows enough
+    to occupy the GPU or the rows are short (ROWS_SPLIT_MIN)."""
     shape = iteration_shape(k, nodes)
+    if target()[0] == "gpu":
+        rows = math.prod(n for d, n in enumerate(shape) if d not in k.axes)
+        if math.prod(shape[d] for d in k.axes) >= ROWS_SPLIT_MIN and \
+                rows < cuda().get_current_device().MULTIPROCESSOR_COUNT:
+            return False
     roots = {part.root for part in k.parts[:-1]}
     return all(row_broadcast(ld, nodes, shape, k.axes, space)
                for part in k.parts
