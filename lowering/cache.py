@@ -438,6 +438,12 @@ def _key_lock(key):
         return lk
 
 
+def module_name(source):
+    """The name of a kernel's module (and of its files) in the cache directory (whose name
+    is the version)."""
+    return "k_" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+
+
 def get_kernel(key, make_source, description, entry=None):
     """The compiled kernel for ``key`` (a hashable spec), generating it if needed.
 
@@ -454,7 +460,7 @@ def get_kernel(key, make_source, description, entry=None):
             stats["memory_hits"] += 1
             return k
         source = make_source()
-        name = "k_" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]   # the version is the dir
+        name = module_name(source)
         function = path = None
         if _usable():
             try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import math
 import os
 import sys
@@ -393,7 +392,7 @@ def kernel_ptx(spec, cc, py_func=None, name=None, source=None):
     from numba import cuda as numba_cuda
     if py_func is None:
         source = render(spec)
-        name = "k_" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+        name = kcache.module_name(source)
         ns = {"__name__": f"arrayforge_kernels.{name}"}
         exec(compile(source, f"<arrayforge cuda kernel {name}>", "exec"), ns)
         py_func = ns["kernel"].py_func
