@@ -268,13 +268,13 @@ class Array:
         return buf.copy() if copy else buf
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
-        """Export through DLPack (evaluates).  ``copy=True`` exports a fresh copy."""
+        """Export through DLPack (evaluates).  ``copy=True`` exports a fresh copy.  A GPU array
+        exports a kDLCUDA capsule of its device memory (see cuda_runtime.export_dlpack)."""
         if self._node.device is not None:
-            # Note: a DLPack capsule of device memory is not implemented yet; CuPy, PyTorch and
-            # Numba take arrayforge GPU arrays through __cuda_array_interface__.
-            raise BufferError("DLPack export of CUDA arrays is not implemented yet; use "
-                              "__cuda_array_interface__ (cupy.asarray(x), torch.as_tensor(x, device='cuda'))"
-                              " or x.to_device('cpu')")
+            from lowering import cuda_runtime
+            buf = realize([self._node])[0]
+            return cuda_runtime.export_dlpack(buf, self._node.shape, self._node.device[1], stream=stream,
+                                              max_version=max_version, dl_device=dl_device, copy=copy)
         if dl_device is not None and tuple(dl_device) != (1, 0):
             raise BufferError("arrayforge arrays live on the CPU (kDLCPU, device 0)")
         buf = self._export()

@@ -49,12 +49,9 @@ class Info:
         return (_array.CPU,) + _cuda_devices()
 
     def dtypes(self, *, device=None, kind=None):
-        """The supported dtypes ``{name: dtype}``, optionally of a kind (or tuple of kinds).
-
-        On a CUDA device the complex dtypes are not supported yet (no GPU kernels)."""
-        on_gpu = _check_device(device) is not None
-        if on_gpu:
-            return {name: d for name, d in self.dtypes(kind=kind).items() if d.kind != "c"}
+        """The supported dtypes ``{name: dtype}``, optionally of a kind (or tuple of kinds);
+        the same on every device (CUDA kernels exist for every dtype, complex included)."""
+        _check_device(device)
         if kind is None:
             sel = dt._all
         elif isinstance(kind, str):

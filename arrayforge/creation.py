@@ -132,10 +132,9 @@ def from_dlpack(x, /, *, device=None, copy=None):
         return asarray(x, device=asked, copy=copy)
     dl_dev = getattr(x, "__dlpack_device__", None)
     if dl_dev is not None and dl_dev()[0] == 2:     # kDLCUDA
-        if not hasattr(x, "__cuda_array_interface__"):
-            raise NotImplementedError("from_dlpack: importing CUDA memory needs the producer's "
-                                      "__cuda_array_interface__ (a DLPack capsule import is not implemented yet)")
-        return asarray(x, device=asked, copy=copy)
+        if hasattr(x, "__cuda_array_interface__"):
+            return asarray(x, device=asked, copy=copy)
+        return _from_cuda_capsule(x, int(dl_dev()[1]), None if asked is None else device, asked is None, copy)
     kwargs = {} if copy is None else {"copy": copy}
     try:
         arr = np.from_dlpack(x, **kwargs)
@@ -144,6 +143,31 @@ def from_dlpack(x, /, *, device=None, copy=None):
     if arr.dtype not in dt._all:
         raise dt.unsupported(arr.dtype, "from_dlpack: dtype")
     return _place(asarray(arr, copy=True if copy else False), device)
+
+
+def _from_cuda_capsule(x, ordinal, device, same, copy):
+    """from_dlpack of a kDLCUDA producer without ``__cuda_array_interface__``: its capsule's
+    device memory, shared (``copy`` None/False) on its own GPU unless ``device`` (an IR key;
+    ``same``: none was asked for) says another device, which needs a copy (BufferError with
+    ``copy=False``, as the standard asks)."""
+    from lowering import cuda_runtime
+    target = ("cuda", ordinal) if same else device
+    if target != ("cuda", ordinal) and copy is False:
+        where = "the CPU" if target is None else f"cuda:{target[1]}"
+        raise BufferError(f"from_dlpack: moving cuda:{ordinal} memory to {where} needs a copy, but copy=False")
+    cuda_runtime.check_device(ordinal)
+    # the consumer's stream: kernels run on Numba's default stream, the legacy default stream (1)
+    try:
+        capsule = x.__dlpack__(stream=1, max_version=(1, 0))
+    except TypeError:                   # a producer older than DLPack 1.0's keywords
+        capsule = x.__dlpack__(stream=1)
+    arr, shape = cuda_runtime.import_dlpack(capsule, ordinal)
+    if target == ("cuda", ordinal):
+        return _array.Array._new(cuda_runtime.adopt(cuda_runtime.device_copy(arr) if copy else arr, ordinal, shape))
+    host = cuda_runtime.to_host(arr, shape)
+    if target is None:
+        return asarray(host, copy=False)
+    return _array.Array._new(cuda_runtime.leaf(host, target[1]))
 
 
 def full(shape, fill_value, *, dtype=None, device=None):

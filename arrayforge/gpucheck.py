@@ -16,7 +16,10 @@ GPU's own device-to-device copy bandwidth:
   (32, 64, 56, 56) * (64, 64, 3, 3) float32 (im2col + GEMM) and its fused ``relu(conv + b)``
   epilogue, depthwise 3x3 (the direct kernel), the DCGAN conv_transpose2d (GEMM + col2im), each
   against PyTorch on the same GPU when torch imports with CUDA (true float32: TF32 off, and the
-  TF32 default as a second figure), and ``signal.convolve2d`` against the copy bandwidth.
+  TF32 default as a second figure), and ``signal.convolve2d`` against the copy bandwidth,
+* softmax over rows of 1024 and 4096 float32 (one fused rows kernel),
+* complex64 element-wise and ``sum`` on 5e7 elements,
+* a new process's time to its first results, compiling, then from the disk cache of PTX.
 
 Without a GPU (or under the simulator) it says so and exits 0.
 """
@@ -65,6 +68,36 @@ def chain10(a, b):
     return y
 
 
+def softmax(x):
+    import arrayforge as xp
+    e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
+_STARTUP = ("import time, numpy as np, arrayforge as xp\n"
+            "t = time.perf_counter()\n"
+            "x = xp.asarray(np.ones((64, 1024), np.float32), device='cuda')\n"
+            "e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))\n"
+            "float(xp.sum(e / xp.sum(e, axis=-1, keepdims=True)) + xp.sum((x - 1.0) ** 2))\n"
+            "print(time.perf_counter() - t)\n")
+
+
+def cache_startup():
+    """Seconds to first results in a new process: with an empty kernel cache, then with the
+    PTX the first process stored (lowering/cache.py)."""
+    import tempfile
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, ARRAYFORGE_CACHE_DIR=tmp,
+                   PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        times = []
+        for _ in range(2):
+            out = subprocess.run([sys.executable, "-c", _STARTUP], env=env, capture_output=True, text=True)
+            times.append(float(out.stdout.split()[-1]) if out.returncode == 0 else float("nan"))
+    print(f"new process, softmax + sum kernels: {times[0]:.2f} s compiling, {times[1]:.2f} s from the "
+          "disk cache of PTX")
+
+
 def figures(n, repeat):
     import arrayforge as xp
     rng = np.random.default_rng(0)
@@ -81,6 +114,26 @@ def figures(n, repeat):
     eff = 2 * n * 4 / t / bw
     print(f"sum((a-b)**2), {n:.0e} float32: {t * 1e3:8.2f} ms, {2 * n * 4 / t / 1e9:7.1f} GB/s = "
           f"{eff:.2f} of copy bandwidth (goal >= 0.7)")
+    n_rows = max(n // 1024, 1)
+    for width in (1024, 4096):
+        if n_rows * 1024 < width:
+            continue
+        x = xp.reshape(a[:n_rows * 1024], (n_rows * 1024 // width, width))
+        t = _best(lambda: softmax(x).compute(), repeat)
+        (k,) = xp.explain(softmax(x)).kernels
+        eff = 2 * x.size * 4 / t / bw
+        print(f"softmax rows of {width}, {x.size:.0e} float32: {t * 1e3:8.2f} ms, {2 * x.size * 4 / t / 1e9:7.1f} GB/s"
+              f" = {eff:.2f} of copy bandwidth ({k.kind} kernel, {k.variant}; goal >= 0.7)")
+    m = n // 2
+    z = xp.astype(a[:m], xp.complex64) * (1 - 2j) + b[:m]
+    w = (xp.astype(b[:m], xp.complex64) - 0.5j).compute()
+    z = z.compute()
+    t = _best(lambda: (z * w + z / (w + 1.0)).compute(), repeat)
+    print(f"complex64 z*w + z/(w+1), {m:.0e} elements: {t * 1e3:8.2f} ms, {3 * m * 8 / t / 1e9:7.1f} GB/s = "
+          f"{3 * m * 8 / t / bw:.2f} of copy bandwidth")
+    t = _best(lambda: complex(xp.sum(z * w)), repeat)
+    print(f"complex64 sum(z*w), {m:.0e} elements: {t * 1e3:8.2f} ms, {2 * m * 8 / t / 1e9:7.1f} GB/s = "
+          f"{2 * m * 8 / t / bw:.2f} of copy bandwidth")
     host = np.asarray(chain10(a[:1000], b[:1000]))
     ref = np.asarray(chain10(a[:1000].to_device("cpu"), b[:1000].to_device("cpu")))
     print(f"chain agrees with the CPU executor: {bool(np.allclose(host, ref, rtol=1e-5, atol=1e-6))}")
@@ -299,6 +352,7 @@ def main(argv=None):
     rc = 0 if args.no_tests else run_tests()
     figures(10**7 if args.quick else 10**8, 5 if args.quick else 10)
     conv_figures(5 if args.quick else 10)
+    cache_startup()
     return rc
 
 

@@ -1,4 +1,5 @@
-"""Kernel cache: in memory (by spec) and on disk (generated source + Numba's cache).
+"""Kernel cache: in memory (by spec) and on disk (generated source + Numba's cache; for CUDA
+kernels, their PTX per compute capability: ``load_entry``/``store_entry``).
 
 Source files live in a per-user directory under a subdirectory named by the versions
 that affect code (arrayforge, Numba, NumPy, llvmlite, CPU), and each kernel module is
@@ -287,6 +288,50 @@ def _guard_numba_cache(dispatcher, path, source):
     cache.load_overload = load_overload
 
 
+_ENTRY_MAGIC = b"arrayforge entry "
+
+
+def load_entry(name, suffix, source, key):
+    """The bytes that ``store_entry`` kept for kernel ``name`` (its ``source``) under ``key``
+    in file ``name.suffix`` of the cache directory, or None: missing (or no usable directory)
+    silently; unreadable, corrupt, or stored for another source or key (moved, swapped,
+    altered: the digest of ``_entry_digest`` says) with a warning, and the caller recompiles
+    and stores the entry again.  Another target's compiled code (lowering.cuda_runtime's PTX)
+    is cached this way: verified before use, never unpickled."""
+    if not _usable():
+        return None
+    path = os.path.join(cache_dir(), f"{name}.{suffix}")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        warnings.warn(f"arrayforge: cannot read cache entry {path} ({exc}); recompiling", RuntimeWarning,
+                      stacklevel=3)
+        return None
+    header, sep, blob = data.partition(b"\n")
+    if sep and header == _ENTRY_MAGIC + _entry_digest(source)(key, blob).encode():
+        return blob
+    warnings.warn(f"arrayforge: cache entry {os.path.basename(path)} is corrupt or was not stored for "
+                  "this kernel and key (moved, swapped, foreign or altered); recompiling", RuntimeWarning,
+                  stacklevel=3)
+    return None
+
+
+def store_entry(name, suffix, source, key, blob):
+    """Keep ``blob`` for ``load_entry`` (an atomic write; a failure is a warning: the entry
+    stays in memory only)."""
+    if not _usable():
+        return
+    path = os.path.join(cache_dir(), f"{name}.{suffix}")
+    try:
+        _write_atomic(path, _ENTRY_MAGIC + _entry_digest(source)(key, blob).encode() + b"\n" + blob)
+    except OSError as exc:
+        warnings.warn(f"arrayforge: could not store cache entry {path} ({type(exc).__name__}: {exc})",
+                      RuntimeWarning, stacklevel=3)
+
+
 def _import(source, name):
     """Run kernel module ``name`` from ``source`` under the name of its file in the cache
     directory (Numba's cache needs a real file; the file is checked, rewritten if it differs
@@ -393,6 +438,12 @@ def _key_lock(key):
         return lk
 
 
+def module_name(source):
+    """The name of a kernel's module (and of its files) in the cache directory (whose name
+    is the version)."""
+    return "k_" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+
+
 def get_kernel(key, make_source, description, entry=None):
     """The compiled kernel for ``key`` (a hashable spec), generating it if needed.
 
@@ -409,7 +460,7 @@ def get_kernel(key, make_source, description, entry=None):
             stats["memory_hits"] += 1
             return k
         source = make_source()
-        name = "k_" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]   # the version is the dir
+        name = module_name(source)
         function = path = None
         if _usable():
             try:
@@ -426,9 +477,8 @@ def get_kernel(key, make_source, description, entry=None):
             function = _exec(source, name)["kernel"]
         if entry is None:
             k = CompiledKernel(key, function, description, source, path)
-        else:
+        else:       # (another target counts its own compiles: lowering.cuda_runtime.kernel_ptx)
             k = entry(key, function, description, source, path)
-            stats["compiled"] += 1
         _memory[key] = k
         return k
 

@@ -11,6 +11,8 @@ views are never copies; only a reshape that no strides can express is materializ
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
 import os
 import sys
@@ -21,7 +23,10 @@ import weakref
 import numpy as np
 
 from . import cache as kcache
-from .cuda import BLOCK, CudaSpec, copy_spec, render, render_scalar_helpers
+from .cuda import (BLOCK, WARP, CudaRowsPart, CudaRowsSpec, CudaSpec, copy_spec, render, render_scalar_helpers,
+                   rows_operands)
+from .fuse import iteration_shape, row_broadcast
+from .schedule import LOAD, POST_LOAD
 from .interpret import apply_view_op
 from .ir import Op, device_buffer_node
 from .kernels import BY_NAME
@@ -183,9 +188,8 @@ def flat(buf):
 
 
 def _check_dtype(dtype):
-    if np.dtype(dtype).kind == "c":
-        raise NotImplementedError(f"complex dtypes ({np.dtype(dtype)}) have no kernels for device "
-                                  "cuda yet")
+    if np.dtype(dtype).kind not in "biufc":
+        raise NotImplementedError(f"{np.dtype(dtype)} has no kernels for device cuda")
 
 
 def leaf(array, ordinal=0):
@@ -194,13 +198,62 @@ def leaf(array, ordinal=0):
     return device_buffer_node(to_device(array, ordinal), ("cuda", ordinal), np.shape(array))
 
 
-def adopt(device_array, ordinal=0):
-    """A device leaf of an existing device array (``__cuda_array_interface__`` producers):
-    shared when contiguous, else copied on the device."""
+def adopt(device_array, ordinal=0, shape=None):
+    """A device leaf of an existing device array (``__cuda_array_interface__`` and DLPack
+    producers) of ``shape`` (default: the array's): shared when contiguous, else copied on
+    the device."""
     _check_dtype(device_array.dtype)
     if not _contiguous(device_array):
         device_array = _copy_strided(device_array)
-    return device_buffer_node(device_array, ("cuda", ordinal))
+    return device_buffer_node(device_array, ("cuda", ordinal), shape)
+
+
+def _copy_strided(device_array):
+    """A contiguous device copy of a strided device array (a ``__cuda_array_interface__``
+    producer's view): its memory is read as a flat extent with element strides."""
+    dtype = np.dtype(device_array.dtype)
+    strides = tuple(s // dtype.itemsize for s in device_array.strides)
+    if simulated():
+        ary = device_array._ary
+        return _wrap_external(ary.__array_interface__["data"][0], device_array.shape, strides, dtype, ary)
+    ptr = device_array.__cuda_array_interface__["data"][0]
+    return _wrap_external(ptr, device_array.shape, strides, dtype, device_array)
+
+
+def _wrap_external(pointer, shape, strides, dtype, owner):
+    """A contiguous device array of the memory at ``pointer`` (``shape``, element ``strides``,
+    ``dtype``) that another library owns (``owner`` is kept as long as the result needs the
+    memory): the memory itself when it is C-contiguous, else a device copy made by the copy
+    kernel.  Numba's external-memory device arrays (``from_cuda_array_interface``); under
+    the simulator, "device" memory is host memory."""
+    dtype = np.dtype(dtype)
+    size = math.prod(shape)
+    lo = sum(min(0, (n - 1) * s) for n, s in zip(shape, strides)) if size else 0
+    hi = sum(max(0, (n - 1) * s) for n, s in zip(shape, strides)) if size else -1
+    extent = hi - lo + 1
+    base = pointer + lo * dtype.itemsize
+    if simulated():
+        from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
+        raw = (ctypes.c_char * max(extent * dtype.itemsize, 1)).from_address(base) if extent else \
+            (ctypes.c_char * 1)()
+        raw.owner = owner               # (the flat array's base is ``raw``: it keeps ``owner``)
+        flat_arr = FakeCUDAArray(np.frombuffer(raw, dtype, count=extent))
+    else:
+        flat_arr = cuda().from_cuda_array_interface(
+            {"shape": (extent,), "strides": None, "data": (base, False), "typestr": dtype.str,
+             "version": 3}, owner=owner, sync=False)
+    op = Operand(flat_arr, -lo, tuple(strides), tuple(shape))
+    expect, contiguous = 1, True
+    for n, s in zip(reversed(shape), reversed(strides)):
+        if n != 1 and s != expect:
+            contiguous = False
+        expect *= n
+    if contiguous:
+        return flat_arr[0:size].reshape(tuple(shape)) if shape else flat_arr[0:1]
+    out = _run_copy(op, dtype)
+    if not simulated():     # the owner may free its memory once ``flat_arr`` is collected
+        cuda().synchronize()
+    return out
 
 
 def _contiguous(a):
@@ -304,11 +357,88 @@ def coalesce(shape, reduced, strides):
 
 def _kernel(spec, description):
     key = ("cuda", spec, target()[1])
-    return kcache.get_kernel(key, lambda: render(spec), description, entry=_entry)
+    return kcache.get_kernel(key, lambda: render(spec), description,
+                             entry=lambda key, function, description, source, path:
+                             CudaKernel(spec, function, description, source, path))
 
 
-def _entry(key, function, description, source, path):
-    return function
+class CudaKernel:
+    """A generated kernel, launched as ``kernel[blocks, threads](*args)`` (the arguments of
+    ``signature(spec)``).  The simulator runs the ``@cuda.jit`` dispatcher.  On a GPU the
+    kernel is compiled once for ``signature(spec)`` to PTX for the device's compute
+    capability, kept in the disk cache next to the kernel's source (``kernel_ptx``: verified
+    by lowering.cache, so a new process skips Numba's compile) and loaded with numba-cuda's
+    linker and module loading (``_kernel_from_ptx``)."""
+
+    def __init__(self, spec, function, description, source, path):
+        self.spec, self.function, self.description, self.source = spec, function, description, source
+        self.name = os.path.splitext(os.path.basename(path))[0] if path else None
+        self._loaded = None
+        self._lock = threading.Lock()
+
+    def __getitem__(self, config):
+        cfg = self.function[config]     # numba-cuda's launch configuration (dims, stream)
+        if target()[0] == "sim":
+            return cfg
+        kernel = self._loaded
+        if kernel is None:
+            with self._lock:
+                if self._loaded is None:
+                    ptx = kernel_ptx(self.spec, target()[1], self.function.py_func, self.name, self.source)
+                    self._loaded = _kernel_from_ptx(ptx, signature(self.spec))
+                kernel = self._loaded
+        return lambda *args: kernel.launch(args, cfg.griddim, cfg.blockdim, cfg.stream, cfg.sharedmem)
+
+
+def kernel_ptx(spec, cc, py_func=None, name=None, source=None):
+    """The PTX of ``spec``'s kernel for compute capability ``cc``: from the disk cache (file
+    ``<name>.sm<cc>.ptx``, keyed by the kernel's source, its signature and ``cc``), else
+    compiled (``numba.cuda.compile_ptx``, no GPU needed) and stored there.  ``py_func``,
+    ``name``, ``source``: of the kernel module when it was already made (default: rendered)."""
+    from numba import cuda as numba_cuda
+    if py_func is None:
+        source = render(spec)
+        name = kcache.module_name(source)
+        ns = {"__name__": f"arrayforge_kernels.{name}"}
+        exec(compile(source, f"<arrayforge cuda kernel {name}>", "exec"), ns)
+        py_func = ns["kernel"].py_func
+    sig = signature(spec)
+    key = ("cuda ptx", tuple(cc), tuple(str(t) for t in sig))
+    suffix = f"sm{cc[0]}{cc[1]}.ptx"
+    if name is not None:
+        blob = kcache.load_entry(name, suffix, source, key)
+        if blob is not None:
+            kcache.stats["disk_hits"] += 1
+            return blob.decode("utf-8")
+    with _device_cc(cc):
+        ptx, _ = numba_cuda.compile_ptx(py_func, sig, cc=tuple(cc))
+    kcache.stats["compiled"] += 1
+    if os.environ.get("ARRAYFORGE_DEBUG"):
+        print(f"arrayforge: compiled CUDA kernel [{spec.kind}] for sm_{cc[0]}{cc[1]}: its PTX is not in the "
+              "disk cache", file=sys.stderr)
+    if name is not None:
+        kcache.store_entry(name, suffix, source, key, ptx.encode("utf-8"))
+    return ptx
+
+
+def _kernel_from_ptx(ptx, argtypes, cc=None):
+    """A launchable numba-cuda kernel of PTX text (needs a GPU): a code library holding the
+    PTX for the current device, linked to a cubin and loaded as a module on first launch
+    (what numba-cuda does with the PTX of its own cache entries)."""
+    import re
+    from numba.core import types as nbtypes
+    from numba.core.typing import signature as make_signature
+    from numba.cuda.codegen import CUDACodeLibrary
+    from numba.cuda.descriptor import cuda_target
+    from numba.cuda.dispatcher import _Kernel
+    entry = re.search(r"\.entry\s+([\w$]+)\s*\(", ptx).group(1)
+    lib = CUDACodeLibrary._rebuild(codegen=cuda_target.target_context.codegen(), name=entry, entry_name=entry,
+                                   llvm_strs=[], ptx_cache={}, cubin_cache={}, linkerinfo_cache={},
+                                   max_registers=None, nvvm_options={"opt": 3}, needs_cudadevrt=False,
+                                   nrt=False, use_cooperative=False, lto=False)
+    lib._ptx_cache[lib._ensure_cc(cc)] = [ptx]       # (cc: the current device's, as numba-cuda keys it)
+    return _Kernel._rebuild(cooperative=False, name=entry, signature=make_signature(nbtypes.void, *argtypes),
+                            codelibrary=lib, debug=False, lineinfo=False, call_helper=None, extensions=[])
 
 
 def accumulator(spec):
@@ -324,6 +454,13 @@ def signature(spec):
     def array(dt):
         return types.Array(from_dtype(np.dtype(dt)), 1, "A")
     sig = [array(spec.out_dtype)] + [types.int64] * spec.rank
+    if spec.kind == "rows":
+        dts = iter(spec.operand_dtypes)
+        for (names, _), part in zip(rows_operands(spec), spec.parts):
+            for _ in names:
+                sig += [array(next(dts)), types.int64] + [types.int64] * spec.rank
+            sig += [from_dtype(np.dtype(d)) for d in part.const_dtypes]
+        return tuple(sig)
     for dt in spec.operand_dtypes:
         sig += [array(dt), types.int64] + [types.int64] * spec.rank
     sig += [from_dtype(np.dtype(d)) for d in spec.const_dtypes]
@@ -337,7 +474,34 @@ def compile_ptx(spec, cc=(8, 0)):
     from numba import cuda as numba_cuda
     ns = {"__name__": "arrayforge_kernels.ptx_check"}
     exec(compile(render(spec), "<arrayforge cuda kernel>", "exec"), ns)
-    return numba_cuda.compile_ptx(ns["kernel"].py_func, signature(spec), cc=cc)
+    with _device_cc(cc):
+        return numba_cuda.compile_ptx(ns["kernel"].py_func, signature(spec), cc=cc)
+
+
+_cc_lock = threading.Lock()
+
+
+class _FakeDevice:
+    def __init__(self, cc):
+        self.compute_capability = cc
+
+
+@contextlib.contextmanager
+def _device_cc(cc):
+    """Numba compiles a kernel's non-inlined device functions (the complex helpers) for the
+    current device's compute capability, which needs a driver; without a GPU, ``cc`` stands
+    in (``compile_ptx`` itself takes it as an argument)."""
+    from numba.cuda import dispatcher
+    if available() and not simulated():
+        yield
+        return
+    original = dispatcher.get_current_device
+    with _cc_lock:
+        dispatcher.get_current_device = lambda: _FakeDevice(cc)
+        try:
+            yield
+        finally:
+            dispatcher.get_current_device = original
 
 
 def _launch_config(n):
@@ -407,13 +571,7 @@ def _run(k, st, nodes, buffers):
         reduced = (False,) * len(shape)
     out = pool.empty(root.shape, root.dtype)
     pre = [_operand(ld, nodes, buffers) for ld in k.loads]
-    post = []
-    for ld in k.post_loads:
-        op = _operand(ld, nodes, buffers)       # (of the output's shape)
-        if len(op.shape) != len(keep):          # keepdims=False: the reduced dims are dropped
-            it = iter(op.strides)
-            op = Operand(op.array, op.offset, tuple(0 if red else next(it) for red in reduced), keep)
-        post.append(op)
+    post = [_post_operand(_operand(ld, nodes, buffers), keep, reduced) for ld in k.post_loads]
     strides = [_aligned(op, shape) for op in pre + post]
     new_shape, new_red, new_strides = coalesce(shape, reduced, strides)
     if not new_shape:
@@ -424,6 +582,108 @@ def _run(k, st, nodes, buffers):
     consts = [nodes[p].dtype.type(nodes[p].arg) for p in k.consts]
     _run_spec(spec, st.description, flat(out), operands, consts, new_shape, acc)
     return out
+
+
+def _post_operand(op, keep, reduced):
+    """An epilogue's operand (of the output's shape) in the output space ``keep`` (the
+    iteration shape with the reduced dims 1): keepdims=False dropped the reduced dims."""
+    if len(op.shape) == len(keep):
+        return op
+    it = iter(op.strides)
+    return Operand(op.array, op.offset, tuple(0 if red else next(it) for red in reduced), keep)
+
+
+# A rows kernel runs a warp per row when rows are this short (else a block per row); under
+# the simulator (blocks of 8 threads) "a warp" is 4 threads, so both paths run in the tests.
+ROWS_WARP_MAX = {"gpu": 1024, "sim": 8}
+ROWS_WARP = {"gpu": WARP, "sim": 4}
+
+
+# A few very long rows (fewer than the GPU's SMs, each longer than this) run as parts in
+# turn: each part's reduction then splits across many blocks, where a fused kernel would
+# leave all but a few SMs idle.
+ROWS_SPLIT_MIN = 1 << 16
+
+
+def rows_fused(k, nodes):
+    """Run this rows kernel fused (else its parts in turn)?  When, for this run's sizes,
+    every substituted read is a row broadcast (as the CPU checks), and there are rows enough
+    to occupy the GPU or the rows are short (ROWS_SPLIT_MIN)."""
+    shape = iteration_shape(k, nodes)
+    if target()[0] == "gpu":
+        rows = math.prod(n for d, n in enumerate(shape) if d not in k.axes)
+        if math.prod(shape[d] for d in k.axes) >= ROWS_SPLIT_MIN and \
+                rows < cuda().get_current_device().MULTIPROCESSOR_COUNT:
+            return False
+    roots = {part.root for part in k.parts[:-1]}
+    return all(row_broadcast(ld, nodes, shape, k.axes, space)
+               for part in k.parts
+               for space, lds in (("pre", part.loads), ("post", part.post_loads))
+               for ld in lds if ld.base in roots)
+
+
+def _run_rows(k, st, nodes, buffers):
+    """Run rows kernel ``k`` as one fused kernel (see cuda.render_rows)."""
+    shape = iteration_shape(k, nodes)
+    reduced = tuple(d in k.axes for d in range(len(shape)))
+    keep = tuple(1 if r else n for n, r in zip(shape, reduced))
+    root = nodes[k.root]
+    out = pool.empty(root.shape, root.dtype)
+    operands, counts = [], []
+    for part, subst in zip(k.parts, st.subst):
+        pre = [_operand(ld, nodes, buffers) for i, ld in enumerate(part.loads) if (LOAD, i) not in subst]
+        post = [_post_operand(_operand(ld, nodes, buffers), keep, reduced)
+                for i, ld in enumerate(part.post_loads) if (POST_LOAD, i) not in subst]
+        operands += pre + post
+        counts.append(len(pre) + len(post))
+    strides = [_aligned(op, shape) for op in operands]
+    new_shape, new_red, new_strides = coalesce(shape, reduced, strides)
+    R = math.prod(n for n, r in zip(new_shape, new_red) if r)
+    K = math.prod(n for n, r in zip(new_shape, new_red) if not r)
+    tgt = target()[0]
+    if R <= ROWS_WARP_MAX[tgt]:     # a warp per row, its elements in registers (a power of 2 per thread)
+        group, per_thread = ROWS_WARP[tgt], 1 << max(0, (-(-R // ROWS_WARP[tgt]) - 1).bit_length())
+    else:
+        group, per_thread = BLOCK[tgt], 0
+    spec = make_rows_spec(k, st, nodes, new_red, tgt, group, per_thread)
+    if K == 0:
+        return out
+    kernel = _kernel(spec, st.description)
+    args = [flat(out)] + [np.int64(n) for n in new_shape]
+    at = 0
+    for part, n in zip(k.parts, counts):
+        for op, st_ in zip(operands[at:at + n], new_strides[at:at + n]):
+            args += [op.array, np.int64(op.offset)] + [np.int64(x) for x in st_]
+        args += [nodes[p].dtype.type(nodes[p].arg) for p in part.consts]
+        at += n
+    per_block = BLOCK[tgt] // spec.group
+    if tgt == "sim":
+        blocks = 1
+    else:
+        blocks = max(1, min(-(-K // per_block), cuda().get_current_device().MULTIPROCESSOR_COUNT * 32))
+    kernel[blocks, BLOCK[tgt]](*args)
+    return out
+
+
+def make_rows_spec(k, st, nodes, reduced, tgt, group, per_thread=0):
+    parts = tuple(CudaRowsPart(n_pre=len(part.loads), n_post=len(part.post_loads), const_dtypes=pst.const_dtypes,
+                               body=pst.body, reduce=pst.reduce, post=pst.post, root=pst.root,
+                               subst=tuple(sorted(subst.items())))
+                  for part, pst, subst in zip(k.parts, st.parts, st.subst))
+    dtypes = tuple(nodes[ld.base].dtype.str for part, subst in zip(k.parts, st.subst)
+                   for space, lds in ((LOAD, part.loads), (POST_LOAD, part.post_loads))
+                   for i, ld in enumerate(lds) if (space, i) not in subst)
+    readers = {}        # the same memory (base and views) read by several parts: kept in registers
+    for j, (part, subst) in enumerate(zip(k.parts, st.subst)):
+        for i, ld in enumerate(part.loads):
+            if (LOAD, i) not in subst:
+                readers.setdefault((ld.base, ld.views), []).append((j, i))
+    cached = tuple((nodes[base].dtype.str, tuple(refs)) for (base, _), refs in sorted(readers.items())
+                   if len({j for j, _ in refs}) > 1) if per_thread else ()
+    return CudaRowsSpec(rank=len(reduced), reduced=tuple(reduced), parts=parts, out_dtype=nodes[k.root].dtype.str,
+                        target=tgt, group=group, operand_dtypes=dtypes,
+                        per_thread=per_thread if cached or st.stash else 0, cached=cached,
+                        stash=st.stash if per_thread else None)
 
 
 # A reduction whose last (coalesced) dim is kept runs a thread per output (coalesced reads)
@@ -452,11 +712,14 @@ def plan_specs(outputs, tgt="gpu"):
     """The CudaSpecs a device would run for the graph of ``outputs`` (host nodes are fine:
     the plan is device-independent), without coalescing: for tests that compile every
     generated kernel to PTX without a GPU."""
-    from .fuse import iteration_shape
     from .runtime import get_plan
     nodes, _, plan = get_plan(outputs)
     specs = []
     for k, st in zip(plan.kernels, plan.structures):
+        if k.kind == "rows":
+            shape = iteration_shape(k, nodes)
+            reduced = tuple(d in k.axes for d in range(len(shape)))
+            specs += [make_rows_spec(k, st, nodes, reduced, tgt, g, v) for g, v in ((WARP, 32), (BLOCK[tgt], 0))]
         parts = list(zip(k.parts, st.parts)) if k.kind == "rows" else [(k, st)]
         for part, pst in parts:
             if part.kind not in ("elementwise", "reduce"):
@@ -470,7 +733,9 @@ def plan_specs(outputs, tgt="gpu"):
 
 
 def run_kernel(k, st, nodes, buffers):
-    if k.kind == "rows":        # the parts in turn (a fused rows kernel is a later step)
+    if k.kind == "rows" and rows_fused(k, nodes):
+        return _run_rows(k, st, nodes, buffers)
+    if k.kind == "rows":        # the parts in turn
         for part, pst in zip(k.parts[:-1], st.parts):
             buffers[part.root] = _run(part, pst, nodes, buffers)
         out = _run(k.parts[-1], st.parts[-1], nodes, buffers)
@@ -551,3 +816,90 @@ def realize(todo, get_plan):
     for o in todo:
         if o.buffer is None:
             o.realize_as(buffers[pos[o]])
+
+
+# ---- DLPack (kDLCUDA) -------------------------------------------------------------------
+
+def _pointer(buf):
+    """The device address of a device array (under the simulator: its host memory)."""
+    if simulated():
+        return buf._ary.__array_interface__["data"][0]
+    return buf.__cuda_array_interface__["data"][0]
+
+
+def device_copy(buf):
+    out = pool.empty(buf.shape, buf.dtype)
+    if math.prod(buf.shape):
+        flat(out).copy_to_device(flat(buf))
+    return out
+
+
+def _order_for(stream):
+    """Make this array's pending work visible to a consumer on ``stream`` (the DLPack
+    convention for CUDA: None or 1 the legacy default stream, 2 the per-thread default
+    stream, -1 no synchronization, else a ``cudaStream_t``).  Kernels here run on Numba's
+    default stream (the legacy one), which orders work with every blocking stream; a
+    per-thread default or user stream may be non-blocking, so it waits for the device."""
+    if stream is None or stream in (1, -1):
+        return
+    if stream == 0:
+        raise ValueError("__dlpack__: stream=0 is ambiguous for CUDA; pass 1 (the legacy default "
+                         "stream), 2 (the per-thread default stream) or a stream handle")
+    if not isinstance(stream, int) or stream < -1:
+        raise ValueError(f"__dlpack__: stream must be None, -1, 1, 2 or a CUDA stream handle, not {stream!r}")
+    if not simulated():
+        cuda().synchronize()
+
+
+def export_dlpack(buf, shape, ordinal, *, stream=None, max_version=None, dl_device=None, copy=None):
+    """``__dlpack__`` of a realized GPU array (``buf``, the node's ``shape``) on device
+    ``ordinal``, by the 2025.12 standard: a ``dltensor_versioned`` capsule (read-only flag:
+    values are immutable) when the consumer's ``max_version`` is at least 1.0, else a legacy
+    ``dltensor`` one, which cannot say read-only, so it gets a fresh copy unless
+    ``copy=False`` (as the CPU's export); ``copy=True`` always exports a fresh copy (flagged
+    IS_COPIED); ``dl_device=(1, 0)`` exports a host copy through NumPy (not with
+    ``copy=False``); the capsule keeps the buffer alive until the consumer deletes it."""
+    from . import dlpack
+    versioned = max_version is not None and tuple(max_version) >= (1, 0)
+    here = (dlpack.K_DLCUDA, ordinal)
+    if dl_device is not None and tuple(dl_device) != here:
+        if tuple(dl_device) != (dlpack.K_DLCPU, 0):
+            raise BufferError(f"__dlpack__: cannot export a cuda:{ordinal} array to DLPack device {tuple(dl_device)}")
+        if copy is False:
+            raise BufferError(f"__dlpack__: exporting a cuda:{ordinal} array to the CPU needs a copy, "
+                              "but copy=False")
+        host = to_host(buf, tuple(shape))
+        kwargs = {} if max_version is None else {"max_version": max_version}
+        return host.__dlpack__(**kwargs, **({"copy": True} if versioned else {}))
+    _order_for(stream)
+    fresh = copy is True or (copy is None and not versioned)
+    if fresh:
+        buf = device_copy(buf)
+    flags = (dlpack.FLAG_IS_COPIED if copy is True else 0) | (0 if fresh else dlpack.FLAG_READ_ONLY)
+    strides, acc = [], 1
+    for n in reversed(shape):
+        strides.append(acc)
+        acc *= n
+    return dlpack.capsule(_pointer(buf), tuple(shape), tuple(reversed(strides)), buf.dtype, here, buf,
+                          versioned, flags if versioned else 0)
+
+
+def import_dlpack(capsule, ordinal):
+    """``(device array, shape)``: a contiguous device array of a kDLCUDA capsule's memory on
+    device ``ordinal`` (of shape (1,) for a 0-d tensor, as every 0-d device value): shared
+    (Numba external memory, which keeps the producer's tensor until it is collected, then
+    calls the producer's deleter) when C-contiguous, else a device copy."""
+    from . import dlpack
+    t = dlpack.consume(capsule)
+    if t.device != (dlpack.K_DLCUDA, ordinal):
+        raise BufferError(f"from_dlpack: the capsule's memory is on DLPack device {t.device}, "
+                          f"not cuda:{ordinal} (kDLCUDA, {ordinal})")
+    _check_dtype(t.dtype)
+    strides = t.strides
+    if strides is None:
+        strides, acc = [], 1
+        for n in reversed(t.shape):
+            strides.append(acc)
+            acc *= n
+        strides = tuple(reversed(strides))
+    return _wrap_external(t.pointer, t.shape, strides, t.dtype, t.release), t.shape

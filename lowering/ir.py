@@ -388,9 +388,6 @@ def _device_of(op, dtype, inputs, arg=None):
             if why is not None:
                 raise NotImplementedError(f"{_op_name(op, arg)} {why} for device {device_name(device)}; "
                                           "move the operands explicitly with x.to_device('cpu')")
-        if dtype.kind == "c":
-            raise NotImplementedError(f"complex dtypes ({dtype}) have no kernels for device "
-                                      f"{device_name(device)} yet")
     return device
 
 

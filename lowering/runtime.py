@@ -630,7 +630,9 @@ def explain_plan(outputs):
         st = plan.structures[i]
         n = _size(_iteration_shape(k, nodes))
         if on_device:       # (lowering.cuda_runtime runs every kernel of a device plan)
-            ex, backend, variant = "cuda", "cuda", "parts" if k.kind == "rows" else "-"
+            from . import cuda_runtime
+            ex, backend = "cuda", "cuda"
+            variant = ("fused" if cuda_runtime.rows_fused(k, nodes) else "parts") if k.kind == "rows" else "-"
         else:
             ex = choose_executor(k, nodes, plan, mode)
             variant = ("parallel" if n >= PARALLEL_MIN else "serial") if ex == "numba" else "-"

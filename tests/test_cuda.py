@@ -239,3 +239,111 @@ def test_ptx_conv_kernels(dtype):
     if dtype != "bool":
         ptx, _ = correlate_cuda.compile_ptx(dtype, kernel_dtype="int16" if dtype == "int8" else None)
         assert ".entry" in ptx
+
+
+_UNARY_COMPLEX = ["abs", "acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "exp", "expm1",
+                  "log", "log2", "log10", "negative", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh",
+                  "reciprocal", "conj", "real", "imag", "isnan", "isinf", "isfinite"]
+
+
+@needs_ptx
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_ptx_complex_elementwise_and_reductions(gpu_target, dtype):
+    z = xp.asarray((np.linspace(0.1, 0.9, 8) + 1j * np.linspace(-1, 1, 8)).astype(dtype))
+    w = xp.asarray((np.linspace(0.2, 0.7, 8) - 0.5j).astype(dtype))
+    acc = z
+    for name in _UNARY_COMPLEX:
+        acc = acc + xp.astype(getattr(xp, name)(z), z.dtype)
+    for name in ["add", "subtract", "multiply", "divide", "pow", "equal", "not_equal"]:
+        acc = acc + xp.astype(getattr(xp, name)(z, w), z.dtype)
+    acc = acc + xp.astype(xp.astype(z, xp.complex64), z.dtype) + xp.astype(xp.astype(z, xp.bool), z.dtype) * (2 - 1j)
+    acc = xp.astype(xp.astype(xp.real(z), xp.int32), z.dtype) + acc
+    _compile_all([acc])
+    specs = _compile_all([xp.sum(z * w), xp.prod(z, axis=0), xp.mean(z)])
+    ptx, _ = cuda_runtime.compile_ptx(specs[0])
+    assert "shfl.sync.down" in ptx          # complex partials shuffle as two real words
+
+
+def test_gpu_helpers_match_scalar_helpers():
+    # the GPU text of lowering.scalar (rewritten where numba.cuda lacks a NumPy function) computes
+    # what scalar.py does: its array-free x2y2m1, compiled here for the CPU, on values near the
+    # unit circle (where c_log calls it)
+    import types
+    import lowering.scalar as sc
+    from lowering.cuda import render_scalar_helpers
+    with open(sc.__file__, encoding="utf-8") as fh:
+        source = render_scalar_helpers(fh.read(), "gpu")
+    mod = types.ModuleType("arrayforge_kernels.gpu_helpers_check")
+    exec(compile(source, "<gpu helpers>", "exec"), mod.__dict__)
+    rng = np.random.default_rng(3)
+    xs = np.concatenate([rng.uniform(0.5, 1.0, 200), [0.6, 0.8, 1.0, 0.7071067811865476]])
+    ys = np.concatenate([np.sqrt(np.abs(1 - xs[:200] ** 2)) * rng.uniform(0.99, 1.01, 200), [0.8, 0.6, 0.0, 0.7071067811865476]])
+    for x, y in zip(xs, ys):
+        assert mod.x2y2m1(x, y) == sc.x2y2m1(x, y), (x, y)
+
+
+@needs_ptx
+def test_ptx_disk_cache_keyed_by_compute_capability(gpu_target, tmp_path, monkeypatch):
+    # a new process loads a kernel's PTX from the disk cache instead of compiling it; the entry
+    # is keyed by source, signature and compute capability, and a bad entry is a warning and a
+    # recompile (the loading half, PTX -> module, needs a GPU: gpucheck runs it)
+    import glob
+    import warnings
+    from numba import cuda as numba_cuda
+    from lowering import cache as kcache
+    monkeypatch.setenv("ARRAYFORGE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(kcache._state, "dir", None)
+    monkeypatch.setitem(kcache._state, "usable", None)
+    (spec,) = cuda_runtime.plan_specs([(xp.asarray(np.arange(4.0)) * 3.0 + 1.0)._node])
+    compiles = []
+    real = numba_cuda.compile_ptx
+    monkeypatch.setattr(numba_cuda, "compile_ptx", lambda *a, **k: compiles.append(k["cc"]) or real(*a, **k))
+    ptx80 = cuda_runtime.kernel_ptx(spec, (8, 0))
+    assert compiles == [(8, 0)] and ".entry" in ptx80 and "sm_80" in ptx80
+    (path80,) = glob.glob(str(tmp_path / "*" / "k_*.sm80.ptx"))
+    assert cuda_runtime.kernel_ptx(spec, (8, 0)) == ptx80 and compiles == [(8, 0)]       # a disk hit
+    ptx86 = cuda_runtime.kernel_ptx(spec, (8, 6))
+    assert compiles == [(8, 0), (8, 6)] and "sm_86" in ptx86
+    path86 = path80.replace("sm80", "sm86")
+    os.replace(path80, path86)                    # the sm_80 entry where sm_86's belongs: refused
+    with pytest.warns(RuntimeWarning, match="not stored for this kernel"):
+        assert "sm_86" in cuda_runtime.kernel_ptx(spec, (8, 6))
+    assert compiles[-1] == (8, 6) and len(compiles) == 3
+    with open(path86, "r+b") as fh:                 # corrupt (truncated) entry
+        fh.truncate(100)
+    with pytest.warns(RuntimeWarning, match="corrupt"):
+        again = cuda_runtime.kernel_ptx(spec, (8, 6))
+    assert len(compiles) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # rewritten: a clean hit again
+        assert cuda_runtime.kernel_ptx(spec, (8, 6)) == again and len(compiles) == 4
+    # the launchable kernel object made of the PTX (linking and loading it needs a GPU)
+    k = cuda_runtime._kernel_from_ptx(again, cuda_runtime.signature(spec), cc=(8, 6, ""))
+    assert k.argument_types == cuda_runtime.signature(spec) and k.library.get_asm_str(cc=(8, 6, "")) == again
+    assert k.library._entry_name in again
+
+
+@needs_ptx
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "int32"])
+def test_ptx_fused_rows_kernels(gpu_target, dtype):
+    # softmax / layer norm / x - max: one kernel each, a warp per row and a block per row
+    x = xp.asarray(np.arange(24).reshape(2, 3, 4).astype(dtype))
+    if dtype == "float32":
+        e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
+        outs = [e / xp.sum(e, axis=-1, keepdims=True)]
+    elif dtype == "float64":
+        m = xp.mean(x, axis=(1, 2), keepdims=True)
+        outs = [(x - m) / xp.sqrt(xp.mean((x - m) ** 2, axis=(1, 2), keepdims=True) + 1e-5), xp.var(x, axis=2)]
+    elif dtype == "complex64":
+        outs = [x - xp.mean(x, axis=-1, keepdims=True)]
+    else:
+        outs = [x - xp.max(x, axis=-1, keepdims=True)]
+    for o in outs:
+        specs = [s for s in cuda_runtime.plan_specs([o._node]) if s.kind == "rows"]
+        assert {s.group for s in specs} == {32, 256}
+        for spec in specs:
+            ptx, _ = cuda_runtime.compile_ptx(spec)
+            assert ".entry" in ptx
+            if spec.group == 32:        # a warp per row: no barriers, the row in registers (no local memory)
+                assert "shfl.sync.bfly" in ptx and "bar.sync" not in ptx and "ld.local" not in ptx
+                assert spec.per_thread == 32 and (spec.cached or spec.stash)

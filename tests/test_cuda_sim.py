@@ -53,7 +53,7 @@ def test_info_lists_cuda_devices():
     devices = info.devices()
     assert devices[0] == xp.Device("cpu") and xp.Device("cuda", 0) in devices
     assert info.default_device() == "cpu"
-    assert "complex128" not in info.dtypes(device="cuda") and "float32" in info.dtypes(device="cuda")
+    assert info.dtypes(device="cuda") == info.dtypes() and "complex64" in info.dtypes(device="cuda")
     assert info.dtypes(device="cuda", kind="real floating") == info.dtypes(kind="real floating")
     assert info.capabilities()["max dimensions"] == 64
 
@@ -130,11 +130,212 @@ def test_functions_without_gpu_kernels_raise(name, f):
         f(g)
 
 
-def test_complex_not_yet_on_device():
-    with pytest.raises(NotImplementedError, match="complex"):
-        xp.asarray(np.ones(2, complex), device="cuda")
-    with pytest.raises(NotImplementedError, match="complex"):
-        xp.astype(xp.asarray(A, device="cuda"), xp.complex128)
+# ---- the disk cache of compiled kernels ------------------------------------------------------
+
+_CACHE_SCRIPT = """
+import numpy as np, arrayforge as xp
+a = xp.asarray(np.arange(1000.0), device="cuda")
+print(float(xp.sum(xp.exp(a * 1e-3) * 2.0 - 1.0)))
+"""
+
+
+def _run_cache_script(cache_dir):
+    import subprocess
+    import sys
+    env = dict(os.environ, ARRAYFORGE_CACHE_DIR=str(cache_dir), ARRAYFORGE_DEBUG="1")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def test_disk_cache_of_kernels(tmp_path):
+    import glob
+    first = _run_cache_script(tmp_path)
+    ptx = glob.glob(str(tmp_path / "*" / "*.ptx"))
+    if SIM:     # the simulator interprets kernels: nothing compiled, nothing cached
+        assert not ptx
+        return
+    assert ptx and "compiled CUDA kernel" in first.stderr
+    second = _run_cache_script(tmp_path)          # a new process: every kernel's PTX from the disk
+    assert "compiled CUDA kernel" not in second.stderr and second.stdout == first.stdout
+
+
+# ---- DLPack (kDLCUDA) -----------------------------------------------------------------------
+
+class _CapsuleOnly:
+    """A kDLCUDA producer with nothing but the DLPack protocol (no __cuda_array_interface__),
+    recording what the consumer asked for."""
+    def __init__(self, x):
+        self.x, self.calls = x, []
+
+    def __dlpack__(self, **kwargs):
+        self.calls.append(kwargs)
+        return self.x.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.x.__dlpack_device__()
+
+
+def test_dlpack_capsule_structure():
+    import gc
+    from lowering import dlpack
+    g = xp.asarray(A, device="cuda") * 2.0
+    before = dlpack.live_count()
+    cap = g.__dlpack__(max_version=(1, 2))
+    d = dlpack.describe(cap)
+    assert d["name"] == "dltensor_versioned" and d["version"] == (1, 0)
+    assert d["device"] == (2, 0) and d["dtype"] == (2, 64, 1) and d["shape"] == (3, 20)
+    assert d["strides"] == (20, 1) and d["flags"] == dlpack.FLAG_READ_ONLY and d["byte_offset"] == 0
+    assert d["data"] == cuda_runtime._pointer(g._node.buffer)          # no copy: the array's memory
+    assert dlpack.live_count() == before + 1
+    del cap
+    gc.collect()
+    assert dlpack.live_count() == before          # an unconsumed capsule deletes its tensor
+    legacy = dlpack.describe(g.__dlpack__())      # legacy consumers cannot be told "read-only": a copy
+    assert legacy["name"] == "dltensor" and legacy["data"] != d["data"]
+    assert dlpack.describe(g.__dlpack__(copy=False))["data"] == d["data"]
+    copied = dlpack.describe(g.__dlpack__(max_version=(1, 0), copy=True))
+    assert copied["flags"] == dlpack.FLAG_IS_COPIED and copied["data"] != d["data"]
+    for dtype, code in ((np.complex64, (5, 64, 1)), (np.bool_, (6, 8, 1)), (np.uint16, (1, 16, 1)),
+                        (np.int32, (0, 32, 1))):
+        z = xp.asarray(np.zeros((2, 1, 3), dtype), device="cuda")
+        dz = dlpack.describe(z.__dlpack__(max_version=(1, 0)))
+        assert dz["dtype"] == code and dz["shape"] == (2, 1, 3) and dz["strides"] == (3, 3, 1)
+    s = dlpack.describe(xp.sum(g).__dlpack__(max_version=(1, 0)))
+    assert s["shape"] == () and s["strides"] == ()
+    with pytest.raises(ValueError, match="stream=0"):
+        g.__dlpack__(stream=0)
+    g.__dlpack__(stream=-1), g.__dlpack__(stream=1), g.__dlpack__(stream=2)
+    with pytest.raises(BufferError, match="copy=False"):
+        g.__dlpack__(dl_device=(1, 0), copy=False)
+    host = np.from_dlpack(g, device="cpu")              # dl_device=(1, 0): a host copy through NumPy
+    np.testing.assert_array_equal(host, A * 2.0)
+    gc.collect()
+
+
+def test_dlpack_round_trip_shares_memory_and_releases_it():
+    import gc
+    from lowering import dlpack
+    gc.collect()
+    before = dlpack.live_count()
+    g = (xp.asarray(A, device="cuda") + 1.0).compute()
+    p = _CapsuleOnly(g)
+    y = xp.from_dlpack(p)
+    assert p.calls == [{"stream": 1, "max_version": (1, 0)}]
+    assert y is not g and y.device == "cuda" and y.dtype == g.dtype and y.shape == g.shape
+    assert cuda_runtime._pointer(y._node.buffer) == cuda_runtime._pointer(g._node.buffer)     # shared
+    np.testing.assert_array_equal(np.asarray(y * 2.0), (A + 1.0) * 2.0)
+    assert dlpack.live_count() == before + 1
+    del y
+    gc.collect()
+    assert dlpack.live_count() == before          # collected: the consumer called the deleter
+    c = xp.from_dlpack(p, copy=True)
+    assert cuda_runtime._pointer(c._node.buffer) != cuda_runtime._pointer(g._node.buffer)
+    np.testing.assert_array_equal(np.asarray(c), A + 1.0)
+    h = xp.from_dlpack(p, device="cpu")
+    assert h.device == "cpu"
+    np.testing.assert_array_equal(np.asarray(h), A + 1.0)
+    with pytest.raises(BufferError, match="copy=False"):
+        xp.from_dlpack(p, device="cpu", copy=False)
+    z = xp.from_dlpack(_CapsuleOnly(xp.asarray(1.5 - 2j, device="cuda")))     # 0-d complex
+    assert z.shape == () and complex(z) == 1.5 - 2j
+    del c, h, z
+    gc.collect()
+    assert dlpack.live_count() == before
+
+
+def test_dlpack_import_of_a_strided_capsule_copies_on_the_device():
+    from lowering import dlpack
+    base = xp.asarray(np.arange(24.0).reshape(4, 6), device="cuda").compute()
+    buf = base._node.buffer
+    # a transposed, negatively strided view of base's memory, as another library would export it
+    ptr = cuda_runtime._pointer(buf) + 5 * 8
+    cap = dlpack.capsule(ptr, (6, 2), (-1, 12), np.float64, (2, 0), buf, True)
+
+    class P:
+        def __dlpack__(self, **kwargs):
+            return cap
+
+        def __dlpack_device__(self):
+            return (2, 0)
+    y = xp.from_dlpack(P())
+    np.testing.assert_array_equal(np.asarray(y), np.arange(24.0).reshape(4, 6)[::2, ::-1].T)
+
+
+# ---- complex ------------------------------------------------------------------------------
+
+Z = (A + 1j * B)[:2, :8]
+W = (C - 1j * D)[:2, :8]
+_F = [0.0, -0.0, 1.5, -2.5, 1e300, np.inf, -np.inf, np.nan]
+ZSPECIAL = np.array([complex(a, b) for a in _F for b in _F[::3]])        # 24 values
+_MAX = np.finfo(np.float64).max
+ZEXTREME = np.array([1e308 + 1e308j, _MAX + _MAX * 1j, -_MAX + 1j, 1e-310 + 1e-310j, 0.8 + 0.6j,
+                     0.6 + 0.79j, -0.0 + 0j, complex(-np.inf, np.nan), 3 - 4j, 1e-300 + 1e-300j, 0j])
+
+
+def both_complex(f, *arrays, rtol=1e-12, zero_signs=True):
+    """``both`` for complex results: parts compared separately (NaN, inf and signed zeros exactly)."""
+    host = np.asarray(f(*[xp.asarray(a) for a in arrays]))
+    dev = np.asarray(f(*[xp.asarray(a, device="cuda") for a in arrays]))
+    assert dev.dtype == host.dtype and dev.shape == host.shape, (dev.dtype, host.dtype)
+    for d, h in ((dev.real, host.real), (dev.imag, host.imag)) if host.dtype.kind == "c" else ((dev, host),):
+        np.testing.assert_allclose(d, h, rtol=rtol, atol=0, equal_nan=True)
+        exact = np.isinf(h) | ((h == 0) & zero_signs)        # (the sign of a NaN is unspecified)
+        np.testing.assert_array_equal(np.signbit(d[exact]), np.signbit(h[exact]))
+        np.testing.assert_array_equal(d[exact], h[exact])
+
+
+@pytest.mark.parametrize("dtype", ["complex128", "complex64"])
+def test_complex_arithmetic_and_parts(dtype):
+    z, w = Z.astype(dtype), W.astype(dtype)
+    rtol = 1e-12 if dtype == "complex128" else 2e-6
+    both_complex(lambda a, b: (a * b + a) / (b - 1.5) - a * a, z, w, rtol=rtol)
+    both_complex(lambda a, b: a ** b + a ** 2 + xp.reciprocal(b) + xp.sign(a), z, w, rtol=rtol)
+    both_complex(lambda a: xp.abs(a) + xp.real(a) * xp.imag(a), z, rtol=rtol)
+    both_complex(lambda a: xp.conj(a) * (2 - 1j) + xp.astype(xp.real(a), a.dtype), z, rtol=rtol)
+    both_complex(lambda a, b: xp.astype(a == b, xp.int8) + xp.astype(a != a[:, :1], xp.int8), z, w)
+    both_complex(lambda a: xp.astype(a, xp.complex64) + xp.astype(xp.astype(a, xp.bool), a.dtype), z, rtol=2e-6)
+    x = xp.asarray(A[:2, :8].astype(np.float64 if dtype == "complex128" else np.float32), device="cuda")
+    y = x * (1 + 2j)                                 # real array times a Python complex: complex
+    assert y.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(np.asarray(y), np.asarray(x.to_device("cpu")) * (1 + 2j), rtol=rtol)
+
+
+def test_complex_special_values():
+    s = ZSPECIAL
+    both_complex(lambda a: a / xp.asarray(np.array([0j, complex(0, -0.0), 1 + 1j] * 8), device=a.device), s)
+    both_complex(lambda a: xp.reciprocal(a) + 0, s)
+    both_complex(lambda a: xp.isnan(a) | xp.isinf(a) & ~xp.isfinite(a), s)
+    both_complex(lambda a: xp.abs(a), s)
+    for name in ("exp", "sqrt", "log", "expm1", "tanh", "cosh", "sinh", "sin", "cos", "tan", "asin",
+                 "acos", "atan", "asinh", "acosh", "atanh", "log2", "log10"):
+        # tan(-2.5 - inf j): the real part's zero sign is unspecified; the CPU's two executors
+        # differ (NumPy +0, the Numba kernels -0), and the GPU gives the Numba kernels' -0
+        both_complex(getattr(xp, name), s, zero_signs=name != "tan")
+    for name in ("sqrt", "log"):
+        both_complex(getattr(xp, name), ZEXTREME)                     # scaled near overflow, underflow
+
+
+def test_complex64_functions():
+    z = ZSPECIAL[::2].astype(np.complex64)
+    for name in ("exp", "sqrt", "log", "tanh", "asinh"):
+        both_complex(getattr(xp, name), z, rtol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", ["complex128", "complex64"])
+def test_complex_reductions(dtype):
+    z, w = Z.astype(dtype), W.astype(dtype)
+    rtol = 1e-12 if dtype == "complex128" else 2e-6
+    both_complex(lambda a, b: xp.sum(a * b), z, w, rtol=rtol)
+    both_complex(lambda a: xp.sum(a, axis=1) + xp.prod(a[:, :4], axis=1), z, rtol=rtol)
+    both_complex(lambda a: xp.mean(a, axis=0, keepdims=True) * 2.0, z, rtol=rtol)
+    both_complex(lambda a: xp.sum(xp.abs(a - xp.mean(a, axis=1, keepdims=True)) ** 2, axis=1), z, rtol=rtol)
+    big = (rng.standard_normal(300) + 1j * rng.standard_normal(300)).astype(dtype)
+    both_complex(lambda a: xp.sum(a * 2.0), big, rtol=rtol * 10)               # split across blocks
+    both_complex(lambda a: xp.sum(a[:4] / 0), ZSPECIAL[:8].astype(dtype))       # inf/NaN propagate
 
 
 # ---- element-wise ------------------------------------------------------------------------
@@ -226,6 +427,68 @@ def test_realized_intermediates_are_kept_on_device():
     np.testing.assert_allclose(np.asarray(y - 1.0), A * 2.0, rtol=1e-12)
 
 
+# ---- fused rows kernels (softmax, layer norm, var: one kernel, a group of threads per row) -----
+
+@pytest.fixture
+def rows_runs(monkeypatch):
+    runs = []
+    real = cuda_runtime._run_rows
+
+    def counted(k, st, nodes, buffers):
+        runs.append(len(k.parts))
+        return real(k, st, nodes, buffers)
+    monkeypatch.setattr(cuda_runtime, "_run_rows", counted)
+    return runs
+
+
+def _softmax(a):
+    e = xp.exp(a - xp.max(a, axis=-1, keepdims=True))
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
+def _layer_norm(a):
+    m = xp.mean(a, axis=-1, keepdims=True)
+    v = xp.mean((a - m) ** 2, axis=-1, keepdims=True)
+    return (a - m) / xp.sqrt(v + 1e-5) * 1.5 + 0.25
+
+
+def test_rows_block_per_row(rows_runs):
+    both(_softmax, A)                                        # rows of 20: a block per row
+    both(_layer_norm, A)
+    both(lambda a: xp.var(a, axis=1), A)                     # the last part is a reduction
+    both(lambda a: xp.sum(a - xp.max(a, axis=1, keepdims=True), axis=1, keepdims=True) * 2.0, A)
+    assert rows_runs == [3, 3, 2, 2]
+    (info,) = xp.explain(_softmax(xp.asarray(A, device="cuda"))).kernels
+    assert info.kind == "rows" and info.backend == "cuda" and info.variant == "fused"
+
+
+def test_rows_group_per_short_row(rows_runs):
+    # rows of at most ROWS_WARP_MAX: a group (a warp on a GPU) per row, several rows per block;
+    # 5 rows: a group past the last row computes without storing
+    a = rng.standard_normal((5, 6))
+    both(_softmax, a)
+    both(lambda x: xp.std(x, axis=-1, keepdims=True) + x, a)
+    both(lambda x: x - xp.max(x, axis=1, keepdims=True), I32[:5, :7])          # integers
+    both(lambda x: _softmax(x), a.astype(np.float32), rtol=2e-6)
+    assert rows_runs == [3, 3, 2, 3]
+
+
+def test_rows_views_dtypes_and_shapes(rows_runs):
+    x = rng.standard_normal((2, 3, 4))
+    both(lambda a: _softmax(xp.permute_dims(a, (1, 0, 2))[:, ::-1]), x)             # strided rows
+    both(lambda a: a / xp.sum(a, axis=(1, 2), keepdims=True), x)                      # two reduced dims
+    both(lambda a: _softmax(a[:, :1]), x)                                             # rows of 1... x 4
+    both_complex(lambda a: a - xp.mean(a, axis=1, keepdims=True), Z)                  # complex
+    both(lambda a: xp.astype(a - xp.sum(a, axis=1, keepdims=True), xp.float32) / 3.0, I32[:2], rtol=1e-6)
+    assert len(rows_runs) == 5
+
+
+def test_rows_empty(rows_runs):
+    both(_softmax, np.zeros((0, 5)))
+    both(lambda a: a - xp.sum(a, axis=1, keepdims=True), np.zeros((3, 0)))
+    both(lambda a: xp.var(a, axis=1), np.zeros((3, 0)))                   # NaN: 0 / 0
+
+
 @pytest.mark.parametrize("strategy", ["thread", "block"])
 def test_column_reductions_both_strategies(monkeypatch, strategy):
     # a thread per output (coalesced column reads) when there are outputs enough, else a block per output
@@ -255,6 +518,53 @@ def test_cuda_array_interface_round_trip_with_numba_and_cupy():
     np.testing.assert_array_equal(cupy.asnumpy(c), A * 2.0 + 1.0)
     z = xp.from_dlpack(cupy.arange(4.0))
     assert z.device == "cuda" and np.asarray(z).tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def _consume(from_dlpack, fallback, x):
+    """``from_dlpack(x)``; a consumer that refuses a read-only (versioned) capsule says so with
+    BufferError: then a warning, and ``__cuda_array_interface__`` instead."""
+    import warnings
+    try:
+        return from_dlpack(x)
+    except BufferError as exc:
+        warnings.warn(f"{from_dlpack.__module__}.from_dlpack refused our capsule ({exc}); "
+                      "read through __cuda_array_interface__")
+        return fallback(x)
+
+
+@pytest.mark.skipif(SIM, reason="the simulator's device memory is host memory: a real GPU only")
+def test_dlpack_capsules_with_cupy_and_torch():
+    # what only a real GPU checks: other libraries read our kDLCUDA capsules, and we wrap theirs
+    g = (xp.asarray(A, device="cuda") * 2.0).compute()
+    tried = False
+    try:
+        import cupy
+    except ImportError:
+        cupy = None
+    if cupy is not None:
+        tried = True
+        c = _consume(cupy.from_dlpack, cupy.asarray, g)     # reads our capsule
+        np.testing.assert_array_equal(cupy.asnumpy(c), A * 2.0)
+        src = cupy.arange(12.0).reshape(3, 4)
+        y = xp.from_dlpack(_CapsuleOnly(src))                # wraps CuPy's capsule, no copy
+        assert cuda_runtime._pointer(y._node.buffer) == src.data.ptr
+        np.testing.assert_array_equal(np.asarray(y + 1.0), np.arange(12.0).reshape(3, 4) + 1.0)
+        t = xp.from_dlpack(_CapsuleOnly(src.T))              # strided: copied on the device
+        np.testing.assert_array_equal(np.asarray(t), np.arange(12.0).reshape(3, 4).T)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None and torch.cuda.is_available():
+        tried = True
+        tt = _consume(torch.from_dlpack, lambda x: torch.as_tensor(x, device="cuda"), g)
+        assert tt.device.type == "cuda"
+        np.testing.assert_array_equal(tt.cpu().numpy(), A * 2.0)
+        src = torch.arange(6, dtype=torch.float32, device="cuda").reshape(2, 3)
+        y = xp.from_dlpack(_CapsuleOnly(src))
+        np.testing.assert_array_equal(np.asarray(y * 2.0), np.arange(6.0).reshape(2, 3) * 2.0)
+    if not tried:
+        pytest.skip("neither CuPy nor PyTorch (CUDA) is installed")
 
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
