@@ -203,6 +203,20 @@ def test_ptx_gemm(dtype):
 
 
 @needs_ptx
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_ptx_complex_gemm_and_conjugation(dtype):
+    from numba import cuda
+    from numba.core import types
+    from numba.np.numpy_support import from_dtype
+    from lowering.kernels import contract_cuda, cuda_gemm
+    ptx, _ = cuda_gemm.compile_ptx(dtype, True, False)
+    assert ".entry" in ptx and ".local" not in ptx
+    arr = types.Array(from_dtype(np.dtype(dtype)), 1, "C")
+    ptx, _ = cuda.compile_ptx(contract_cuda._conj, (arr, arr), cc=(8, 0))
+    assert ".entry" in ptx
+
+
+@needs_ptx
 def test_ptx_sparse_kernels():
     # every sparse kernel (SpMV rows/split/combine, SpMV-T and SpMM-T atomics, SpMM, toarray,
     # the counting-sort conversions) for float64 and int32 data; SpMV uses warp shuffles

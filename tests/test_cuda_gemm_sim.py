@@ -211,3 +211,35 @@ def test_transposed_views_are_not_copied(monkeypatch):
                                                        axes=([1, 2], [2, 1]))),
                                np.tensordot(t, t, axes=([1, 2], [2, 1])), rtol=1e-12)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_complex_barriers_on_the_device(dtype):
+    # complex operands through every barrier kind with a GPU kernel: the GEMM (generic over
+    # its accumulator), vecdot (conj(a) . b: the conjugated operand copied by one kernel),
+    # SpMV, and signal's direct correlation
+    import scipy.sparse as sps
+    import arrayforge as xp
+    from arrayforge import signal, sparse
+
+    def c(*shape):
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+
+    def dev(x):
+        return xp.asarray(x, device="cuda")
+
+    def host(x):
+        assert x.device == xp.Device("cuda", 0)
+        return np.asarray(x.to_device("cpu"))
+
+    tol = dict(rtol=2e-5, atol=2e-5) if dtype == "complex64" else dict(rtol=1e-12, atol=1e-12)
+    a, b, q = c(5, 7), c(7, 3), c(5, 7)
+    np.testing.assert_allclose(host(dev(a) @ dev(b)), a @ b, **tol)
+    np.testing.assert_allclose(host(xp.vecdot(dev(a), dev(q))), np.sum(np.conj(a) * q, axis=-1), **tol)
+    np.testing.assert_allclose(host(xp.vecdot(dev(a), dev(q), axis=0)), np.sum(np.conj(a) * q, axis=0), **tol)
+    S = (sps.random_array((6, 5), density=0.5, format="csr", random_state=0) * (1 + 2j)).astype(dtype)
+    v = c(5)
+    np.testing.assert_allclose(host(sparse.from_scipy(S, device="cuda") @ dev(v)), S @ v, **tol)
+    img, k = c(6, 6), c(3, 3)
+    want = np.asarray(signal.convolve2d(xp.asarray(img), xp.asarray(k)))
+    np.testing.assert_allclose(host(signal.convolve2d(dev(img), dev(k))), want, **tol)

@@ -274,8 +274,6 @@ class Contract(Barrier):
     cuda_permuted_operands = True       # (x.T @ y: the GEMM's transpose flag, no copy)
 
     def cuda_unsupported(self, op, arg, dtype, inputs):
-        if "*" in arg and np.dtype(dtype).kind == "c":
-            return "has no CUDA kernel for conjugated (complex vecdot) operands yet"
         return None
 
     def cuda_describe(self, root):

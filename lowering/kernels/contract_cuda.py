@@ -14,6 +14,7 @@ import dataclasses
 import math
 
 import numpy as np
+from numba import cuda
 
 from .. import cuda_runtime as rt
 from . import cuda_gemm
@@ -73,6 +74,10 @@ def run(root, operands, out):
     if math.prod(out.shape) == 0:
         return out
     (a, la), (b, lb) = _in_memory_order(operands[0], c.a), _in_memory_order(operands[1], c.b)
+    if c.conj_a:                # (vecdot of complex operands: conj(a) . b)
+        a = conjugated(a)
+    if c.conj_b:
+        b = conjugated(b)
     c = dataclasses.replace(c, a=la, b=lb)
     sizes = _sizes(c, a, b)
     canonical = c.batch + c.m + c.n
@@ -96,3 +101,30 @@ def run(root, operands, out):
         src = _permuted(target, canonical, c.out)
         rt.flat(out).copy_to_device(rt.flat(src))
     return out
+
+
+_kernels = {}
+
+
+def conjugated(x):
+    """A conjugated copy of the contiguous device array ``x`` (a real array is returned as it
+    is): one grid-stride kernel, coalesced."""
+    if np.dtype(x.dtype).kind != "c":
+        return x
+    out = rt.pool.empty(tuple(x.shape), x.dtype)
+    n = math.prod(x.shape)
+    if n:
+        kernel = _kernels.get("conj")
+        if kernel is None:
+            kernel = _kernels["conj"] = cuda.jit(_conj)
+        blocks, threads = rt._launch_config(n)
+        kernel[blocks, threads](rt.flat(x), rt.flat(out))
+    return out
+
+
+def _conj(src, dst):
+    i = cuda.grid(1)
+    step = cuda.gridsize(1)
+    while i < src.shape[0]:
+        dst[i] = src[i].conjugate()
+        i += step
