@@ -80,6 +80,24 @@ def _sort_pairs(keys, vals, a, b):
 
 
 @njit(inline="always")
+def _sort_keys(keys, a, b):
+    """Sort keys[a:b] (a, b unsigned) in place: an insertion sort for short runs (linear
+    when already sorted), the array's own sort for long ones."""
+    if b - a <= SHORT:
+        i = a + U1
+        while i < b:
+            k = keys[i]
+            j = i
+            while j > a and keys[j - U1] > k:
+                keys[j] = keys[j - U1]
+                j -= U1
+            keys[j] = k
+            i += U1
+    else:
+        keys[a:b].sort()
+
+
+@njit(inline="always")
 def _dedupe_row(keys, vals, a, b):
     """Sum runs of equal keys of the sorted keys[a:b] in place, left to right from the
     first value; returns how many entries remain (at a:a + count)."""
@@ -421,18 +439,10 @@ SOURCES["spgemm_fill"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, a_d
                     ac[col] += av * b_data[t]
             a = indptr[r]
             n = p - a
-            if n > BUCKET_MAX:
-                out_indices[a:p].sort()
-            elif n > SHORT:
+            if SHORT < n <= BUCKET_MAX:
                 _bucket_sort(out_indices, U(a), U(p), tmp, cnt, U(colbits))
             else:
-                for i in range(a + 1, p):
-                    v = out_indices[i]
-                    q = i - 1
-                    while q >= a and out_indices[q] > v:
-                        out_indices[q + 1] = out_indices[q]
-                        q -= 1
-                    out_indices[q + 1] = v
+                _sort_keys(out_indices, U(a), U(p))
             for i in range(a, p):
                 col = out_indices[i]
                 out_data[i] = ac[col]
@@ -482,64 +492,88 @@ SOURCES["merge"] = _JIT + '''def kernel(parallel, fill, union, a_indptr, a_indic
 
 
 # CSR -> BSR, counting pass: the distinct block columns of each block row (chunks of block
-# rows brows[c]:brows[c+1], a private marker row per chunk, -1 initially).
-SOURCES["bsr_count"] = _JIT + '''def kernel(parallel, indptr, indices, R, C, brows, mark, rowcnt):
+# rows brows[c]:brows[c+1], a private marker row per chunk, -1 initially), listed in
+# bcols from the block row's first entry (indptr[br * R]: a block row has at least as many
+# entries as blocks, so the lists never overlap), first seen first, then sorted (a
+# linear check first: a canonical CSR's usually are).  Indices unsigned, R and C uint64: an
+# entry in the block column of the previous entry (lo <= col < lo + C) needs no division.
+SOURCES["bsr_count"] = _JIT + '''def kernel(parallel, indptr, indices, R, C, brows, mark, rowcnt, bcols):
     P = brows.shape[0] - 1
-    m = indptr.shape[0] - 1
+    m = U(indptr.shape[0] - 1)
     for c in prange(P):
         mk = mark[c]
         for br in range(brows[c], brows[c + 1]):
-            cnt = 0
-            for r in range(br * R, min(br * R + R, m)):
-                for j in range(indptr[r], indptr[r + 1]):
-                    bc = indices[j] // C
+            r0 = U(br) * R
+            a = U(indptr[r0])
+            e = U(indptr[min(r0 + R, m)])
+            p = a
+            lo = U(0)
+            hi = U(0)
+            ordered = True
+            j = a
+            while j < e:
+                col = U(indices[j])
+                if col < lo or col >= hi:
+                    bc = col // C
+                    lo = bc * C
+                    hi = lo + C
                     if mk[bc] != br:
                         mk[bc] = br
-                        cnt += 1
-            rowcnt[br] = cnt
+                        if p > a and bcols[p - U1] > bc:
+                            ordered = False
+                        bcols[p] = bc
+                        p += U1
+                j += U1
+            if not ordered:
+                _sort_keys(bcols, a, p)
+            rowcnt[br] = p - a
 '''
 
-# CSR -> BSR, fill pass, one sweep over the entries: a block column seen first in the block
-# row gets the next block of the chunk's scratch acc[c] (zeroed then; slot[c] maps it) and
-# every entry is added into its block in stored order (as np.add.at); then the row's block
-# columns are sorted with their blocks' places (keys[c, 0], keys[c, 1]) and each block is
-# copied once to its place from out_indptr[br] (out needs no zeroing).
-SOURCES["bsr_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, R, C, brows, mark, slot, keys, acc, out_indptr,
-           out_indices, out_data):
+# CSR -> BSR, fill pass: the block row's sorted block columns (bcols, from bsr_count) copied
+# to out_indices from out_indptr[br], slot[c, bc] = the flat offset of its block in out_data
+# (flat: nblocks * R * C), the blocks zeroed, then every entry added into its block in
+# stored order (as np.add.at); no per-block-row sort or scratch blocks.
+SOURCES["bsr_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, R, C, brows, slot, bcols, out_indptr, out_indices,
+           out_data):
     P = brows.shape[0] - 1
-    m = indptr.shape[0] - 1
+    m = U(indptr.shape[0] - 1)
+    RC = R * C
     for c in prange(P):
-        mk = mark[c]
         sl = slot[c]
-        ks = keys[c, 0]
-        sc = keys[c, 1]
-        ac = acc[c]
         for br in range(brows[c], brows[c + 1]):
-            n = 0
-            r0 = br * R
-            for r in range(r0, min(r0 + R, m)):
-                ri = r - r0
-                for j in range(indptr[r], indptr[r + 1]):
-                    col = indices[j]
-                    bc = col // C
-                    if mk[bc] != br:
-                        mk[bc] = br
-                        sl[bc] = n
-                        ks[n] = bc
-                        sc[n] = n
-                        for x in range(R):
-                            for y in range(C):
-                                ac[n, x, y] = 0
-                        n += 1
-                    ac[sl[bc], ri, col - bc * C] += data[j]
-            _sort_pairs(ks, sc, U(0), U(n))          # block columns with their scratch blocks
-            a = out_indptr[br]
-            for i in range(n):
-                s = sc[i]
-                out_indices[a + i] = ks[i]
-                for x in range(R):
-                    for y in range(C):
-                        out_data[a + i, x, y] = ac[s, x, y]
+            r0 = U(br) * R
+            r1 = min(r0 + R, m)
+            s = U(indptr[r0])
+            a = U(out_indptr[br])
+            b = U(out_indptr[br + 1])
+            i = a
+            while i < b:
+                bc = bcols[s + i - a]
+                out_indices[i] = bc
+                sl[bc] = i * RC
+                i += U1
+            i = a * RC
+            while i < b * RC:
+                out_data[i] = 0
+                i += U1
+            r = r0
+            while r < r1:
+                base = (r - r0) * C
+                lo = U(0)
+                hi = U(0)
+                q = U(0)
+                j = U(indptr[r])
+                e = U(indptr[r + U1])
+                while j < e:
+                    col = U(indices[j])
+                    if col < lo or col >= hi:
+                        bc = col // C
+                        lo = bc * C
+                        hi = lo + C
+                        q = sl[bc] + base - lo      # wraps: q + col is the cell
+                    out_data[q + col] += data[j]
+                    j += U1
+                r += U1
 '''
 
 # BSR -> CSR: a permutation; row r = I*R + ri lists block I's blocks in order, C entries
@@ -582,32 +616,37 @@ SOURCES["dia_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, dmap
             out[dmap[col - r + m - 1], col] += data[j]
 '''
 
-# DIA -> CSR: per row r, the stored values data[k, r + offsets[k]] inside the matrix (nonzero
-# unless keep_zeros), counted (fill=False: rowcnt) or written at indptr[r] in offset order,
-# then sorted by column (stable) and a repeated offset's duplicates summed (rowcnt: entries
-# left; the caller compacts).
-SOURCES["dia_to_csr"] = _JIT + '''def kernel(parallel, fill, keep_zeros, offsets, data2d, n, rowcnt, indptr, out_indices, out_data):
-    m = rowcnt.shape[0]
-    nd = data2d.shape[0]
+# DIA -> CSR, one pass: chunks of rows rows[c]:rows[c+1], chunk c writing from start[c]
+# (the stored positions inside the matrix of the rows before it: an upper bound).  Row r
+# visits the diagonals in offset order (order: a stable argsort of offsets), so its columns
+# r + offset come out sorted with no sort; a repeated offset's value is added to the entry
+# before it (in stored order, from the first); zeros skipped unless keep_zeros.
+# indptr[r + 1] = the row's end in this layout, end[c] = the chunk's (the caller moves
+# chunks down when zeros left gaps).
+SOURCES["dia_to_csr"] = _JIT + '''def kernel(parallel, keep_zeros, offsets, order, data2d, n, rows, start, end, indptr, out_indices,
+           out_data):
+    P = rows.shape[0] - 1
+    nd = order.shape[0]
     width = min(n, data2d.shape[1])
-    for r in prange(m):
-        p = indptr[r] if fill else 0
-        for k in range(nd):
-            j = r + offsets[k]
-            if j >= 0 and j < width:
-                v = data2d[k, j]
-                if keep_zeros or v != 0:
-                    if fill:
-                        out_indices[p] = j
-                        out_data[p] = v
-                    p += 1
-        if fill:
-            a = U(indptr[r])
-            b = U(p)
-            _sort_pairs(out_indices, out_data, a, b)
-            rowcnt[r] = _dedupe_row(out_indices, out_data, a, b)
-        else:
-            rowcnt[r] = p
+    for c in prange(P):
+        p = start[c]
+        for r in range(rows[c], rows[c + 1]):
+            last = -1
+            for t in range(nd):
+                k = order[t]
+                j = r + offsets[k]
+                if j >= 0 and j < width:
+                    v = data2d[k, j]
+                    if keep_zeros or v != 0:
+                        if j == last:
+                            out_data[p - 1] += v
+                        else:
+                            out_indices[p] = j
+                            out_data[p] = v
+                            p += 1
+                            last = j
+            indptr[r + 1] = p
+        end[c] = p
 '''
 
 
