@@ -658,8 +658,11 @@ def _dia_to_csr_numba(offsets, data2d, m, n, keep_zeros):
     indptr[0] = 0
     indices = np.empty(bound, idt)
     data = np.empty(bound, d.dtype)
-    _launch("dia_to_csr", bool(keep_zeros), offs, np.argsort(offs, kind="stable"), d, n, rows, start,
-            end, indptr, indices, data)
+    order = np.argsort(offs, kind="stable")
+    soffs = offs[order]
+    base = order * L + soffs
+    _launch("dia_to_csr", bool(keep_zeros), bool(nd > 1 and (np.diff(soffs) == 0).any()), soffs, base,
+            d.reshape(-1), width, rows, start, end, indptr, indices, data)
     total = 0
     for c in range(P):                  # in chunk order: a chunk only moves into freed space
         size = int(end[c] - start[c])

@@ -617,35 +617,58 @@ SOURCES["dia_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, dmap
 '''
 
 # DIA -> CSR, one pass: chunks of rows rows[c]:rows[c+1], chunk c writing from start[c]
-# (the stored positions inside the matrix of the rows before it: an upper bound).  Row r
-# visits the diagonals in offset order (order: a stable argsort of offsets), so its columns
-# r + offset come out sorted with no sort; a repeated offset's value is added to the entry
-# before it (in stored order, from the first); zeros skipped unless keep_zeros.
+# (the stored positions inside the matrix of the rows before it: an upper bound).  soffs:
+# the offsets sorted (stably), base[t] = the flat position in data (the DIA data, raveled)
+# of column 0 of diagonal t; row r's entries are data[base[t] + r] at column r + soffs[t]
+# for the t in [t0, t1) (those inside the matrix: a range, moving down with r), so a row
+# comes out sorted with no sort.  Every value is written and kept (p advanced) when nonzero
+# or keep_zeros: no unpredictable branch.  With a repeated offset (repeated) the kept value
+# of the same column is added to the entry before it (in stored order, from the first).
 # indptr[r + 1] = the row's end in this layout, end[c] = the chunk's (the caller moves
-# chunks down when zeros left gaps).
-SOURCES["dia_to_csr"] = _JIT + '''def kernel(parallel, keep_zeros, offsets, order, data2d, n, rows, start, end, indptr, out_indices,
-           out_data):
+# chunks down over the gaps dropped zeros leave).
+SOURCES["dia_to_csr"] = _JIT + '''def kernel(parallel, keep_zeros, repeated, soffs, base, data, width, rows, start, end, indptr,
+           out_indices, out_data):
     P = rows.shape[0] - 1
-    nd = order.shape[0]
-    width = min(n, data2d.shape[1])
+    nd = soffs.shape[0]
+    kz = U(1) if keep_zeros else U(0)
     for c in prange(P):
-        p = start[c]
-        for r in range(rows[c], rows[c + 1]):
-            last = -1
-            for t in range(nd):
-                k = order[t]
-                j = r + offsets[k]
-                if j >= 0 and j < width:
-                    v = data2d[k, j]
+        p = U(start[c])
+        r = rows[c]
+        t0 = 0
+        t1 = 0
+        while t0 < nd and soffs[t0] < -r:
+            t0 += 1
+        while t1 < nd and soffs[t1] < width - r:
+            t1 += 1
+        while r < rows[c + 1]:
+            while t0 > 0 and soffs[t0 - 1] >= -r:
+                t0 -= 1
+            while t1 > 0 and soffs[t1 - 1] >= width - r:
+                t1 -= 1
+            t = U(t0)
+            if repeated:
+                last = -1
+                while t < t1:
+                    v = data[U(base[t] + r)]
                     if keep_zeros or v != 0:
+                        j = r + soffs[t]
                         if j == last:
-                            out_data[p - 1] += v
+                            out_data[p - U1] += v
                         else:
                             out_indices[p] = j
                             out_data[p] = v
-                            p += 1
+                            p += U1
                             last = j
+                    t += U1
+            else:
+                while t < t1:
+                    v = data[U(base[t] + r)]
+                    out_indices[p] = r + soffs[t]
+                    out_data[p] = v
+                    p += U(v != 0) | kz
+                    t += U1
             indptr[r + 1] = p
+            r += 1
         end[c] = p
 '''
 
