@@ -530,10 +530,10 @@ def _to_bsr_numba(indptr, indices, data, R, C, nbr, nbc):
     into its block (see ``bsr_count``/``bsr_fill``)."""
     P = max(1, min(_private_parts(len(indices), 8 * nbc), nbr))
     brows = _row_chunks(np.ascontiguousarray(indptr[::R]), P)
-    mark = np.full((P, nbc), -1, np.int64)
+    mark = np.full((P, nbc), -1, np.int32 if nbr <= _I32_MAX else np.int64)
     rowcnt = np.empty(nbr, np.int64)
     indices = _unsigned(_contiguous(indices))
-    bcols = np.empty(len(indices), indices.dtype)     # touched only up to the blocks' count
+    bcols = np.empty(len(indices), np.uint32 if nbc <= _I32_MAX else np.uint64)   # touched: the blocks
     uR, uC = np.uint64(R), np.uint64(C)
     _launch("bsr_count", indptr, indices, uR, uC, brows, mark, rowcnt, bcols)
     total = int(rowcnt.sum())
@@ -542,7 +542,7 @@ def _to_bsr_numba(indptr, indices, data, R, C, nbr, nbc):
     out_indices = np.empty(total, idt)
     cd = _compute_dtype(data.dtype) if data.dtype.kind == "b" else data.dtype
     out = np.empty((total, R, C), cd)
-    slot = mark.view(np.uint64)                        # the markers are no longer needed
+    slot = np.empty((P, nbc), np.uint32 if total * R * C <= _I32_MAX else np.uint64)
     _launch("bsr_fill", indptr, indices, _contiguous(data, cd), uR, uC, brows, slot, bcols,
             out_indptr, _unsigned(out_indices), out.reshape(-1))
     return out_indptr, out_indices, _from_compute(out, data.dtype)

@@ -492,25 +492,26 @@ SOURCES["merge"] = _JIT + '''def kernel(parallel, fill, union, a_indptr, a_indic
 
 
 # CSR -> BSR, counting pass: the distinct block columns of each block row (chunks of block
-# rows brows[c]:brows[c+1], a private marker row per chunk, -1 initially), listed in
-# bcols from the block row's first entry (indptr[br * R]: a block row has at least as many
-# entries as blocks, so the lists never overlap), first seen first, then sorted (a
-# linear check first: a canonical CSR's usually are).  Indices unsigned, R and C uint64: an
-# entry in the block column of the previous entry (lo <= col < lo + C) needs no division.
+# rows brows[c]:brows[c+1], a private marker row per chunk, -1 initially), listed in bcols,
+# each chunk's lists one after another from its first entry (indptr[brows[c] * R]: a block
+# row has at least as many entries as blocks, so chunks never overlap), first seen first,
+# then sorted (checked first: a canonical CSR's usually are).  Indices unsigned, R and C
+# uint64: an entry in the block column of the entry before it (lo <= col < lo + C) needs no
+# division.
 SOURCES["bsr_count"] = _JIT + '''def kernel(parallel, indptr, indices, R, C, brows, mark, rowcnt, bcols):
     P = brows.shape[0] - 1
     m = U(indptr.shape[0] - 1)
     for c in prange(P):
         mk = mark[c]
+        p = U(indptr[U(brows[c]) * R])
         for br in range(brows[c], brows[c + 1]):
             r0 = U(br) * R
-            a = U(indptr[r0])
+            j = U(indptr[r0])
             e = U(indptr[min(r0 + R, m)])
-            p = a
+            a = p
             lo = U(0)
             hi = U(0)
             ordered = True
-            j = a
             while j < e:
                 col = U(indices[j])
                 if col < lo or col >= hi:
@@ -529,10 +530,10 @@ SOURCES["bsr_count"] = _JIT + '''def kernel(parallel, indptr, indices, R, C, bro
             rowcnt[br] = p - a
 '''
 
-# CSR -> BSR, fill pass: the block row's sorted block columns (bcols, from bsr_count) copied
-# to out_indices from out_indptr[br], slot[c, bc] = the flat offset of its block in out_data
-# (flat: nblocks * R * C), the blocks zeroed, then every entry added into its block in
-# stored order (as np.add.at); no per-block-row sort or scratch blocks.
+# CSR -> BSR, fill pass: each chunk's sorted block columns (bcols, from bsr_count) copied to
+# out_indices from out_indptr[brows[c]], slot[c, bc] = the flat offset of its block in
+# out_data (flat: nblocks * R * C), the block row's blocks zeroed, then every entry added
+# into its block in stored order (as np.add.at): no sort, no scratch blocks.
 SOURCES["bsr_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, R, C, brows, slot, bcols, out_indptr, out_indices,
            out_data):
     P = brows.shape[0] - 1
@@ -540,15 +541,15 @@ SOURCES["bsr_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, R, C
     RC = R * C
     for c in prange(P):
         sl = slot[c]
+        shift = U(indptr[U(brows[c]) * R]) - U(out_indptr[brows[c]])    # wraps: bcols[i + shift]
         for br in range(brows[c], brows[c + 1]):
             r0 = U(br) * R
             r1 = min(r0 + R, m)
-            s = U(indptr[r0])
             a = U(out_indptr[br])
             b = U(out_indptr[br + 1])
             i = a
             while i < b:
-                bc = bcols[s + i - a]
+                bc = bcols[i + shift]
                 out_indices[i] = bc
                 sl[bc] = i * RC
                 i += U1
