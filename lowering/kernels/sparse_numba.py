@@ -647,9 +647,10 @@ SOURCES["dia_to_csr"] = _JIT + '''def kernel(parallel, keep_zeros, repeated, sof
             while t1 > 0 and soffs[t1 - 1] >= width - r:
                 t1 -= 1
             t = U(t0)
+            te = U(t1)
             if repeated:
                 last = -1
-                while t < t1:
+                while t < te:
                     v = data[U(base[t] + r)]
                     if keep_zeros or v != 0:
                         j = r + soffs[t]
@@ -662,7 +663,7 @@ SOURCES["dia_to_csr"] = _JIT + '''def kernel(parallel, keep_zeros, repeated, sof
                             last = j
                     t += U1
             else:
-                while t < t1:
+                while t < te:
                     v = data[U(base[t] + r)]
                     out_indices[p] = r + soffs[t]
                     out_data[p] = v
