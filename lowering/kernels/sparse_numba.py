@@ -629,8 +629,10 @@ SOURCES["dia_fill"] = _JIT + '''def kernel(parallel, indptr, indices, data, dmap
 # for the t in [t0, t1) (those inside the matrix: a range, moving down with r), so a row
 # comes out sorted with no sort.  Every value is written and kept (p advanced) when nonzero
 # or keep_zeros: no unpredictable branch.  Runs of up to DIA_TILE rows inside every diagonal
-# and without zeros are written a diagonal at a time (1.3-1.8x faster on a 9-diagonal band).  With a repeated offset (repeated) the kept value
-# of the same column is added to the entry before it (in stored order, from the first).
+# and without zeros are written a diagonal at a time (one thread, 9-diagonal band: 1.7-2x
+# faster at 3e4 rows; at 3e5 rows memory bounds it either way).  With a repeated offset
+# (repeated) the kept value of the same column is added to the entry before it (in stored
+# order, from the first).
 # indptr[r + 1] = the row's end in this layout, end[c] = the chunk's (the caller moves
 # chunks down over the gaps dropped zeros leave).
 SOURCES["dia_to_csr"] = '''DIA_TILE = 32     # rows of a tile (its output stays in L1)
