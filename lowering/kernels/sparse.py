@@ -525,28 +525,26 @@ def to_bsr(indptr, indices, data, shape, blocksize):
 
 
 def _to_bsr_numba(indptr, indices, data, R, C, nbr, nbc):
-    """Two passes over chunks of block rows (balanced by entries): count each block row's
-    distinct block columns, then add every entry into its block of a per-chunk scratch and
-    copy the row's blocks out sorted by block column."""
-    P = max(1, min(_private_parts(len(indices), 16 * nbc), nbr))
+    """Two passes over chunks of block rows (balanced by entries): list each block row's
+    distinct block columns (sorted), then zero its blocks in the output and add every entry
+    into its block (see ``bsr_count``/``bsr_fill``)."""
+    P = max(1, min(_private_parts(len(indices), 8 * nbc), nbr))
     brows = _row_chunks(np.ascontiguousarray(indptr[::R]), P)
-    mark = np.full((P, nbc), -1, np.int64)
+    mark = np.full((P, nbc), -1, np.int32 if nbr <= _I32_MAX else np.int64)
     rowcnt = np.empty(nbr, np.int64)
-    indices = _contiguous(indices)
-    _launch("bsr_count", indptr, indices, R, C, brows, mark, rowcnt)
+    indices = _unsigned(_contiguous(indices))
+    bcols = np.empty(len(indices), np.uint32 if nbc <= _I32_MAX else np.uint64)   # touched: the blocks
+    uR, uC = np.uint64(R), np.uint64(C)
+    _launch("bsr_count", indptr, indices, uR, uC, brows, mark, rowcnt, bcols)
     total = int(rowcnt.sum())
     idt = index_dtype(max(nbr, nbc), total)
     out_indptr = _indptr_from_counts(rowcnt, idt)
     out_indices = np.empty(total, idt)
     cd = _compute_dtype(data.dtype) if data.dtype.kind == "b" else data.dtype
     out = np.empty((total, R, C), cd)
-    mark.fill(-1)
-    slot = np.empty((P, nbc), np.int64)
-    widest = int(rowcnt.max()) if nbr else 0
-    keys = np.empty((P, 2, widest), np.int64)      # block columns, their scratch blocks
-    acc = np.empty((P, widest, R, C), cd)
-    _launch("bsr_fill", indptr, indices, _contiguous(data, cd), R, C, brows, mark, slot, keys, acc,
-            out_indptr, out_indices, out)
+    slot = np.empty((P, nbc), np.uint32 if total * R * C <= _I32_MAX else np.uint64)
+    _launch("bsr_fill", indptr, indices, _contiguous(data, cd), uR, uC, brows, slot, bcols,
+            out_indptr, _unsigned(out_indices), out.reshape(-1))
     return out_indptr, out_indices, _from_compute(out, data.dtype)
 
 
@@ -624,33 +622,61 @@ def _to_dia_numba(indptr, indices, data, shape):
 def dia_to_csr(offsets, data2d, shape, keep_zeros=False):
     """SciPy's DIA -> canonical CSR ``(indptr, indices, data)``: the stored nonzeros that
     lie inside the matrix (SciPy's ``dia.tocsr``: zeros dropped, or every stored position
-    with ``keep_zeros``; a repeated offset summed).  Numba: rows in parallel, counted then
-    written in offset order, sorted by column."""
+    with ``keep_zeros``; a repeated offset summed).  Numba: one pass over chunks of rows in
+    parallel, each row written in offset order (so sorted, no sort)."""
     offsets, data2d = np.asarray(offsets), np.asarray(data2d)
     m, n = shape
     nd, L = data2d.shape
     if _use_numba(nd * min(L, n) + m):
-        offs = np.ascontiguousarray(offsets, np.int64)
-        d = np.ascontiguousarray(data2d)
-        bound = index_dtype(max(m, n), nd * min(L, n))    # one signature for both passes
-        rowcnt = np.empty(m, np.int64)
-        indptr = np.zeros(m + 1, bound)
-        _launch("dia_to_csr", False, bool(keep_zeros), offs, d, n, rowcnt, indptr, np.empty(0, bound),
-                np.empty(0, d.dtype))
-        total = int(rowcnt.sum())
-        indptr = _indptr_from_counts(rowcnt, bound)
-        indices = np.empty(total, bound)
-        data = np.empty(total, d.dtype)
-        _launch("dia_to_csr", True, bool(keep_zeros), offs, d, n, rowcnt, indptr, indices, data)
-        indptr, indices, data = _compact(indptr, rowcnt, indices, data)
-        idt = index_dtype(max(m, n), len(indices))
-        return indptr.astype(idt, copy=False), indices.astype(idt, copy=False), data
+        return _dia_to_csr_numba(offsets, data2d, m, n, keep_zeros)
     j = np.arange(L, dtype=np.int64)
     rows = j[None, :] - offsets.astype(np.int64)[:, None]
     mask = (rows >= 0) & (rows < m) & (j[None, :] < n)
     if not keep_zeros:
         mask &= data2d != 0
     return coo_to_compressed(rows[mask], np.broadcast_to(j, (nd, L))[mask], data2d[mask], m, n)
+
+
+def _dia_to_csr_numba(offsets, data2d, m, n, keep_zeros):
+    """One pass, chunks of rows in parallel, each writing from an upper bound of its start
+    (the stored positions inside the matrix of the rows before it), in offset order: sorted
+    rows with no sort; then the chunks moved down over the gaps the dropped zeros left."""
+    nd, L = data2d.shape
+    width = min(n, L)
+    offs = np.ascontiguousarray(offsets, np.int64)
+    d = np.ascontiguousarray(data2d)
+    # diagonal k is inside the matrix on rows [lo_k, hi_k)
+    lo = np.clip(-offs, 0, m)
+    hi = np.clip(width - offs, lo, m)
+    bound = int((hi - lo).sum())
+    P = max(1, min(_threads(), m))
+    rows = np.arange(P + 1, dtype=np.int64) * m // P
+    start = (np.clip(rows[:-1, None], lo, hi) - lo).sum(axis=1).astype(np.int64)
+    end = np.empty(P, np.int64)
+    idt = index_dtype(max(m, n), bound)
+    indptr = np.empty(m + 1, idt)
+    indptr[0] = 0
+    indices = np.empty(bound, idt)
+    data = np.empty(bound, d.dtype)
+    order = np.argsort(offs, kind="stable")
+    soffs = offs[order]
+    base = order * L + soffs
+    _launch("dia_to_csr", bool(keep_zeros), bool(nd > 1 and (np.diff(soffs) == 0).any()), soffs, base,
+            d.reshape(-1), width, rows, start, end, indptr, indices, data)
+    total = 0
+    for c in range(P):                  # in chunk order: a chunk only moves into freed space
+        size = int(end[c] - start[c])
+        if start[c] != total:
+            indices[total:total + size] = indices[start[c]:start[c] + size]
+            data[total:total + size] = data[start[c]:start[c] + size]
+            indptr[rows[c] + 1:rows[c + 1] + 1] -= start[c] - total
+        total += size
+    idt = index_dtype(max(m, n), total)
+    if 2 * total < bound:
+        indices, data = indices[:total].copy(), data[:total].copy()
+    else:
+        indices, data = indices[:total], data[:total]
+    return indptr.astype(idt, copy=False), indices.astype(idt, copy=False), data
 
 
 def dia_to_coo(offsets, data2d, shape):
