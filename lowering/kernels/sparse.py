@@ -557,18 +557,18 @@ def bsr_to_csr(indptr, indices, data3d, shape):
     nbr = len(indptr) - 1
     nnz = nb * R * C
     idt = index_dtype(max(m, n), nnz)
-    per_brow = np.diff(indptr).astype(np.int64)
-    # row r = I*R + ri starts at R*C*indptr[I] + ri*C*per_brow[I] and holds C*per_brow[I] entries
     out_indptr = np.empty(m + 1, idt)
-    out_indptr[:-1] = (R * C * indptr[:-1].astype(np.int64)[:, None]
-                       + np.arange(R)[None, :] * (C * per_brow)[:, None]).reshape(-1)
     out_indptr[-1] = nnz
-    if _use_numba(nnz + m):
+    if _use_numba(nnz + m):     # (the kernel writes out_indptr[:-1] too)
         out_indices = np.empty(nnz, idt)
         out_data = np.empty(nnz, data3d.dtype)
         _launch("bsr_to_csr", indptr, _contiguous(indices), np.ascontiguousarray(data3d), out_indptr,
                 out_indices, out_data)
         return out_indptr, out_indices, out_data
+    per_brow = np.diff(indptr).astype(np.int64)
+    # row r = I*R + ri starts at R*C*indptr[I] + ri*C*per_brow[I] and holds C*per_brow[I] entries
+    out_indptr[:-1] = (R * C * indptr[:-1].astype(np.int64)[:, None]
+                       + np.arange(R)[None, :] * (C * per_brow)[:, None]).reshape(-1)
     brow = np.repeat(np.arange(nbr, dtype=np.int64), per_brow)            # per block
     local = np.arange(nb, dtype=np.int64) - indptr[:-1].astype(np.int64)[brow] if nb else brow
     # destination of (b, ri, ci)

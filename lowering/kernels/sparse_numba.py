@@ -589,8 +589,12 @@ SOURCES["bsr_to_csr"] = _JIT + '''def kernel(parallel, indptr, indices, data3d, 
     R = data3d.shape[1]
     C = data3d.shape[2]
     for br in prange(nbr):
+        start = indptr[br]
+        per = indptr[br + 1] - start
         for ri in range(R):
-            p = out_indptr[br * R + ri]
+            # row br*R + ri starts after the rows of the earlier block rows and its own R rows
+            p = R * C * start + ri * C * per
+            out_indptr[br * R + ri] = p
             for b in range(indptr[br], indptr[br + 1]):
                 base = indices[b] * C
                 for ci in range(C):
