@@ -114,6 +114,20 @@ def _group_sum_sim():
     return group_sum
 
 
+@cuda.jit(device=True, inline=True)      # (inlined: compiles for any cc without a driver)
+def lower_bound(a, n, value):
+    """The first i in [0, n) with a[i] >= value (n if none): a binary search of sorted ``a``."""
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @functools.lru_cache(maxsize=None)
 def kernels(target, cd):
     """The sparse kernels for ``target`` ("gpu"/"sim") accumulating in dtype ``cd`` (a dtype
@@ -161,15 +175,7 @@ def kernels(target, cd):
         while c < nchunks:              # warp-uniform
             s = c * E
             e = min(s + E, nnz)
-            lo = 0
-            hi = m
-            while lo < hi:              # the first row starting at or after s
-                mid = (lo + hi) // 2
-                if indptr[mid] < s:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            r = lo
+            r = lower_bound(indptr, m, s)   # the first row starting at or after s
             if indptr[r] > s:           # entry s belongs to the row before, started earlier
                 r -= 1
             last = c == nchunks - 1
@@ -209,15 +215,8 @@ def kernels(target, cd):
         while c < nchunks:              # warp-uniform
             s = c * E
             e = min(s + E, nnz)
-            lo = 0
-            hi = m + 1
-            while lo < hi:              # the first row starting after e - 1
-                mid = (lo + hi) // 2
-                if indptr[mid] <= e - 1:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            r = lo - 1                  # the row holding the chunk's last entry
+            # the row holding the chunk's last entry: before the first row starting at or after e
+            r = lower_bound(indptr, m + 1, e) - 1
             re = indptr[r + 1]
             if indptr[r] >= s and re > e:
                 cb = (re - 1) // E      # the last chunk holding a piece of row r
