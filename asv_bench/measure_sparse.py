@@ -92,7 +92,22 @@ def cases(which=""):
         S = _matrix(4000, 160000, "uniform", seed=4)
         D = S.toarray()
         x = rng.standard_normal(4000)
-        out.append(("4000x4000 1% CSR @ x vs the dense product", 20.0, _spmv(S, x), lambda D=D, x=x: D @ x))
+        out.append(("4000x4000 1% CSR @ x vs the dense product (raw arrays)", None, _spmv(S, x),
+                    lambda D=D, x=x: D @ x))
+        # the user's path: a csr_array built once, then (A @ x).compute() on an arrayforge x
+        from arrayforge import sparse
+        A, xa = sparse.csr_array(S), xp.asarray(x)
+        out.append(("4000x4000 1% csr_array @ x vs the dense product, one call", None,
+                    lambda A=A, xa=xa: (A @ xa).compute(), lambda D=D, x=x: D @ x))
+
+        def repeat(fn, times=50):       # an iterative method's loop: 50 products in a row (times / 50)
+            def run():
+                for _ in range(times):
+                    out = fn()
+                return out
+            return run
+        out.append(("4000x4000 1% csr_array @ x vs the dense product, 50 in a row", 20.0,
+                    repeat(lambda A=A, xa=xa: (A @ xa).compute()), repeat(lambda D=D, x=x: D @ x)))
     return out
 
 
