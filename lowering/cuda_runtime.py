@@ -25,7 +25,7 @@ import numpy as np
 from . import cache as kcache
 from .cuda import (BLOCK, WARP, CudaRowsPart, CudaRowsSpec, CudaSpec, copy_spec, render, render_scalar_helpers,
                    rows_operands)
-from .fuse import iteration_shape, row_broadcast
+from .fuse import iteration_shape, rows_substitutable
 from .schedule import LOAD, POST_LOAD
 from .interpret import apply_view_op
 from .ir import Op, device_buffer_node
@@ -615,11 +615,7 @@ def rows_fused(k, nodes):
         if math.prod(shape[d] for d in k.axes) >= ROWS_SPLIT_MIN and \
                 rows < cuda().get_current_device().MULTIPROCESSOR_COUNT:
             return False
-    roots = {part.root for part in k.parts[:-1]}
-    return all(row_broadcast(ld, nodes, shape, k.axes, space)
-               for part in k.parts
-               for space, lds in (("pre", part.loads), ("post", part.post_loads))
-               for ld in lds if ld.base in roots)
+    return rows_substitutable(k, nodes, shape)
 
 
 def _run_rows(k, st, nodes, buffers):

@@ -254,6 +254,17 @@ def merge_rows(kernels, nodes, outputs):
     return [by_root[k.root] for k in kernels if k.root not in merged or merged[k.root] == k.root]
 
 
+def rows_substitutable(k, nodes, shape):
+    """Does every read of a part's value in rows kernel ``k`` stay a row broadcast for an
+    iteration space of ``shape`` (this run's sizes)?  Then the parts can run as one fused
+    kernel, each part's row value substituted for its buffer (both executors check it)."""
+    roots = {part.root for part in k.parts[:-1]}
+    return all(row_broadcast(ld, nodes, shape, k.axes, space)
+               for part in k.parts
+               for space, lds in (("pre", part.loads), ("post", part.post_loads))
+               for ld in lds if ld.base in roots)
+
+
 def row_broadcast(ld, nodes, shape, axes, space):
     """Does ``ld`` read its base (a row-space value) as a broadcast along ``axes`` of
     ``shape`` (``space="pre"``) or in the row space itself (``"post"``)?  Decided on

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import cache as kcache
 from .cpu import KernelSpec, PartSpec, RowsSpec, render, render_rows
-from .fuse import iteration_shape as _iteration_shape, row_broadcast
+from .fuse import iteration_shape as _iteration_shape, rows_substitutable
 from .interpret import apply_view, apply_view_op, direct_ufunc, evaluate_op
 from .ir import _DEVICES_IN_USE, Op, OpKind, buffer_node, toposort
 from .kernels import BY_NAME
@@ -332,11 +332,7 @@ def _rows_fused(k, nodes):
     width = max(nodes[ld.base].dtype.itemsize for part in k.parts for ld in part.loads + part.post_loads)
     if row * width > ROW_BYTES_MAX or _size(shape) // max(row, 1) < ROWS_MIN:
         return False
-    roots = {part.root for part in k.parts[:-1]}
-    return all(row_broadcast(ld, nodes, shape, k.axes, space)
-               for part in k.parts
-               for space, lds in (("pre", part.loads), ("post", part.post_loads))
-               for ld in lds if ld.base in roots)
+    return rows_substitutable(k, nodes, shape)
 
 
 def _run_rows(k, st, nodes, buffers):
