@@ -9,7 +9,7 @@ from ._base import SparseArray
 from . import _structure as st
 
 
-class bsr_array(SparseArray):
+class bsr_array(st.IndexPointerFormat, SparseArray):
     """Block Sparse Row array.
 
     Constructor forms as ``scipy.sparse.bsr_array``: a dense or sparse array (with
@@ -88,18 +88,6 @@ class bsr_array(SparseArray):
         indptr, indices, data = kernels.to_bsr(csr._indptr, csr._indices, st.realized(csr._data),
                                                csr.shape, (R, C))
         return cls._new(indptr, indices, st.values(data), csr.shape, (R, C))
-
-    @property
-    def data(self):
-        return self._data
-
-    @property
-    def indices(self):
-        return st.leaf(self._indices)
-
-    @property
-    def indptr(self):
-        return st.leaf(self._indptr)
 
     @property
     def blocksize(self):

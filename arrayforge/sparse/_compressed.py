@@ -10,7 +10,7 @@ from ._base import SparseArray
 from . import _device, _structure as st
 
 
-class _CompressedArray(SparseArray):
+class _CompressedArray(st.IndexPointerFormat, SparseArray):
     _major = 0      # the compressed axis: 0 for CSR (rows), 1 for CSC (columns)
 
     def __init__(self, arg1, shape=None, dtype=None, copy=False, *, maxprint=None, device=None):
@@ -93,18 +93,6 @@ class _CompressedArray(SparseArray):
         return self
 
     # ---- attributes
-    @property
-    def data(self):
-        return self._data
-
-    @property
-    def indices(self):
-        return st.leaf(self._indices)
-
-    @property
-    def indptr(self):
-        return st.leaf(self._indptr)
-
     def _nnz(self):
         return len(self._indices)
 

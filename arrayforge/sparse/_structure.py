@@ -230,3 +230,21 @@ def realized(v):
     if v._node.device is not None:
         raise unsupported(v._node.device)
     return np.asarray(v)
+
+
+class IndexPointerFormat:
+    """The attributes of the formats with an index pointer (CSR, CSC, BSR; a mixin before
+    SparseArray): ``data`` (the values) and ``indices``/``indptr`` (the index buffers as
+    read-only arrayforge arrays)."""
+
+    @property
+    def data(self):
+        return self._data
+
+    @property
+    def indices(self):
+        return leaf(self._indices)
+
+    @property
+    def indptr(self):
+        return leaf(self._indptr)
