@@ -62,8 +62,7 @@ def sum(x, /, *, axis=None, dtype=None, keepdims=False):
     if type(x) is _array.Array:
         b = x._buf
         if b is None:
-            node = x._node
-            b = node.buffer
+            b = x._node.buffer
         if axis is None and dtype is None and b is not None and b.ndim and b.dtype.kind in "fc":
             # small work on a realized value runs at once (the value the general path computes)
             r = reduce_now(_SUM, b.dtype, (1,) * b.ndim if keepdims else (), b, _ALL_AXES[b.ndim])
