@@ -33,6 +33,9 @@ def _matrix(n, nnz, kind, seed=0, dtype=np.float64):
     data = rng.standard_normal(nnz).astype(dtype)
     A = sp.csr_array((data, (rows, cols)), shape=(n, n))
     A.sum_duplicates()
+    # int32 indices, as scipy.sparse.random_array and arrayforge's constructors give at these
+    # sizes (SciPy keeps the int64 of the triplets here); both sides get these same arrays
+    A.indices, A.indptr = A.indices.astype(np.int32), A.indptr.astype(np.int32)
     return A
 
 

@@ -365,3 +365,30 @@ def test_spgemm_long_rows(n_cols):
     np.testing.assert_array_equal(got[1], ref.indices)
     np.testing.assert_allclose(got[2], ref.data, rtol=1e-12)
     assert np.diff(got[0]).max() > (32 if n_cols < 20000 else 4096)
+
+
+def test_spgemm_hash_and_dense_rows():
+    """Rows of few products (the hash table: short and bucket-sorted rows, strided and
+    narrow-band columns) and rows of many (the dense accumulator) in one product."""
+    from lowering.kernels import sparse_numba
+    rng = np.random.default_rng(3)
+    n_inner, n_cols = 200, 6400
+    lens = [0, 1, 5, 40, 100, 150, 3, 60]                # A row lengths: products = len * 20
+    rows = np.repeat(np.arange(len(lens)), lens)
+    cols = np.concatenate([rng.choice(n_inner, k, replace=False) for k in lens])
+    a = sp.csr_array((rng.standard_normal(len(rows)), (rows, cols)), shape=(len(lens), n_inner))
+    b_rows = np.repeat(np.arange(n_inner), 20)
+    band = (np.arange(n_inner)[:, None] + np.arange(20)).ravel() % 300          # a narrow band
+    strided = (rng.choice(n_cols // 64, (n_inner, 20)) * 64).ravel()              # multiples of 64
+    b_cols = np.where(b_rows % 2 == 0, band, strided)
+    b = sp.csr_array((rng.standard_normal(len(b_rows)), (b_rows, b_cols)), shape=(n_inner, n_cols))
+    b.sum_duplicates()
+    products = np.diff(b.indptr)[a.indices]
+    per_row = np.add.reduceat(products, a.indptr[:-1]) * (np.diff(a.indptr) > 0)
+    assert per_row.max() * 2 > sparse_numba.HASH_MAX and (per_row[per_row > 0] * 2 <= sparse_numba.HASH_MAX).any()
+    got = both(K.spgemm, a.indptr, a.indices, a.data, b.indptr, b.indices, b.data, n_cols)
+    ref = (a @ b).tocsr()
+    ref.sort_indices()
+    np.testing.assert_array_equal(got[0], ref.indptr)
+    np.testing.assert_array_equal(got[1], ref.indices)
+    np.testing.assert_allclose(got[2], ref.data, rtol=1e-12)

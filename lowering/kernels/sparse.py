@@ -378,7 +378,9 @@ def spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols):
     wrapped).  Assumes A's indices are in ``[0, len(b_indptr) - 1)`` and B's in
     ``[0, n_cols)``.  Numba: chunks of rows balanced by products, a dense accumulator per
     chunk; rows are written at upper bounds (their products) and compacted when those fit
-    in ``SPGEMM_ONE_PASS_BYTES``, else after a symbolic pass that counts them (two passes)."""
+    in ``SPGEMM_ONE_PASS_BYTES``, else after a symbolic pass that counts them (two passes).
+    A row accumulates in a small hash table, or in a dense row of ``n_cols`` when it has
+    more than ``sparse_numba.HASH_MAX // 2`` products."""
     a_indptr, a_indices, a_data = np.asarray(a_indptr), np.asarray(a_indices), np.asarray(a_data)
     b_indptr, b_indices, b_data = np.asarray(b_indptr), np.asarray(b_indices), np.asarray(b_data)
     n_cols = int(n_cols)
@@ -399,9 +401,13 @@ def spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols):
         idt_in = np.result_type(a_indices.dtype, b_indices.dtype)
         ai, bi = a_indices.astype(idt_in, copy=False), b_indices.astype(idt_in, copy=False)
         ap, bp = a_indptr.astype(idt_in, copy=False), b_indptr.astype(idt_in, copy=False)
-        mask = np.full((P, n_cols), -1, np.int64)
+        # the dense accumulator rows (see sparse_numba's SpGEMM) only when a row is too long
+        # for the hash table
+        row_products = cum[a_indptr[1:]] - cum[a_indptr[:-1]]
+        width = n_cols if m and 2 * int(row_products.max()) > sparse_numba.HASH_MAX else 0
+        mask = np.full((P, width), -1, np.int32 if m < 2**31 else np.int64)
         rowcnt = np.empty(m, np.int64)
-        acc = np.zeros((P, n_cols), cd)
+        acc = np.zeros((P, width), cd)
         one_pass = flops * (8 + cd.itemsize) <= SPGEMM_ONE_PASS_BYTES
         if one_pass:        # rows written at their upper bounds (their products), then compacted
             idt = index_dtype(max(m, n_cols), flops)
@@ -417,7 +423,7 @@ def spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols):
             data = np.empty(total, cd)
             mask.fill(-1)
         _launch("spgemm_fill", ap, ai, a_data.astype(cd, copy=False), bp, bi, b_data.astype(cd, copy=False),
-                rows, mask, acc, indptr, _unsigned(indices), data, rowcnt, max(n_cols - 1, 0).bit_length())
+                rows, mask, acc, indptr, _unsigned(indices), data, rowcnt)
         if one_pass:
             indptr, indices, data = _compact(indptr, rowcnt, indices, data)
     else:
