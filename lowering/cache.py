@@ -362,6 +362,9 @@ def _exec(source, name):
     return namespace
 
 
+_LAYOUT_FLAGS = 0x1 | 0x2 | 0x100 | 0x400    # NPY_ARRAY_C_CONTIGUOUS | F_CONTIGUOUS | ALIGNED | WRITEABLE
+
+
 class CompiledKernel:
     """The entry point of one generated module, with first-call bookkeeping."""
 
@@ -377,9 +380,10 @@ class CompiledKernel:
 
     def __call__(self, parallel, *args):
         fn = self.function
-        sig_key = tuple(
-            (a.dtype.str, a.ndim, a.flags.c_contiguous, a.flags.writeable) if isinstance(a, np.ndarray)
-            else type(a) for a in args)
+        # what Numba's typing of an array depends on: dtype, ndim, layout (C/F contiguous),
+        # alignment and writeability (one ``flags.num`` read: ~5 us less per 13-array call)
+        sig_key = tuple([(a.dtype, a.ndim, a.flags.num & _LAYOUT_FLAGS) if isinstance(a, np.ndarray)
+                         else type(a) for a in args])
         if sig_key in self.seen:
             return fn(parallel, *args)
         with _key_lock(("call",) + sig_key + (self.key,)):

@@ -392,3 +392,22 @@ def test_spgemm_hash_and_dense_rows():
     np.testing.assert_array_equal(got[0], ref.indptr)
     np.testing.assert_array_equal(got[1], ref.indices)
     np.testing.assert_allclose(got[2], ref.data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("k", [None, 1, 3, 16])
+@pytest.mark.parametrize("trans", [False, True])
+def test_products_with_prefetch(monkeypatch, k, trans):
+    """The prefetching loops (taken when the gathered operand is larger than the cache)
+    give the same sums as the plain ones: forced on here for small operands."""
+    rng = np.random.default_rng(5)
+    a = sp.random(300, 200, density=0.2, format="csr", random_state=rng)
+    a.indptr[150:] = a.indptr[150]                      # a run of empty rows, then none
+    a = sp.csr_array((a.data[:a.indptr[150]], a.indices[:a.indptr[150]], a.indptr), shape=a.shape)
+    n = a.shape[0] if trans else a.shape[1]
+    dense = rng.standard_normal(n if k is None else (n, k))
+    out = np.empty((a.shape[1] if trans else a.shape[0],) + (() if k is None else (k,)))
+    plain = both(K.compressed_matmul, trans, a.indptr, a.indices, a.data, dense, out.copy())
+    monkeypatch.setattr(K, "SPMV_CACHED_BYTES", -1)
+    fetched = both(K.compressed_matmul, trans, a.indptr, a.indices, a.data, dense, out.copy())
+    np.testing.assert_array_equal(plain, fetched)
+    np.testing.assert_allclose(fetched, (a.T if trans else a) @ dense, rtol=1e-12, atol=1e-12)

@@ -12,6 +12,8 @@ Everything else has no GPU kernel yet, and says so: a DeviceIndex refuses to be 
 NumPy array (``NotImplementedError`` naming the function and the device), so no host code
 path can quietly copy a device structure back.
 """
+import weakref
+
 import numpy as np
 
 from lowering import Op, buffer_node, make_node
@@ -113,8 +115,28 @@ def device(x):
 
 
 def index_node(a):
-    """The graph leaf of an index buffer (a NumPy array or a DeviceIndex)."""
-    return a.node if isinstance(a, DeviceIndex) else buffer_node(np.asarray(a))
+    """The graph leaf of an index buffer (a NumPy array or a DeviceIndex).  A read-only
+    array (the sparse classes' frozen structure) is held as it is, not as a fresh view: the
+    kernels then see the same array on every product (``lowering.kernels.sparse`` keeps
+    per-structure work keyed on it)."""
+    if isinstance(a, DeviceIndex):
+        return a.node
+    a = np.asarray(a)
+    if a.flags.writeable:
+        return buffer_node(a)
+    hit = _INDEX_NODES.get(id(a))           # (one leaf per frozen buffer, while it is used)
+    if hit is not None and hit[0]() is a:
+        node = hit[1]()
+        if node is not None:
+            return node
+    node = buffer_node(a, own=True)
+    if len(_INDEX_NODES) >= 1024:
+        _INDEX_NODES.clear()
+    _INDEX_NODES[id(a)] = (weakref.ref(a), weakref.ref(node))
+    return node
+
+
+_INDEX_NODES: dict = {}     # id(frozen index array) -> (weak ref to it, weak ref to its leaf)
 
 
 def product_arg(arg, indptr):

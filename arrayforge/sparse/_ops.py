@@ -241,8 +241,8 @@ def _as_dense_operand(x, name):
 def matmul(x1, x2):
     """``x1 @ x2`` with at least one sparse operand: SpMV/SpMM (dense result), ``X @ A``
     (dense result) or SpGEMM (sparse result)."""
-    s1 = isinstance(x1, SparseArray) or _is_scipy(x1)
-    s2 = isinstance(x2, SparseArray) or _is_scipy(x2)
+    s1 = isinstance(x1, SparseArray) or not isinstance(x1, Array) and _is_scipy(x1)
+    s2 = isinstance(x2, SparseArray) or not isinstance(x2, Array) and _is_scipy(x2)
     if _is_scalar(x1) or _is_scalar(x2):
         raise ValueError("matmul: a scalar operand is not allowed; use * for scaling")
     if s1 and s2:

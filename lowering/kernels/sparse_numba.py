@@ -24,8 +24,6 @@ from numba import njit, prange
 from lowering.kernels.intrinsics import prefetch
 
 SHORT = 32
-AHEAD = np.uint64(8)   # SpMM: the gathered row prefetched this many entries ahead (a hint: see intrinsics)
-GATHER_AHEAD = np.uint64(64)   # SpMV: the gathered element prefetched this many entries ahead
 BUCKET_MAX = 4096
 GOLD = np.uint64(0x9E3779B97F4A7C15)
 U = np.uint64
@@ -55,15 +53,21 @@ def _prefix(counts, indptr):
 
 
 @njit(inline="always")
-def _gather_dot(indices, data, x, j, b, end, acc):
-    """acc + data[j] * x[indices[j]] + ... for entries j:b, left to right.  x at entry
-    j + GATHER_AHEAD is prefetched while it is below ``end`` (the chunk's last entry): the
-    gathers are independent, and asking early lets many be in flight (measured on the
-    1e6 x 1e6, 1e7-nonzero SpMV with 2 threads: 80-106 ms -> 20-24 ms, uniform and
-    power-law rows; 32 entries ahead was slower, 256 too)."""
+def _gather_dot(indices, data, x, j, b, end, ahead, acc):
+    """acc + data[j] * x[indices[j]] + ... for entries j:b, left to right.  With ``ahead``
+    > 0, x at entry j + ahead is prefetched while that is below ``end`` (the chunk's last
+    entry): the gathers are independent, and asking early lets many be in flight (measured
+    on the 1e6 x 1e6, 1e7-nonzero SpMV with 2 threads: 80-106 ms -> 20-24 ms, uniform and
+    power-law rows, with 64 ahead; 32 was slower, 256 too).  The caller passes 0 when x
+    fits in cache: there the prefetches only cost (4000 x 4000 at 1%: 149 -> 86 us)."""
+    stop = j
+    if ahead > U(0) and end > ahead:
+        stop = max(j, min(b, end - ahead))
+    while j < stop:
+        prefetch(x, U(indices[j + ahead]))
+        acc += data[j] * x[indices[j]]
+        j += U1
     while j < b:
-        if j + GATHER_AHEAD < end:
-            prefetch(x, U(indices[j + GATHER_AHEAD]))
         acc += data[j] * x[indices[j]]
         j += U1
     return acc
@@ -370,7 +374,7 @@ SOURCES["segsum"] = _JIT + '''def kernel(parallel, data, starts, out):
 # written there if it ends in that chunk; a row crossing chunk boundaries keeps one partial
 # sum per chunk (tail: its first piece; head: a later piece), combined after the parallel
 # loop in chunk order: out[r] = 0 + piece_1 + piece_2 + ...; every piece sums from 0, left to right.
-SOURCES["spmv"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, zero, bounds, own, head, tail, headrow, tailrow, out):
+SOURCES["spmv"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, zero, ahead, bounds, own, head, tail, headrow, tailrow, out):
     P = bounds.shape[0] - 1
     for c in prange(P):
         e0 = bounds[c]
@@ -381,16 +385,16 @@ SOURCES["spmv"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, zero,
         tailrow[c] = -1
         s = U(indptr[r0])
         if r0 > 0 and s > e0:                   # row r0 - 1 started in an earlier chunk
-            head[c] = _gather_dot(indices, data, x, e0, min(s, e1), e1, zero[0])
+            head[c] = _gather_dot(indices, data, x, e0, min(s, e1), e1, ahead, zero[0])
             headrow[c] = r0 - 1
         j = s
         for r in range(r0, r1):
             b = U(indptr[r + 1])
             if b > e1:                            # continues in the next chunk
-                tail[c] = _gather_dot(indices, data, x, j, e1, e1, zero[0])
+                tail[c] = _gather_dot(indices, data, x, j, e1, e1, ahead, zero[0])
                 tailrow[c] = r
             else:
-                out[r] = _gather_dot(indices, data, x, j, b, e1, zero[0])
+                out[r] = _gather_dot(indices, data, x, j, b, e1, ahead, zero[0])
                 j = b
     for c in range(P):
         if headrow[c] >= 0:
@@ -400,12 +404,12 @@ SOURCES["spmv"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, zero,
 '''
 
 # SpMM, B @ X (X C-contiguous (n, k)): chunks of whole rows (balanced by nnz), the dense
-# dimension innermost; out[r, :] = 0 + products in entry order.  The row of X that entry
-# j + AHEAD gathers is prefetched (every cache line of it) while entry j computes, looking
+# dimension innermost; out[r, :] = 0 + products in entry order.  With ``ahead`` > 0 (X
+# larger than the cache), the row of X that entry j + ahead gathers is prefetched (every cache line of it) while entry j computes, looking
 # ahead across row ends within the chunk: rows hold a few entries each, so a look-ahead
 # that stopped at the row's end would prefetch almost nothing (measured on the 1e6 x 1e6,
 # 1e7-nonzero SpMM with 16 columns: 500 -> 280-300 ms with 2 threads).
-SOURCES["spmm"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, rows, out):
+SOURCES["spmm"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, ahead, rows, out):
     P = rows.shape[0] - 1
     k = U(X.shape[1])
     last = k - U1
@@ -413,14 +417,15 @@ SOURCES["spmm"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, rows,
     for c in prange(P):
         acc = np.empty(X.shape[1], out.dtype)     # a row's sums, then stored once (7-9% faster)
         end = U(indptr[rows[c + 1]])
+        stop = end - ahead if ahead > U(0) and end > ahead else U(0)
         for r in range(rows[c], rows[c + 1]):
             for t in range(k):
                 acc[t] = 0
             j = U(indptr[r])
             b = U(indptr[r + 1])
             while j < b:
-                if j + AHEAD < end:
-                    q = U(indices[j + AHEAD]) * k
+                if j < stop:
+                    q = U(indices[j + ahead]) * k
                     p = U(0)
                     while p < k:                  # one prefetch per cache line of the row
                         prefetch(X, q + p)
@@ -471,7 +476,7 @@ SOURCES["spmm_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, row
 
 
 # Transposed SpMV, B.T @ x: spmm_t for a vector, without the dense-dimension loop.
-SOURCES["spmv_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, rows, parts, out):
+SOURCES["spmv_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, ahead, rows, parts, out):
     P = rows.shape[0] - 1
     n = out.shape[0]
     for c in prange(P):
@@ -479,13 +484,14 @@ SOURCES["spmv_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, row
         for i in range(n):
             part[i] = 0
         end = U(indptr[rows[c + 1]])
+        stop = end - ahead if ahead > U(0) and end > ahead else U(0)
         for r in range(rows[c], rows[c + 1]):
             xr = x[r]
             j = U(indptr[r])
             b = U(indptr[r + 1])
             while j < b:
-                if j + GATHER_AHEAD < end:          # (as _gather_dot: the scattered-to element early)
-                    prefetch(part, U(indices[j + GATHER_AHEAD]))
+                if j < stop:                        # (as _gather_dot: the scattered-to element early)
+                    prefetch(part, U(indices[j + ahead]))
                 part[indices[j]] += data[j] * xr
                 j += U1
     for i in prange(n):
