@@ -3,7 +3,7 @@
     NUMBA_NUM_THREADS=2 PYTHONPATH=. python asv_bench/measure_sparse.py [repeats [case-substring]]
 
 Prints, per case, the median of ``repeats`` timed runs of arrayforge and of SciPy's twin
-(interleaved, alternating which goes first) and the ratio (SciPy's time / ours), beside the
+(interleaved, alternating which goes first, each after a pause and one untimed call) and the ratio (SciPy's time / ours), beside the
 target of the issue.  Products go through the lazy front end (``arrayforge.sparse`` when it
 exists, else the recording functions of ``arrayforge/sparse/_products.py``) and ``.compute()``;
 conversions and SpGEMM call ``lowering.kernels.sparse`` directly (what the classes call).
@@ -132,11 +132,18 @@ def _check(name, ours, theirs):
         raise AssertionError(f"{name}: arrayforge and SciPy disagree")
 
 
+# BLAS threads (the dense product's) spin for a while after a call, and on 2 cores that
+# takes a core from whatever runs next (measured: the 1% csr_array loop after a dense
+# product 411 us a call, 293 us after a 0.2 s pause): each side starts after a pause.
+PAUSE = 0.25
+
+
 def _medians(ours, theirs, repeats):
     """Median wall times and median process CPU times (all threads) of each side."""
     t_ours, t_them, c_ours, c_them = [], [], [], []
     for r in range(repeats):
         for fn, times, cpu in ((ours, t_ours, c_ours), (theirs, t_them, c_them))[::1 if r % 2 else -1]:
+            time.sleep(PAUSE)
             fn()
             c0, t0 = time.process_time(), time.perf_counter()
             fn()

@@ -32,13 +32,14 @@ from lowering import Op, make_node
 
 from .._array import Array
 from .._graph import bounded, view
+from ._device import index_node, product_arg      # (index buffers on a device: see _device)
 
 __all__ = ["compressed_dense_matmul", "dense_compressed_matmul", "result_dtype"]
 
 
 def result_dtype(data_dtype, dense_dtype):
     """The dtype of a sparse x dense product (SciPy's upcast: NumPy's ``result_type``)."""
-    dtype = np.result_type(data_dtype, dense_dtype)
+    dtype = data_dtype if data_dtype == dense_dtype else np.result_type(data_dtype, dense_dtype)
     if dtype.kind not in "biufc":
         raise TypeError(f"matmul: unsupported dtypes {data_dtype} and {dense_dtype}")
     return dtype
@@ -63,7 +64,6 @@ def _check(fmt, shape, indptr, indices, data, dense, name):
 
 
 def _node(arg, indptr, indices, data, dense_node, dtype, shape):
-    from ._device import index_node, product_arg      # (index buffers on a device: see _device)
     inputs = (index_node(indptr), index_node(indices), data._node, dense_node)
     return bounded(make_node(Op.SPARSE_MATMUL, dtype, shape, inputs, product_arg(arg, indptr)))
 
