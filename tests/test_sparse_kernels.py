@@ -358,13 +358,19 @@ def test_spgemm_long_rows(n_cols):
     rng = np.random.default_rng(n_cols)
     a = sp.random(20, 300, density=0.5, format="csr", random_state=rng)
     b = sp.random(300, n_cols, density=min(1.0, 100 / n_cols), format="csr", random_state=rng)
+    got = _spgemm_matches_scipy(a, b, n_cols)
+    assert np.diff(got[0]).max() > (32 if n_cols < 20000 else 4096)
+
+
+def _spgemm_matches_scipy(a, b, n_cols):
+    """K.spgemm(a, b) on both executors equals SciPy's product with sorted indices."""
     got = both(K.spgemm, a.indptr, a.indices, a.data, b.indptr, b.indices, b.data, n_cols)
     ref = (a @ b).tocsr()
     ref.sort_indices()
     np.testing.assert_array_equal(got[0], ref.indptr)
     np.testing.assert_array_equal(got[1], ref.indices)
     np.testing.assert_allclose(got[2], ref.data, rtol=1e-12)
-    assert np.diff(got[0]).max() > (32 if n_cols < 20000 else 4096)
+    return got
 
 
 def test_spgemm_hash_and_dense_rows():
@@ -386,12 +392,7 @@ def test_spgemm_hash_and_dense_rows():
     products = np.diff(b.indptr)[a.indices]
     per_row = np.add.reduceat(products, a.indptr[:-1]) * (np.diff(a.indptr) > 0)
     assert per_row.max() * 2 > sparse_numba.HASH_MAX and (per_row[per_row > 0] * 2 <= sparse_numba.HASH_MAX).any()
-    got = both(K.spgemm, a.indptr, a.indices, a.data, b.indptr, b.indices, b.data, n_cols)
-    ref = (a @ b).tocsr()
-    ref.sort_indices()
-    np.testing.assert_array_equal(got[0], ref.indptr)
-    np.testing.assert_array_equal(got[1], ref.indices)
-    np.testing.assert_allclose(got[2], ref.data, rtol=1e-12)
+    _spgemm_matches_scipy(a, b, n_cols)
 
 
 @pytest.mark.parametrize("k", [None, 1, 3, 16])

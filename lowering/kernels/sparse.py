@@ -417,7 +417,7 @@ def spgemm(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, n_cols):
         width = n_cols if m and 2 * int(row_products.max()) > sparse_numba.HASH_MAX else 0
         mask = np.full((P, width), -1, np.int32 if m < 2**31 else np.int64)
         rowcnt = np.empty(m, np.int64)
-        acc = np.zeros((P, width), cd)
+        acc = np.empty((P, width), cd)
         one_pass = flops * (8 + cd.itemsize) <= SPGEMM_ONE_PASS_BYTES
         if one_pass:        # rows written at their upper bounds (their products), then compacted
             idt = index_dtype(max(m, n_cols), flops)

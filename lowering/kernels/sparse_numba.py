@@ -244,6 +244,19 @@ def _probe(tk, col, lb):
 
 
 @njit(inline="always")
+def _slot(short, tk, mk, col, lb, r):
+    """Where row r of a SpGEMM accumulates column col, and whether col is new in the row:
+    a slot of the hash table tk (``short`` rows), else col itself, marked in the row of
+    markers mk (a marker r there: col was seen in row r; a later lookup finds it)."""
+    if short:
+        return _probe(tk, col, lb)
+    if mk[col] != r:
+        mk[col] = r
+        return U(col), True
+    return U(col), False
+
+
+@njit(inline="always")
 def _prefetch_ahead(a_indices, b_indptr, b_indices, b_data, j, aend):
     """SpGEMM reads B's rows in A's column order, i.e. at random: the row pointer of the B
     row 8 entries of A ahead and the start of the B row 3 ahead (across A's row ends, up to
@@ -504,13 +517,14 @@ SOURCES["spmv_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, ahe
 # SpGEMM, per row of A @ B (chunks of rows): a row of at most HASH_MAX // 2 products
 # accumulates in a small open-addressing table (a few KB, in L1: the measured 1e5 x 1e5
 # A @ A.T went from 512 to 350 ms on one thread), a longer row in the chunk's dense row of
-# n_cols markers (mask, -1 initially) and sums (acc, zeros; reset after the row); the
-# caller allocates mask and acc with width n_cols only when some row is that long.
+# n_cols markers (mask, -1 initially) and sums (acc); the caller allocates mask and acc
+# with width n_cols only when some row is that long (see _slot).
 # Symbolic pass: rowcnt[r] = the row's distinct columns.
 SOURCES["spgemm_count"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, b_indptr, b_indices, rows, mask, rowcnt):
     P = rows.shape[0] - 1
     for c in prange(P):
         tk = np.empty(HASH_MAX, np.int64)
+        mk = mask[c]
         aend = a_indptr[rows[c + 1]]
         for r in range(rows[c], rows[c + 1]):
             cnt = 0
@@ -524,13 +538,8 @@ SOURCES["spgemm_count"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, b_
                 _prefetch_ahead(a_indices, b_indptr, b_indices, b_indices, j, aend)
                 kk = a_indices[j]
                 for t in range(b_indptr[kk], b_indptr[kk + 1]):
-                    col = b_indices[t]
-                    if short:
-                        h, new = _probe(tk, col, lb)
-                        if new:
-                            cnt += 1
-                    elif mask[c, col] != r:
-                        mask[c, col] = r
+                    h, new = _slot(short, tk, mk, b_indices[t], lb, r)
+                    if new:
                         cnt += 1
             rowcnt[r] = cnt
 '''
@@ -546,50 +555,34 @@ SOURCES["spgemm_fill"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, a_d
         tv = np.empty(HASH_MAX, out_data.dtype)
         tmp = np.empty(BUCKET_MAX, out_indices.dtype)
         cnt = np.empty(BUCKET_MAX + 1, np.uint64)
+        mk = mask[c]
         aend = a_indptr[rows[c + 1]]
         for r in range(rows[c], rows[c + 1]):
             a = indptr[r]
             p = a
             fl = _row_products(a_indptr, a_indices, b_indptr, r)
-            if 2 * fl <= HASH_MAX:
-                lb = _table_bits(fl)
+            short = 2 * fl <= HASH_MAX
+            lb = _table_bits(fl)
+            vals = tv if short else acc[c]
+            if short:
                 for i in range(U1 << lb):
                     tk[i] = -1
-                for j in range(a_indptr[r], a_indptr[r + 1]):
-                    _prefetch_ahead(a_indices, b_indptr, b_indices, b_data, j, aend)
-                    kk = a_indices[j]
-                    av = a_data[j]
-                    for t in range(b_indptr[kk], b_indptr[kk + 1]):
-                        col = b_indices[t]
-                        h, new = _probe(tk, col, lb)
-                        if new:
-                            tv[h] = 0
-                            out_indices[p] = col
-                            p += 1
-                        tv[h] += av * b_data[t]
-                _sort_row(out_indices, U(a), U(p), tmp, cnt)
-                for i in range(a, p):
-                    h, new = _probe(tk, np.int64(out_indices[i]), lb)
-                    out_data[i] = tv[h]
-            else:
-                mk = mask[c]
-                ac = acc[c]
-                for j in range(a_indptr[r], a_indptr[r + 1]):
-                    _prefetch_ahead(a_indices, b_indptr, b_indices, b_data, j, aend)
-                    kk = a_indices[j]
-                    av = a_data[j]
-                    for t in range(b_indptr[kk], b_indptr[kk + 1]):
-                        col = b_indices[t]
-                        if mk[col] != r:
-                            mk[col] = r
-                            out_indices[p] = col
-                            p += 1
-                        ac[col] += av * b_data[t]
-                _sort_row(out_indices, U(a), U(p), tmp, cnt)
-                for i in range(a, p):
-                    col = out_indices[i]
-                    out_data[i] = ac[col]
-                    ac[col] = 0
+            for j in range(a_indptr[r], a_indptr[r + 1]):
+                _prefetch_ahead(a_indices, b_indptr, b_indices, b_data, j, aend)
+                kk = a_indices[j]
+                av = a_data[j]
+                for t in range(b_indptr[kk], b_indptr[kk + 1]):
+                    col = b_indices[t]
+                    h, new = _slot(short, tk, mk, col, lb, r)
+                    if new:
+                        vals[h] = 0
+                        out_indices[p] = col
+                        p += 1
+                    vals[h] += av * b_data[t]
+            _sort_row(out_indices, U(a), U(p), tmp, cnt)
+            for i in range(a, p):
+                h, new = _slot(short, tk, mk, np.int64(out_indices[i]), lb, r)
+                out_data[i] = vals[h]
             rowcnt[r] = p - a
 '''
 
