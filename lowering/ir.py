@@ -391,6 +391,33 @@ def _device_of(op, dtype, inputs, arg=None):
     return device
 
 
+class ArrayMemo:
+    """Values derived from read-only NumPy arrays, kept per array object while it lives.
+
+    Keyed by the array's identity (checked through a weak reference, so a new array at a
+    reused address misses); at most ``limit`` entries (then it starts over).  For
+    immutable inputs only: the sparse classes' frozen index buffers, whose per-structure
+    work (a leaf, an SpMV split) is then done once per structure, not once per product."""
+
+    __slots__ = ("_entries", "_limit")
+
+    def __init__(self, limit):
+        self._entries = {}
+        self._limit = limit
+
+    def get(self, array):
+        """The value kept for ``array``, or None."""
+        hit = self._entries.get(id(array))
+        return hit[1] if hit is not None and hit[0]() is array else None
+
+    def put(self, array, value):
+        """Keep ``value`` for ``array`` (read-only); returns ``value``."""
+        if len(self._entries) >= self._limit:
+            self._entries.clear()
+        self._entries[id(array)] = (weakref.ref(array), value)
+        return value
+
+
 def buffer_node(array, own=False):
     """A leaf holding an existing NumPy array (never shared with another leaf).
 

@@ -17,7 +17,7 @@ import weakref
 import numpy as np
 
 from lowering import Op, buffer_node, make_node
-from lowering.ir import device_buffer_node, device_name
+from lowering.ir import ArrayMemo, device_buffer_node, device_name
 
 from .._array import CPU, Array, as_device, device_of
 
@@ -124,19 +124,15 @@ def index_node(a):
     a = np.asarray(a)
     if a.flags.writeable:
         return buffer_node(a)
-    hit = _INDEX_NODES.get(id(a))           # (one leaf per frozen buffer, while it is used)
-    if hit is not None and hit[0]() is a:
-        node = hit[1]()
-        if node is not None:
-            return node
-    node = buffer_node(a, own=True)
-    if len(_INDEX_NODES) >= 1024:
-        _INDEX_NODES.clear()
-    _INDEX_NODES[id(a)] = (weakref.ref(a), weakref.ref(node))
+    ref = _INDEX_NODES.get(a)               # (one leaf per frozen buffer, while the leaf is used)
+    node = ref() if ref is not None else None
+    if node is None:
+        node = buffer_node(a, own=True)
+        _INDEX_NODES.put(a, weakref.ref(node))
     return node
 
 
-_INDEX_NODES: dict = {}     # id(frozen index array) -> (weak ref to it, weak ref to its leaf)
+_INDEX_NODES = ArrayMemo(1024)      # frozen index array -> weak reference to its leaf
 
 
 def product_arg(arg, indptr):

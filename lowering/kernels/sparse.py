@@ -59,10 +59,9 @@ conversions among them); ``segment_arg``, ``bucket_reduce`` and the max/min of
 """
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
+from ..ir import ArrayMemo
 from . import sparse_numba
 
 _I32_MAX = np.iinfo(np.int32).max
@@ -778,31 +777,25 @@ def _spmv_chunks(nnz):
     return max(1, min(SPMV_CHUNKS, nnz // SPMV_CHUNK))
 
 
-_SPLITS: dict = {}      # id(indptr) -> (weak reference to it, chunks, entry bounds, owned rows)
-SPLITS_MAX = 256
+_SPLITS = ArrayMemo(256)        # frozen indptr -> (entry bounds, owned rows)
 
 
 def _spmv_split(indptr, nnz):
     """SpMV's chunks of equal numbers of entries (uint64 entry bounds) and the rows each
     chunk owns (see sparse_numba's "spmv").  A structure of the sparse classes is read-only
-    and immutable, and an iterative method multiplies by it again and again: its split is
-    kept (per indptr array, while it lives), which saves ~15 us a product."""
-    m = len(indptr) - 1
-    P = _spmv_chunks(nnz)
+    and immutable (its nnz is ``indptr[-1]``), and an iterative method multiplies by it
+    again and again: its split is kept while the indptr array lives (~15 us a product)."""
     keep = not indptr.flags.writeable
-    if keep:
-        hit = _SPLITS.get(id(indptr))
-        if hit is not None and hit[0]() is indptr and hit[1] == P:
-            return hit[2], hit[3]
-    bounds = _entry_bounds(nnz, P)
-    own = np.searchsorted(indptr[:m], bounds, "left").astype(np.int64)
-    own[-1] = m
-    bounds = bounds.astype(np.uint64)
-    if keep:
-        if len(_SPLITS) >= SPLITS_MAX:
-            _SPLITS.clear()
-        _SPLITS[id(indptr)] = (weakref.ref(indptr), P, bounds, own)
-    return bounds, own
+    split = _SPLITS.get(indptr) if keep else None
+    if split is None:
+        m = len(indptr) - 1
+        bounds = _entry_bounds(nnz, _spmv_chunks(nnz))
+        own = np.searchsorted(indptr[:m], bounds, "left").astype(np.int64)
+        own[-1] = m
+        split = bounds.astype(np.uint64), own
+        if keep:
+            _SPLITS.put(indptr, split)
+    return split
 
 
 def matmul_work(indices_shape, dense_shape):
@@ -850,10 +843,10 @@ def compressed_matmul(trans, indptr, indices, data, dense, out=None, executor=No
     k = dense.shape[1] if dense.ndim == 2 else 1
     X = np.ascontiguousarray(dense.astype(cd, copy=False)).reshape(dense.shape[0], k)
     target = out.reshape(out.shape[0], k) if out.dtype == cd else np.empty((out.shape[0], k), cd)
-    # how far ahead the kernels prefetch what they gather (x, X's rows) or scatter to (the
-    # parts): nothing when that fits in cache, where the prefetches only cost
-    ahead = _U64[0 if X.nbytes <= SPMV_CACHED_BYTES else SPMV_AHEAD if k == 1 else SPMM_AHEAD]
-    ahead_t = _U64[0 if target.nbytes <= SPMV_CACHED_BYTES else SPMV_AHEAD]
+    # how far ahead the kernels prefetch what they gather (x, X's rows) or, transposed,
+    # scatter to (the parts, of the target's size): nothing when that fits in cache
+    touched = target if trans else X
+    ahead = _U64[0 if touched.nbytes <= SPMV_CACHED_BYTES else SPMV_AHEAD if k == 1 else SPMM_AHEAD]
     if not trans:
         if executor == "numba" and nnz:
             if vector:
@@ -873,7 +866,7 @@ def compressed_matmul(trans, indptr, indices, data, dense, out=None, executor=No
         if executor == "numba" and nnz:
             if vector:
                 parts = np.empty((P, target.shape[0]), cd)
-                _launch("spmv_t", indptr, _unsigned(indices), d, X.reshape(-1), ahead_t, rows, parts, target.reshape(-1))
+                _launch("spmv_t", indptr, _unsigned(indices), d, X.reshape(-1), ahead, rows, parts, target.reshape(-1))
             else:
                 parts = np.empty((P, target.shape[0], k), cd)
                 _launch("spmm_t", indptr, _unsigned(indices), d, X, rows, parts, target)

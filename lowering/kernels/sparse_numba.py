@@ -53,6 +53,14 @@ def _prefix(counts, indptr):
 
 
 @njit(inline="always")
+def _prefetch_stop(end, ahead):
+    """The first entry whose look-ahead ``ahead`` entries on would pass ``end`` (the chunk's
+    end): entries below it prefetch; 0 (none do) when ``ahead`` is 0 (the operand fits in
+    cache, where prefetches only cost)."""
+    return end - ahead if ahead > U(0) and end > ahead else U(0)
+
+
+@njit(inline="always")
 def _gather_dot(indices, data, x, j, b, end, ahead, acc):
     """acc + data[j] * x[indices[j]] + ... for entries j:b, left to right.  With ``ahead``
     > 0, x at entry j + ahead is prefetched while that is below ``end`` (the chunk's last
@@ -60,9 +68,7 @@ def _gather_dot(indices, data, x, j, b, end, ahead, acc):
     on the 1e6 x 1e6, 1e7-nonzero SpMV with 2 threads: 80-106 ms -> 20-24 ms, uniform and
     power-law rows, with 64 ahead; 32 was slower, 256 too).  The caller passes 0 when x
     fits in cache: there the prefetches only cost (4000 x 4000 at 1%: 149 -> 86 us)."""
-    stop = j
-    if ahead > U(0) and end > ahead:
-        stop = max(j, min(b, end - ahead))
+    stop = max(j, min(b, _prefetch_stop(end, ahead)))
     while j < stop:
         prefetch(x, U(indices[j + ahead]))
         acc += data[j] * x[indices[j]]
@@ -208,22 +214,22 @@ def _sort_row(keys, a, p, tmp, cnt):
 
 
 @njit(inline="always")
-def _row_products(a_indptr, a_indices, b_indptr, r):
-    """The products of row r of A @ B (an upper bound on the row's entries)."""
+def _row_table(a_indptr, a_indices, b_indptr, r, tk):
+    """Row r of A @ B: (short, lb).  ``short``: its products (an upper bound on its entries)
+    fit the hash table tk at load <= 1/2; then its 2**lb slots (a power of two >= twice
+    the products, >= 16) are emptied (-1)."""
     fl = 0
     for j in range(a_indptr[r], a_indptr[r + 1]):
         kk = a_indices[j]
         fl += b_indptr[kk + 1] - b_indptr[kk]
-    return fl
-
-
-@njit(inline="always")
-def _table_bits(fl):
-    """log2 of the hash table for a row of fl products: a power of two >= 2 fl (load <= 1/2)."""
+    short = 2 * fl <= HASH_MAX
     lb = U(4)
-    while (U1 << lb) < U(2 * fl):
-        lb += U1
-    return lb
+    if short:
+        while (U1 << lb) < U(2 * fl):
+            lb += U1
+        for i in range(U1 << lb):
+            tk[i] = -1
+    return short, lb
 
 
 @njit(inline="always")
@@ -418,10 +424,11 @@ SOURCES["spmv"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, zero,
 
 # SpMM, B @ X (X C-contiguous (n, k)): chunks of whole rows (balanced by nnz), the dense
 # dimension innermost; out[r, :] = 0 + products in entry order.  With ``ahead`` > 0 (X
-# larger than the cache), the row of X that entry j + ahead gathers is prefetched (every cache line of it) while entry j computes, looking
-# ahead across row ends within the chunk: rows hold a few entries each, so a look-ahead
-# that stopped at the row's end would prefetch almost nothing (measured on the 1e6 x 1e6,
-# 1e7-nonzero SpMM with 16 columns: 500 -> 280-300 ms with 2 threads).
+# larger than the cache), every cache line of the row of X that entry j + ahead gathers is
+# prefetched while entry j computes, looking ahead across row ends within the chunk: rows
+# hold a few entries each, so a look-ahead that stopped at the row's end would prefetch
+# almost nothing (measured on the 1e6 x 1e6, 1e7-nonzero SpMM with 16 columns: 500 ->
+# 250-300 ms with 2 threads).
 SOURCES["spmm"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, ahead, rows, out):
     P = rows.shape[0] - 1
     k = U(X.shape[1])
@@ -430,7 +437,7 @@ SOURCES["spmm"] = _JIT + '''def kernel(parallel, indptr, indices, data, X, ahead
     for c in prange(P):
         acc = np.empty(X.shape[1], out.dtype)     # a row's sums, then stored once (7-9% faster)
         end = U(indptr[rows[c + 1]])
-        stop = end - ahead if ahead > U(0) and end > ahead else U(0)
+        stop = _prefetch_stop(end, ahead)
         for r in range(rows[c], rows[c + 1]):
             for t in range(k):
                 acc[t] = 0
@@ -497,7 +504,7 @@ SOURCES["spmv_t"] = _JIT + '''def kernel(parallel, indptr, indices, data, x, ahe
         for i in range(n):
             part[i] = 0
         end = U(indptr[rows[c + 1]])
-        stop = end - ahead if ahead > U(0) and end > ahead else U(0)
+        stop = _prefetch_stop(end, ahead)
         for r in range(rows[c], rows[c + 1]):
             xr = x[r]
             j = U(indptr[r])
@@ -528,12 +535,7 @@ SOURCES["spgemm_count"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, b_
         aend = a_indptr[rows[c + 1]]
         for r in range(rows[c], rows[c + 1]):
             cnt = 0
-            fl = _row_products(a_indptr, a_indices, b_indptr, r)
-            short = 2 * fl <= HASH_MAX
-            lb = _table_bits(fl)
-            if short:
-                for i in range(U1 << lb):
-                    tk[i] = -1
+            short, lb = _row_table(a_indptr, a_indices, b_indptr, r, tk)
             for j in range(a_indptr[r], a_indptr[r + 1]):
                 _prefetch_ahead(a_indices, b_indptr, b_indices, b_indices, j, aend)
                 kk = a_indices[j]
@@ -560,13 +562,8 @@ SOURCES["spgemm_fill"] = _JIT + '''def kernel(parallel, a_indptr, a_indices, a_d
         for r in range(rows[c], rows[c + 1]):
             a = indptr[r]
             p = a
-            fl = _row_products(a_indptr, a_indices, b_indptr, r)
-            short = 2 * fl <= HASH_MAX
-            lb = _table_bits(fl)
+            short, lb = _row_table(a_indptr, a_indices, b_indptr, r, tk)
             vals = tv if short else acc[c]
-            if short:
-                for i in range(U1 << lb):
-                    tk[i] = -1
             for j in range(a_indptr[r], a_indptr[r + 1]):
                 _prefetch_ahead(a_indices, b_indptr, b_indices, b_data, j, aend)
                 kk = a_indices[j]
