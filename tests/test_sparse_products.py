@@ -172,3 +172,38 @@ def test_empty_shapes():
         X = np.ones((2, m))
         got = P.dense_compressed_matmul(xp.asarray(X), "csr", (m, n), a.indptr, a.indices, xp.asarray(a.data))
         np.testing.assert_array_equal(np.asarray(got), X @ a)
+
+
+def test_frozen_structure_work_is_kept_per_array():
+    """A frozen index buffer has one graph leaf and one SpMV split while it lives; a new
+    array (even at a reused address) or a writeable one gets its own."""
+    import gc
+    from lowering.ir import ArrayMemo
+    from lowering.kernels import sparse as K
+    from arrayforge.sparse._device import index_node
+    a = _mat()
+    A = sparse.csr_array(a)
+    assert index_node(A._indptr) is index_node(A._indptr)
+    w = np.arange(5)
+    assert index_node(w) is not index_node(w)          # writeable: a fresh read-only view each time
+    assert K._spmv_split(A._indptr, A.nnz) is K._spmv_split(A._indptr, A.nnz)
+    memo = ArrayMemo(2)
+    b = np.zeros(3)
+    b.setflags(write=False)
+    memo.put(b, "b")
+    assert memo.get(b) == "b" and memo.get(b.view()) is None
+    del b
+    gc.collect()
+    c = np.zeros(3)
+    assert memo.get(c) is None                         # (whatever address c got)
+    one = ArrayMemo(1)
+    one.put(c, 1)
+    assert one.get(c) == 1
+    one.put(np.ones(1), 2)                             # the limit: starts over
+    assert one.get(c) is None
+
+
+def test_product_bad_shapes_raise_at_the_call():
+    A = sparse.csr_array(_mat())
+    with pytest.raises(ValueError, match="dimension mismatch|contracted dimensions"):
+        A @ xp.ones(A.shape[1] + 1)
